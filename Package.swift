@@ -1,0 +1,32 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "crmd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "crmd", targets: ["crmd"]),
+        .library(name: "EventStore", targets: ["EventStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "EventStore", dependencies: ["CLMDB", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Commands", dependencies: ["EventStore"]),
+        .target(name: "Projections", dependencies: ["EventStore"]),
+        .executableTarget(name: "crmd", dependencies: [
+            "EventStore", "Commands", "Projections",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Appends in a loop until killed; the crash tests SIGKILL it at random moments.
+        .executableTarget(name: "store-crash-child", dependencies: ["EventStore"]),
+        // `make bench`: the store against raw LMDB and SQLite, in one run.
+        .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CLMDB", "CSQLite"], path: "Benchmarks/crmd-bench"),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CLMDB", "store-crash-child", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "ProjectionTests", dependencies: ["Projections"]),
+    ]
+)

@@ -1,0 +1,133 @@
+// The stored encoding of an event, format 1. docs/storage.md describes it for readers in
+// other languages; any change here is a new format number, never an edit of format 1.
+//
+//   offset  size  field
+//   0       1     format (1)
+//   1       8     position            big-endian unsigned
+//   9       8     stream version      big-endian unsigned
+//   17      8     recordedAt          big-endian signed, microseconds since 1970 UTC
+//   25      4     schema              big-endian unsigned
+//   29      4     actor uid           big-endian unsigned, 0xFFFFFFFF = none
+//   33      2×6   lengths of stream, type, actor principal, requestId, correlationId, causationId
+//   45      4     length of data
+//   49      32    prevHash
+//   81      ...   stream, type, principal, requestId, correlationId, causationId (UTF-8), data
+//   end-32  32    hash = SHA-256 of every byte before it
+
+/// Encodes and decodes events in stored format 1.
+enum EventCodec {
+    static let format: UInt8 = 1
+    static let headerSize = 81
+    static let hashSize = 32
+    static let noUID: UInt32 = .max
+    static let recordedAtOffset = 17
+    static let positionOffset = 1
+
+    /// The envelope fields of an event being written.
+    struct Envelope {
+        var position: Position
+        var version: StreamVersion
+        var recordedAt: Timestamp
+        var stream: String
+        var actor: Actor
+        var requestId: String?
+        var correlationId: String?
+        var causationId: String?
+        var prevHash: EventHash
+    }
+
+    /// Appends the stored bytes of one event to `buffer` (cleared first) and returns its hash.
+    static func encode(_ event: ProposedEvent, _ envelope: Envelope, into buffer: inout [UInt8]) -> EventHash {
+        buffer.removeAll(keepingCapacity: true)
+        let strings: [String] = [envelope.stream, event.type, envelope.actor.principal,
+                                 envelope.requestId ?? "", envelope.correlationId ?? "", envelope.causationId ?? ""]
+        buffer.append(format)
+        append(envelope.position, to: &buffer)
+        append(envelope.version, to: &buffer)
+        append(UInt64(bitPattern: envelope.recordedAt.microsecondsSince1970), to: &buffer)
+        append(event.schema, to: &buffer)
+        append(envelope.actor.uid ?? noUID, to: &buffer)
+        for string in strings { append(UInt16(string.utf8.count), to: &buffer) }
+        append(UInt32(event.data.count), to: &buffer)
+        envelope.prevHash.append(to: &buffer)
+        for string in strings { buffer.append(contentsOf: string.utf8) }
+        buffer.append(contentsOf: event.data)
+        let hash = buffer.withUnsafeBytes { EventHash.of($0) }
+        hash.append(to: &buffer)
+        return hash
+    }
+
+    /// Decodes stored bytes; throws `corrupted` when the layout does not add up.
+    static func decode(_ bytes: UnsafeRawBufferPointer, expectedPosition: Position?) throws -> RecordedEvent {
+        let where_ = expectedPosition
+        guard bytes.count >= headerSize + hashSize else {
+            throw StoreError.corrupted(position: where_, reason: "stored event is \(bytes.count) bytes, shorter than its header")
+        }
+        guard bytes[0] == format else {
+            throw StoreError.corrupted(position: where_, reason: "unknown stored format \(bytes[0])")
+        }
+        let position = u64(bytes, 1)
+        var lengths = [Int](repeating: 0, count: 6)
+        var total = headerSize + hashSize
+        for i in 0..<6 {
+            lengths[i] = Int(u16(bytes, 33 + 2 * i))
+            total += lengths[i]
+        }
+        let dataLength = Int(u32(bytes, 45))
+        total += dataLength
+        guard total == bytes.count else {
+            throw StoreError.corrupted(position: where_ ?? position, reason: "field lengths add up to \(total) bytes, but \(bytes.count) are stored")
+        }
+        var offset = headerSize
+        func string(_ length: Int) -> String {
+            defer { offset += length }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]), as: UTF8.self)
+        }
+        func optional(_ length: Int) -> String? { length == 0 ? nil : string(length) }
+        let stream = string(lengths[0])
+        let type = string(lengths[1])
+        let principal = string(lengths[2])
+        let requestId = optional(lengths[3])
+        let correlationId = optional(lengths[4])
+        let causationId = optional(lengths[5])
+        let data = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + dataLength]))
+        let uid = u32(bytes, 29)
+        return RecordedEvent(
+            position: position, stream: stream, version: u64(bytes, 9), type: type, schema: u32(bytes, 25),
+            recordedAt: Timestamp(microsecondsSince1970: Int64(bitPattern: u64(bytes, 17))),
+            actor: Actor(principal: principal, uid: uid == noUID ? nil : uid),
+            requestId: requestId, correlationId: correlationId, causationId: causationId, data: data,
+            prevHash: EventHash(loading: bytes, at: 49), hash: EventHash(loading: bytes, at: bytes.count - hashSize))
+    }
+
+    /// The hash stored at the end of an event.
+    static func storedHash(_ bytes: UnsafeRawBufferPointer) -> EventHash {
+        EventHash(loading: bytes, at: bytes.count - hashSize)
+    }
+
+    /// Recomputes the hash over the stored bytes (everything but the trailing hash).
+    static func computedHash(_ bytes: UnsafeRawBufferPointer) -> EventHash {
+        EventHash.of(UnsafeRawBufferPointer(rebasing: bytes[0..<bytes.count - hashSize]))
+    }
+
+    /// The recordedAt field, read without decoding the rest.
+    static func recordedAt(_ bytes: UnsafeRawBufferPointer) -> Timestamp {
+        Timestamp(microsecondsSince1970: Int64(bitPattern: u64(bytes, recordedAtOffset)))
+    }
+
+    @inline(__always) static func u64(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt64 {
+        UInt64(bigEndian: b.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+    }
+
+    @inline(__always) static func u32(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
+        UInt32(bigEndian: b.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+    }
+
+    @inline(__always) static func u16(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt16 {
+        UInt16(bigEndian: b.loadUnaligned(fromByteOffset: at, as: UInt16.self))
+    }
+
+    @inline(__always) static func append<T: FixedWidthInteger>(_ value: T, to buffer: inout [UInt8]) {
+        withUnsafeBytes(of: value.bigEndian) { buffer.append(contentsOf: $0) }
+    }
+}

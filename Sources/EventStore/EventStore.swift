@@ -1,0 +1,360 @@
+import Foundation
+
+/// Which way a stream is read.
+public enum ReadDirection: Sendable {
+    case forward, backward
+}
+
+/// The append-only event log on LMDB: streams, global positions, idempotency, a hash chain.
+///
+/// Thread-safe. Appends from any task meet in one `GroupCommitter`; reads run in their own
+/// short read-only transactions and never wait for writers. Nothing here updates or deletes an event.
+public final class EventStore: Sendable {
+    /// The directory holding the LMDB environment.
+    public let directory: String
+    /// How the store was opened.
+    public let options: StoreOptions
+    /// Reader slots of dead processes cleared when the store was opened.
+    public let staleReadersCleared: Int
+
+    let environment: LMDBEnvironment
+    let databases: LogDatabases
+    let headWatch: HeadWatch
+    private let committer: GroupCommitter?
+
+    /// The stored format this code writes, and the newest it reads.
+    public static let storedFormat: UInt32 = 1
+
+    /// Opens the log in `directory`, creating directory and environment when writable and absent.
+    public init(directory: String, options: StoreOptions = StoreOptions()) throws {
+        self.directory = directory
+        self.options = options
+        if !options.readOnly {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } else if !FileManager.default.fileExists(atPath: directory + "/data.mdb") {
+            throw StoreError.storage(code: ENOENT, operation: "open", message: "no event log at \(directory)")
+        }
+        let (environment, staleReaders, databases) = try EventStore.storageCall {
+            let environment = try LMDBEnvironment(path: directory, mapSize: options.initialMapSize, maxReaders: options.maxReaders,
+                                                  maxDatabases: UInt32(LogDatabases.names.count + 3), readOnly: options.readOnly)
+            return (environment, try environment.clearStaleReaders(), try LogDatabases(environment, create: !options.readOnly))
+        }
+        let format = try environment.read { txn in
+            try txn.withValue(databases.meta, key: Array("format".utf8)) { $0.map { IndexKeys.integer($0) ?? .max } }
+        }
+        if let format, format > UInt64(EventStore.storedFormat) {
+            throw StoreError.unsupportedFormat(found: UInt32(clamping: format), supported: EventStore.storedFormat)
+        }
+        if format == nil && !options.readOnly {
+            try EventStore.storageCall {
+                try environment.write { txn in
+                    try txn.put(databases.meta, key: Array("format".utf8), value: IndexKeys.integer(UInt64(EventStore.storedFormat)))
+                    try txn.put(databases.meta, key: Array("created".utf8),
+                                value: IndexKeys.integer(UInt64(bitPattern: options.clock().microsecondsSince1970)))
+                }
+            }
+        }
+        let head = try EventStore.storageCall { try environment.read { try LogTail.read($0, databases) } }
+        self.environment = environment
+        self.databases = databases
+        self.staleReadersCleared = staleReaders
+        headWatch = HeadWatch(head: head.position)
+        committer = options.readOnly ? nil
+            : GroupCommitter(environment: environment, databases: databases, options: options, headWatch: headWatch)
+    }
+
+    deinit { close() }
+
+    /// Commits what is queued, stops the writer, ends subscriptions and closes the environment.
+    /// Later calls fail with `closed`.
+    public func close() {
+        committer?.stop()
+        headWatch.close()
+        environment.close()
+    }
+
+    // MARK: Writing
+
+    /// Appends the request's events atomically; returns once they are durable on disk.
+    ///
+    /// A request id seen before returns the first result (marked `duplicate`) and writes nothing.
+    @discardableResult
+    public func append(_ request: AppendRequest) async throws -> AppendResult {
+        guard let committer else { throw StoreError.readOnly }
+        try validate(request)
+        return try await withCheckedThrowingContinuation { continuation in
+            committer.submit(request, continuation)
+        }
+    }
+
+    /// Appends events to one stream; see `append(_:)`.
+    @discardableResult
+    public func append(to stream: String, expected: ExpectedVersion = .any, _ events: [ProposedEvent],
+                       actor: Actor = .system, requestId: String? = nil) async throws -> AppendResult {
+        try await append(AppendRequest(stream: stream, expected: expected, events: events, actor: actor, requestId: requestId))
+    }
+
+    /// Counters of the writer since the store was opened.
+    public var commitStatistics: CommitStatistics { committer?.statistics ?? CommitStatistics() }
+
+    private func validate(_ request: AppendRequest) throws {
+        func name(_ value: String, _ what: String, optional: Bool = false) throws {
+            let length = value.utf8.count
+            if length == 0 && !optional { throw StoreError.invalidRequest("\(what) is empty") }
+            if length > StoreOptions.maxNameLength {
+                throw StoreError.invalidRequest("\(what) is \(length) bytes; at most \(StoreOptions.maxNameLength) are allowed")
+            }
+        }
+        guard !request.appends.isEmpty else { throw StoreError.invalidRequest("no stream to append to") }
+        var seen = Set<String>()
+        for append in request.appends {
+            try name(append.stream, "a stream name")
+            if append.stream.utf8.contains(0) { throw StoreError.invalidRequest("stream name '\(append.stream)' contains a NUL byte") }
+            guard seen.insert(append.stream).inserted else {
+                throw StoreError.invalidRequest("stream '\(append.stream)' appears twice in one request")
+            }
+            guard !append.events.isEmpty else { throw StoreError.invalidRequest("no events for stream '\(append.stream)'") }
+            for event in append.events {
+                try name(event.type, "an event type")
+                guard event.data.count <= options.maxEventSize else {
+                    throw StoreError.invalidRequest("an event of \(event.data.count) bytes exceeds the limit of \(options.maxEventSize)")
+                }
+            }
+        }
+        try name(request.actor.principal, "the actor's principal")
+        if let id = request.requestId { try name(id, "the request id") }
+        if let id = request.correlationId { try name(id, "the correlation id") }
+        if let id = request.causationId { try name(id, "the causation id") }
+    }
+
+    // MARK: Reading the log
+
+    /// The last committed position (0 for an empty log) and its hash.
+    public func head() throws -> (position: Position, hash: EventHash) {
+        let databases = databases
+        let tail = try EventStore.storageCall { try environment.read { try LogTail.read($0, databases) } }
+        return (tail.position, tail.hash)
+    }
+
+    /// The last committed position; 0 for an empty log.
+    public var headPosition: Position { (try? head().position) ?? headWatch.head }
+
+    /// The event at `position`, or nil beyond the head.
+    public func event(at position: Position) throws -> RecordedEvent? {
+        let databases = databases
+        return try EventStore.storageCall {
+            try environment.read { txn in
+                try txn.withValue(databases.events, key: IndexKeys.position(position)) { bytes in
+                    try bytes.map { try EventStore.decode($0, at: position) }
+                }
+            }
+        }
+    }
+
+    /// Up to `limit` events from `position` on, in log order, read in one short transaction.
+    public func read(from position: Position, limit: Int) throws -> [RecordedEvent] {
+        guard limit > 0 else { return [] }
+        let databases = databases
+        return try EventStore.storageCall {
+            try environment.read { txn in
+                try txn.withCursor(databases.events) { cursor in
+                    var events: [RecordedEvent] = []
+                    events.reserveCapacity(min(limit, 4096))
+                    var move = CursorMove.atOrAfter(IndexKeys.position(max(position, 1)))
+                    while events.count < limit,
+                          let event = try cursor.move(move, { key, value in try EventStore.decode(value, at: IndexKeys.integer(key)) }) {
+                        events.append(event)
+                        move = .next
+                    }
+                    return events
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with every event from `from` to `to` (inclusive) in order, `batchSize` at a time.
+    ///
+    /// Each batch is read in its own transaction and handed over after that transaction ended,
+    /// so a scan of the whole log never pins old pages and `body` may itself use the store.
+    /// Return false from `body` to stop early.
+    public func scan(from: Position = 1, to: Position = .max, batchSize: Int = 1024,
+                     _ body: (RecordedEvent) throws -> Bool) throws {
+        var next = max(from, 1)
+        while next <= to {
+            let batch = try read(from: next, limit: batchSize)
+            for event in batch {
+                if event.position > to { return }
+                if try !body(event) { return }
+            }
+            guard let last = batch.last, batch.count == batchSize else { return }
+            next = last.position + 1
+        }
+    }
+
+    // MARK: Reading streams
+
+    /// A stream's current version; 0 when it does not exist.
+    public func streamVersion(_ stream: String) throws -> StreamVersion {
+        let databases = databases
+        return try EventStore.storageCall { try environment.read { try LogTail.streamVersion(stream, $0, databases) } }
+    }
+
+    /// Up to `limit` events of a stream starting at version `from`, forward or backward.
+    /// Backward from a version beyond the stream's end starts at its last event.
+    public func readStream(_ stream: String, from version: StreamVersion = 1, direction: ReadDirection = .forward,
+                           limit: Int = 4096) throws -> [RecordedEvent] {
+        let databases = databases
+        return try EventStore.storageCall {
+            try environment.read { txn in
+                let last = try LogTail.streamVersion(stream, txn, databases)
+                var events: [RecordedEvent] = []
+                var next = direction == .forward ? max(version, 1) : min(version, last)
+                while events.count < limit, next >= 1, next <= last {
+                    guard let position = try EventStore.position(of: stream, version: next, txn, databases),
+                          let event = try EventStore.event(at: position, txn, databases)
+                    else { throw StoreError.corrupted(position: nil, reason: "stream '\(stream)' has no index entry for version \(next)") }
+                    events.append(event)
+                    next = direction == .forward ? next + 1 : next - 1
+                }
+                return events
+            }
+        }
+    }
+
+    /// A stream as it stood when the log's head was `position`: its events at or before that position.
+    public func readStream(_ stream: String, upTo position: Position) throws -> [RecordedEvent] {
+        let databases = databases
+        return try EventStore.storageCall {
+            try environment.read { txn in
+                let last = try LogTail.streamVersion(stream, txn, databases)
+                var events: [RecordedEvent] = []
+                var version: StreamVersion = 1
+                while version <= last, let at = try EventStore.position(of: stream, version: version, txn, databases), at <= position {
+                    guard let event = try EventStore.event(at: at, txn, databases) else {
+                        throw StoreError.corrupted(position: at, reason: "indexed by stream '\(stream)' but missing from the log")
+                    }
+                    events.append(event)
+                    version += 1
+                }
+                return events
+            }
+        }
+    }
+
+    /// A stream exactly as the log knew it at `time`: its events recorded at or before then.
+    public func readStream(_ stream: String, asOf time: Timestamp) throws -> [RecordedEvent] {
+        try readStream(stream, upTo: position(asOf: time))
+    }
+
+    /// The last position recorded at or before `time`; 0 when the log then was empty.
+    ///
+    /// recordedAt never decreases along the log (the writer clamps a clock that went back),
+    /// so a binary search over positions finds it in O(log n) page reads.
+    public func position(asOf time: Timestamp) throws -> Position {
+        let databases = databases
+        return try EventStore.storageCall {
+            try environment.read { txn in
+                var low: Position = 0
+                var high = try LogTail.read(txn, databases).position
+                while low < high {
+                    let middle = low + (high - low + 1) / 2
+                    let recorded = try txn.withValue(databases.events, key: IndexKeys.position(middle)) { bytes -> Timestamp in
+                        guard let bytes, bytes.count > EventCodec.headerSize else {
+                            throw StoreError.corrupted(position: middle, reason: "missing while searching by time")
+                        }
+                        return EventCodec.recordedAt(bytes)
+                    }
+                    if recorded <= time { low = middle } else { high = middle - 1 }
+                }
+                return low
+            }
+        }
+    }
+
+    // MARK: Subscriptions
+
+    /// Every event from `position` on, then live events as they are committed, until cancelled or closed.
+    public func subscribe(from position: Position = 1, batchSize: Int = 512) -> LogSubscription {
+        LogSubscription(store: self, from: max(position, 1), batchSize: batchSize)
+    }
+
+    // MARK: Operations
+
+    /// Writes a consistent copy of the log into `destination` (created if absent, must be empty)
+    /// while appends go on; `compact` leaves out free pages.
+    public func backup(to destination: String, compact: Bool = true) throws {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: destination) {
+            let contents = try manager.contentsOfDirectory(atPath: destination)
+            guard contents.isEmpty else { throw StoreError.destinationNotEmpty(path: destination) }
+        } else {
+            try manager.createDirectory(atPath: destination, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        try EventStore.storageCall { try environment.copy(to: destination, compact: compact) }
+    }
+
+    /// Head, sizes and counters for `system.status` and `crmd verify`.
+    public func status() throws -> StoreStatus {
+        let databases = databases
+        let (tail, streams, requests) = try EventStore.storageCall {
+            try environment.read { txn in
+                (try LogTail.read(txn, databases), try txn.count(databases.streamHeads), try txn.count(databases.requests))
+            }
+        }
+        let info = environment.info()
+        return StoreStatus(headPosition: tail.position, headHash: tail.hash, lastRecordedAt: tail.position == 0 ? nil : tail.recordedAt,
+                           streams: streams, requests: requests, mapSize: info.mapSize, usedBytes: info.usedBytes,
+                           readersInUse: info.readersInUse, maxReaders: info.maxReaders,
+                           staleReadersCleared: staleReadersCleared, commits: commitStatistics)
+    }
+
+    // MARK: Internals shared with the verifier and subscriptions
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, at position: Position?) throws -> RecordedEvent {
+        let event = try EventCodec.decode(bytes, expectedPosition: position)
+        if let position, event.position != position {
+            throw StoreError.corrupted(position: position, reason: "stored under position \(position) but says it is \(event.position)")
+        }
+        return event
+    }
+
+    static func position(of stream: String, version: StreamVersion, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> Position? {
+        try txn.withValue(databases.streams, key: IndexKeys.streamEntry(stream, version)) { $0.flatMap(IndexKeys.integer) }
+    }
+
+    static func event(at position: Position, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> RecordedEvent? {
+        try txn.withValue(databases.events, key: IndexKeys.position(position)) { try $0.map { try decode($0, at: position) } }
+    }
+
+    /// Runs `body`, turning LMDB errors into `StoreError`s.
+    static func storageCall<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw StoreError.wrap(error) }
+    }
+}
+
+/// A snapshot of the log's state, for status reports.
+public struct StoreStatus: Sendable {
+    /// The last committed position; 0 for an empty log.
+    public var headPosition: Position
+    /// The hash of that event: it commits to the whole log.
+    public var headHash: EventHash
+    /// When the last event was stored.
+    public var lastRecordedAt: Timestamp?
+    /// Number of streams.
+    public var streams: Int
+    /// Number of remembered request ids.
+    public var requests: Int
+    /// Current size of the memory map in bytes.
+    public var mapSize: Int
+    /// Bytes of the map in use.
+    public var usedBytes: Int
+    /// Reader slots in use across processes.
+    public var readersInUse: Int
+    /// Reader slots available.
+    public var maxReaders: Int
+    /// Stale reader slots cleared at open.
+    public var staleReadersCleared: Int
+    /// The writer's counters since open.
+    public var commits: CommitStatistics
+}

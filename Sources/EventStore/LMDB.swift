@@ -1,0 +1,310 @@
+import CLMDB
+import Foundation
+
+// The only file that talks to liblmdb. Everything above it sees byte arrays,
+// typed errors and closures; no MDB_val or transaction pointer escapes a closure.
+
+/// An LMDB return code together with the operation that produced it.
+struct LMDBError: Error, CustomStringConvertible {
+    let code: Int32
+    let operation: String
+
+    var description: String { "\(operation): \(String(cString: mdb_strerror(code))) (\(code))" }
+
+    var isMapFull: Bool { code == MDB_MAP_FULL }
+    var isNotFound: Bool { code == MDB_NOTFOUND }
+    var isMapResized: Bool { code == MDB_MAP_RESIZED }
+}
+
+@inline(__always)
+private func check(_ code: Int32, _ operation: @autoclosure () -> String) throws(LMDBError) {
+    if code != 0 { throw LMDBError(code: code, operation: operation()) }
+}
+
+/// A named database inside an environment (an `MDB_dbi`).
+struct LMDBDatabase: Sendable {
+    let handle: MDB_dbi
+}
+
+/// Summary figures of an environment, for status reports and map growth.
+struct LMDBEnvironmentInfo: Sendable {
+    let mapSize: Int
+    let lastPageNumber: Int
+    let pageSize: Int
+    let maxReaders: Int
+    let readersInUse: Int
+
+    var usedBytes: Int { (lastPageNumber + 1) * pageSize }
+}
+
+/// A reader-writer lock; readers share, the map resize excludes everyone.
+///
+/// LMDB requires that `mdb_env_set_mapsize` is called while no transaction of this
+/// process is active. Every transaction holds the shared side; a resize takes the
+/// exclusive side for the few microseconds it needs.
+final class ResizeLock: @unchecked Sendable {
+    // Safe to share: the pthread lock lives in memory allocated once and freed in deinit,
+    // and pthread_rwlock_* are thread-safe by contract.
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+
+    init() {
+        lock = .allocate(capacity: 1)
+        lock.initialize(to: pthread_rwlock_t())
+        pthread_rwlock_init(lock, nil)
+    }
+
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+
+    func shared<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+
+    func exclusive<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+}
+
+/// An open LMDB environment. Thread-safe: LMDB environments may be shared across threads,
+/// read transactions are opened with MDB_NOTLS, and map resizes are serialised by `ResizeLock`.
+final class LMDBEnvironment: @unchecked Sendable {
+    // Safe to share: liblmdb documents environments as shareable between threads, and
+    // `env` is only read under the shared side of `resizeLock` and only set to nil
+    // (by `close`) under its exclusive side.
+    private var env: OpaquePointer?
+    private let resizeLock = ResizeLock()
+    let path: String
+    let readOnly: Bool
+
+    /// Opens (creating when writable) the environment in directory `path`.
+    init(path: String, mapSize: Int, maxReaders: UInt32, maxDatabases: UInt32, readOnly: Bool) throws(LMDBError) {
+        var pointer: OpaquePointer?
+        try check(mdb_env_create(&pointer), "mdb_env_create")
+        guard let env = pointer else { throw LMDBError(code: ENOMEM, operation: "mdb_env_create") }
+        do {
+            try check(mdb_env_set_maxreaders(env, maxReaders), "mdb_env_set_maxreaders")
+            try check(mdb_env_set_maxdbs(env, maxDatabases), "mdb_env_set_maxdbs")
+            try check(mdb_env_set_mapsize(env, mapSize), "mdb_env_set_mapsize")
+            var flags = UInt32(MDB_NOTLS)
+            if readOnly { flags |= UInt32(MDB_RDONLY) }
+            try check(mdb_env_open(env, path, flags, 0o600), "mdb_env_open(\(path))")
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        self.env = env
+        self.path = path
+        self.readOnly = readOnly
+    }
+
+    deinit { if let env { mdb_env_close(env) } }
+
+    /// Closes the environment once every running transaction has finished; later calls fail with EBADF.
+    func close() {
+        resizeLock.exclusive {
+            if let env { mdb_env_close(env) }
+            env = nil
+        }
+    }
+
+    /// The error every call on a closed environment gets.
+    static let closedCode: Int32 = EBADF
+
+    /// Opens a named database, creating it inside a write transaction when asked to.
+    func openDatabase(_ name: String, create: Bool) throws -> LMDBDatabase {
+        let flags = create ? UInt32(MDB_CREATE) : 0
+        return try withTransaction(readOnly: !create, keepHandles: true) { txn throws(LMDBError) in
+            var dbi = MDB_dbi()
+            try check(mdb_dbi_open(txn.pointer, name, flags, &dbi), "mdb_dbi_open(\(name))")
+            return LMDBDatabase(handle: dbi)
+        }
+    }
+
+    /// Runs `body` in a read-only transaction that ends when `body` returns.
+    func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        try withTransaction(readOnly: true, body)
+    }
+
+    /// Runs `body` in a write transaction, committed (durably) when it returns and aborted when it throws.
+    func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        try withTransaction(readOnly: false, body)
+    }
+
+    private func withTransaction<T, E: Error>(readOnly: Bool, keepHandles: Bool = false,
+                                             _ body: (LMDBTransaction) throws(E) -> T) throws -> T {
+        while true {
+            let outcome: Result<T, any Error>? = resizeLock.shared {
+                guard let env else { return .failure(LMDBError(code: LMDBEnvironment.closedCode, operation: "transaction on a closed environment")) }
+                var pointer: OpaquePointer?
+                let rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &pointer)
+                if rc == MDB_MAP_RESIZED { return nil }
+                if rc != 0 { return .failure(LMDBError(code: rc, operation: "mdb_txn_begin")) }
+                let txn = LMDBTransaction(pointer: pointer!)
+                do {
+                    let value = try body(txn)
+                    if readOnly && !keepHandles {
+                        // Aborting ends a read transaction; committing one only matters for new handles.
+                        mdb_txn_abort(txn.pointer)
+                    } else {
+                        let rc = mdb_txn_commit(txn.pointer)
+                        if rc != 0 { return .failure(LMDBError(code: rc, operation: "mdb_txn_commit")) }
+                    }
+                    return .success(value)
+                } catch {
+                    mdb_txn_abort(txn.pointer)
+                    return .failure(error)
+                }
+            }
+            guard let outcome else {
+                // Another process grew the map: adopt its size, then try again.
+                try setMapSize(0)
+                continue
+            }
+            return try outcome.get()
+        }
+    }
+
+    /// Grows the memory map; waits until no transaction of this process is active.
+    func setMapSize(_ size: Int) throws(LMDBError) {
+        try resizeLock.exclusive { () throws(LMDBError) in
+            guard let env else { throw LMDBError(code: LMDBEnvironment.closedCode, operation: "resize of a closed environment") }
+            try check(mdb_env_set_mapsize(env, size), "mdb_env_set_mapsize(\(size))")
+        }
+    }
+
+    /// Current map size, pages used and reader slots.
+    func info() -> LMDBEnvironmentInfo {
+        var info = MDB_envinfo()
+        var stat = MDB_stat()
+        resizeLock.shared {
+            guard let env else { return }
+            mdb_env_info(env, &info)
+            mdb_env_stat(env, &stat)
+        }
+        return LMDBEnvironmentInfo(
+            mapSize: info.me_mapsize, lastPageNumber: info.me_last_pgno, pageSize: Int(stat.ms_psize),
+            maxReaders: Int(info.me_maxreaders), readersInUse: Int(info.me_numreaders))
+    }
+
+    /// Clears reader slots left behind by processes that died; returns how many were cleared.
+    func clearStaleReaders() throws(LMDBError) -> Int {
+        var dead: Int32 = 0
+        try withOpenEnvironment { env throws(LMDBError) in try check(mdb_reader_check(env, &dead), "mdb_reader_check") }
+        return Int(dead)
+    }
+
+    /// Writes a consistent copy of the environment into the existing, empty directory `path`.
+    func copy(to path: String, compact: Bool) throws(LMDBError) {
+        try withOpenEnvironment { env throws(LMDBError) in
+            try check(mdb_env_copy2(env, path, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copy2(\(path))")
+        }
+    }
+
+    /// Flushes the environment's buffers to disk.
+    func sync() throws(LMDBError) {
+        try withOpenEnvironment { env throws(LMDBError) in try check(mdb_env_sync(env, 1), "mdb_env_sync") }
+    }
+
+    private func withOpenEnvironment(_ body: (OpaquePointer) throws(LMDBError) -> Void) throws(LMDBError) {
+        try resizeLock.shared { () throws(LMDBError) in
+            guard let env else { throw LMDBError(code: LMDBEnvironment.closedCode, operation: "use of a closed environment") }
+            try body(env)
+        }
+    }
+}
+
+/// A transaction handle, valid only inside the closure that received it.
+struct LMDBTransaction {
+    fileprivate let pointer: OpaquePointer
+
+    /// Calls `body` with the stored value for `key`, or nil when absent. The buffer is LMDB's
+    /// own memory and must not outlive the call.
+    func withValue<T>(_ db: LMDBDatabase, key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> T) throws -> T {
+        var value = MDB_val()
+        let rc = key.withUnsafeBytes { keyBytes in
+            var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            return mdb_get(pointer, db.handle, &k, &value)
+        }
+        if rc == MDB_NOTFOUND { return try body(nil) }
+        try check(rc, "mdb_get")
+        return try body(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
+    }
+
+    /// The value stored under `key`, copied out, or nil when absent.
+    func get(_ db: LMDBDatabase, key: [UInt8]) throws -> [UInt8]? {
+        try withValue(db, key: key) { $0.map { [UInt8]($0) } }
+    }
+
+    /// Stores `value` under `key`; `append` asserts that the key sorts after every existing key.
+    func put(_ db: LMDBDatabase, key: [UInt8], value: [UInt8], append: Bool = false) throws(LMDBError) {
+        let rc = key.withUnsafeBytes { keyBytes in
+            value.withUnsafeBytes { valueBytes in
+                var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+                var v = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
+                return mdb_put(pointer, db.handle, &k, &v, append ? UInt32(MDB_APPEND) : 0)
+            }
+        }
+        try check(rc, "mdb_put")
+    }
+
+    /// Number of entries in `db`.
+    func count(_ db: LMDBDatabase) throws(LMDBError) -> Int {
+        var stat = MDB_stat()
+        try check(mdb_stat(pointer, db.handle, &stat), "mdb_stat")
+        return stat.ms_entries
+    }
+
+    /// Runs `body` with a cursor over `db` that is closed when `body` returns.
+    func withCursor<T>(_ db: LMDBDatabase, _ body: (inout LMDBCursor) throws -> T) throws -> T {
+        var raw: OpaquePointer?
+        try check(mdb_cursor_open(pointer, db.handle, &raw), "mdb_cursor_open")
+        var cursor = LMDBCursor(pointer: raw!)
+        defer { mdb_cursor_close(raw) }
+        return try body(&cursor)
+    }
+}
+
+/// Where a cursor should move.
+enum CursorMove {
+    case first, last, next, previous
+    /// The first key greater than or equal to the given one.
+    case atOrAfter([UInt8])
+    /// Exactly the given key.
+    case exactly([UInt8])
+}
+
+/// A cursor, valid only inside `LMDBTransaction.withCursor`.
+struct LMDBCursor {
+    fileprivate let pointer: OpaquePointer
+
+    /// Moves the cursor and calls `body` with the key and value there, or returns nil at the end.
+    /// The buffers are LMDB's memory and must not outlive the call.
+    mutating func move<T>(_ move: CursorMove, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        var key = MDB_val()
+        var value = MDB_val()
+        func get(_ op: MDB_cursor_op) -> Int32 { mdb_cursor_get(pointer, &key, &value, op) }
+        let rc: Int32
+        switch move {
+        case .first: rc = get(MDB_FIRST)
+        case .last: rc = get(MDB_LAST)
+        case .next: rc = get(MDB_NEXT)
+        case .previous: rc = get(MDB_PREV)
+        case .atOrAfter(let bytes), .exactly(let bytes):
+            let op = if case .exactly = move { MDB_SET_KEY } else { MDB_SET_RANGE }
+            rc = bytes.withUnsafeBytes { raw in
+                key = MDB_val(mv_size: raw.count, mv_data: UnsafeMutableRawPointer(mutating: raw.baseAddress))
+                return get(op)
+            }
+        }
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "mdb_cursor_get")
+        return try body(UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size),
+                        UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
+    }
+}

@@ -1,0 +1,234 @@
+import Foundation
+
+/// The first thing `verify` found wrong: where, in which database, and what.
+public struct VerifyProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The log position at fault (the event, or the event an index entry points to).
+    public var position: Position?
+    /// The database holding the bad entry: `events`, `streams`, `stream-heads`, `requests` or `meta`.
+    public var database: String
+    /// What does not check out, for a person.
+    public var reason: String
+
+    public var description: String {
+        let place = position.map { "position \($0)" } ?? "the log"
+        return "\(place) (\(database)): \(reason)"
+    }
+}
+
+/// What `verify` checked and, when something is wrong, the first problem.
+public struct VerifyReport: Sendable {
+    /// Events checked: positions 1 through `headPosition`.
+    public var events: UInt64
+    /// Streams found.
+    public var streams: Int
+    /// Request ids checked.
+    public var requests: Int
+    /// The last position checked (the head when verify started).
+    public var headPosition: Position
+    /// The hash of that event, committing to the whole log.
+    public var headHash: EventHash
+    /// The first problem, or nil when the whole log and every index check out.
+    public var problem: VerifyProblem?
+
+    /// True when nothing is wrong.
+    public var isValid: Bool { problem == nil }
+}
+
+extension EventStore {
+    /// Walks the log and every index and reports the first position that does not check out.
+    ///
+    /// Checks, for positions 1 through the head at the start: positions are gap-free and match
+    /// their keys; every event's prevHash is its predecessor's hash and its hash is the SHA-256 of
+    /// its stored bytes; recordedAt never decreases; stream versions are gap-free from 1; the
+    /// stream index, the stream heads and the request index agree with the events, in both
+    /// directions. Appends may go on meanwhile: the walk reads in batches and ignores what
+    /// was written after it started.
+    public func verify(batchSize: Int = 8192, progress: ((_ done: Position, _ total: Position) -> Void)? = nil) throws -> VerifyReport {
+        let databases = databases
+        let head = try self.head()
+        var report = VerifyReport(events: 0, streams: 0, requests: 0, headPosition: head.position, headHash: head.hash)
+        var walk = ForwardWalk()
+        var next: Position = 1
+        while next <= head.position && report.problem == nil {
+            try EventStore.storageCall {
+                try environment.read { txn in
+                    try walk.check(from: next, to: min(head.position, next + Position(batchSize) - 1), txn, databases)
+                }
+            }
+            report.problem = walk.problem
+            next = walk.expected
+            progress?(walk.expected - 1, head.position)
+        }
+        report.events = walk.expected - 1
+        report.streams = walk.lastVersions.count
+        report.requests = walk.requestsStarted
+        if report.problem == nil {
+            report.problem = try EventStore.storageCall {
+                try environment.read { txn in try walk.checkIndexes(upTo: head.position, txn, databases) }
+            }
+        }
+        return report
+    }
+}
+
+/// The state of a verification pass, carried from batch to batch.
+private struct ForwardWalk {
+    var expected: Position = 1
+    var previousHash = EventHash.genesis
+    var previousTime = Timestamp(microsecondsSince1970: .min)
+    var lastVersions: [String: StreamVersion] = [:]
+    var requestsStarted = 0
+    var problem: VerifyProblem?
+
+    private mutating func fail(_ position: Position?, _ database: String, _ reason: String) {
+        if problem == nil { problem = VerifyProblem(position: position, database: database, reason: reason) }
+    }
+
+    /// Checks positions `from...to` in one read transaction; stops at the first problem.
+    mutating func check(from: Position, to: Position, _ txn: LMDBTransaction, _ databases: LogDatabases) throws {
+        try txn.withCursor(databases.events) { cursor in
+            var move = CursorMove.atOrAfter(IndexKeys.position(from))
+            while problem == nil && expected <= to {
+                let found: Bool? = try cursor.move(move) { key, value in
+                    try checkEvent(key: key, value: value, txn, databases)
+                    return true
+                }
+                if found == nil { fail(expected, "events", "missing: the log ends at position \(expected - 1)") }
+                move = .next
+            }
+        }
+    }
+
+    private mutating func checkEvent(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, _ txn: LMDBTransaction,
+                                     _ databases: LogDatabases) throws {
+        guard let position = IndexKeys.integer(key) else {
+            return fail(expected, "events", "an entry has a \(key.count)-byte key instead of an 8-byte position")
+        }
+        guard position == expected else {
+            return fail(expected, "events", "missing: the next stored position is \(position)")
+        }
+        let event: RecordedEvent
+        do {
+            event = try EventStore.decode(value, at: position)
+        } catch let error as StoreError {
+            if case .corrupted(_, let reason) = error { return fail(position, "events", reason) }
+            throw error
+        }
+        guard event.prevHash == previousHash else {
+            return fail(position, "events", "prevHash \(event.prevHash) is not the hash of position \(position - 1) (\(previousHash))")
+        }
+        let computed = EventCodec.computedHash(value)
+        guard computed == event.hash else {
+            return fail(position, "events", "stored bytes hash to \(computed), not to the recorded \(event.hash): the event was altered")
+        }
+        guard event.recordedAt >= previousTime else {
+            return fail(position, "events", "recordedAt \(event.recordedAt) is earlier than the previous event's \(previousTime)")
+        }
+        let lastVersion = lastVersions[event.stream] ?? 0
+        guard event.version == lastVersion + 1 else {
+            return fail(position, "events", "stream '\(event.stream)' jumps from version \(lastVersion) to \(event.version)")
+        }
+        let indexed = try EventStore.position(of: event.stream, version: event.version, txn, databases)
+        guard indexed == position else {
+            let found = indexed.map { "position \($0)" } ?? "nothing"
+            return fail(position, "streams", "'\(event.stream)' version \(event.version) is indexed as \(found)")
+        }
+        if let requestId = event.requestId {
+            let result = try txn.withValue(databases.requests, key: Array(requestId.utf8)) { $0.flatMap(IndexKeys.decodeResult) }
+            guard let result else {
+                return fail(position, "requests", "request id '\(requestId)' is not in the request index")
+            }
+            guard result.streams.contains(where: { $0.stream == event.stream && (($0.firstPosition)...($0.lastPosition)).contains(position)
+                && (($0.firstVersion)...($0.lastVersion)).contains(event.version) }) else {
+                return fail(position, "requests", "request '\(requestId)' is indexed with other positions for '\(event.stream)'")
+            }
+            if result.firstPosition == position { requestsStarted += 1 }
+        }
+        lastVersions[event.stream] = event.version
+        previousHash = event.hash
+        previousTime = event.recordedAt
+        expected = position + 1
+    }
+
+    /// Walks the indexes and checks that each entry up to `head` points at a matching event.
+    func checkIndexes(upTo head: Position, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> VerifyProblem? {
+        func problem(_ position: Position?, _ database: String, _ reason: String) -> VerifyProblem {
+            VerifyProblem(position: position, database: database, reason: reason)
+        }
+        // Stream index: every entry up to the head names an event with that stream and version.
+        let streamProblem: VerifyProblem? = try txn.withCursor(databases.streams) { cursor in
+            var move = CursorMove.first
+            while let entry = try cursor.move(move, { key, value in (IndexKeys.parseStreamEntry(key), IndexKeys.integer(value)) }) {
+                move = .next
+                guard let (stream, version) = entry.0, let position = entry.1 else {
+                    return problem(nil, "streams", "an entry is malformed")
+                }
+                guard position <= head else { continue }
+                guard let event = try EventStore.event(at: position, txn, databases) else {
+                    return problem(position, "streams", "'\(stream)' version \(version) points to a position that does not exist")
+                }
+                guard event.stream == stream, event.version == version else {
+                    return problem(position, "streams", "entry '\(stream)' version \(version) points to '\(event.stream)' version \(event.version)")
+                }
+            }
+            return nil
+        }
+        if let streamProblem { return streamProblem }
+
+        // Stream heads: one per stream, never behind the log.
+        var headsSeen = 0
+        let headProblem: VerifyProblem? = try txn.withCursor(databases.streamHeads) { cursor in
+            var move = CursorMove.first
+            while let entry = try cursor.move(move, { key, value in
+                (String(decoding: key, as: UTF8.self), IndexKeys.integer(value)) }) {
+                move = .next
+                let (stream, recorded) = entry
+                guard let recorded else { return problem(nil, "stream-heads", "the entry for '\(stream)' is malformed") }
+                let verified = lastVersions[stream] ?? 0
+                if verified > 0 { headsSeen += 1 }
+                if recorded != verified {
+                    // A head ahead of the walk is fine only when its event was written after verification started.
+                    let newer = recorded > verified ? try EventStore.position(of: stream, version: recorded, txn, databases) : nil
+                    guard let newer, newer > head else {
+                        return problem(nil, "stream-heads", "'\(stream)' is recorded at version \(recorded) but the log holds version \(verified)")
+                    }
+                }
+            }
+            return nil
+        }
+        if let headProblem { return headProblem }
+        if headsSeen != lastVersions.count {
+            let missing = lastVersions.keys.first { key in
+                (try? txn.withValue(databases.streamHeads, key: Array(key.utf8)) { $0 == nil }) ?? true
+            }
+            return problem(nil, "stream-heads", "stream '\(missing ?? "?")' has events but no head entry")
+        }
+
+        // Request index: each request up to the head starts at an event carrying its id.
+        var requestsSeen = 0
+        let requestProblem: VerifyProblem? = try txn.withCursor(databases.requests) { cursor in
+            var move = CursorMove.first
+            while let entry = try cursor.move(move, { key, value in (String(decoding: key, as: UTF8.self), IndexKeys.decodeResult(value)) }) {
+                move = .next
+                let (requestId, result) = entry
+                guard let result else { return problem(nil, "requests", "the entry for '\(requestId)' is malformed") }
+                guard result.firstPosition <= head else { continue }
+                requestsSeen += 1
+                for stream in result.streams {
+                    guard let event = try EventStore.event(at: stream.firstPosition, txn, databases) else {
+                        return problem(stream.firstPosition, "requests", "request '\(requestId)' points to a missing position")
+                    }
+                    guard event.requestId == requestId, event.stream == stream.stream, event.version == stream.firstVersion else {
+                        return problem(stream.firstPosition, "requests", "request '\(requestId)' points to an event of another request")
+                    }
+                }
+            }
+            return nil
+        }
+        if let requestProblem { return requestProblem }
+        if requestsSeen != requestsStarted {
+            return problem(nil, "requests", "the index holds \(requestsSeen) requests but the log records \(requestsStarted)")
+        }
+        return nil
+    }
+}

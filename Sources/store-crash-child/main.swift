@@ -1,0 +1,62 @@
+// Appends to the log in a loop until it is killed, printing a line for every append that
+// returned, so a test can SIGKILL it at any moment and check that every acknowledged append
+// survived and nothing half-written did.
+//
+// usage: store-crash-child DIR SEED
+// prints: ack <requestId> <firstPosition> <lastPosition> <eventCount>
+import EventStore
+import Foundation
+
+let arguments = CommandLine.arguments
+guard arguments.count == 3, let seed = UInt64(arguments[2]) else {
+    FileHandle.standardError.write(Data("usage: store-crash-child DIR SEED\n".utf8))
+    exit(2)
+}
+/// Writes one line straight to the pipe (no buffering), so an acknowledgement is out before the next append.
+func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+let store = try EventStore(directory: arguments[1], options: {
+    var options = StoreOptions()
+    options.initialMapSize = 1 << 20 // small, so that map growth also happens under the knife
+    return options
+}())
+emit("ready \(store.headPosition)")
+
+/// Appends forever from several tasks at once so that group commits hold many requests.
+await withTaskGroup(of: Void.self) { group in
+    for worker in 0..<8 {
+        group.addTask {
+            var random = SplitMix64(seed: seed &+ UInt64(worker))
+            var n = 0
+            while true {
+                n += 1
+                let requestId = "s\(seed)-w\(worker)-\(n)"
+                let count = Int(random.next() % 3) + 1
+                let stream = "stream-\(random.next() % 20)"
+                let note = "یادداشت‌ \(requestId) 🎉"
+                let events = (1...count).map { i in
+                    ProposedEvent(type: "Tested", data: Array("\(requestId) \(i)/\(count) \(note)".utf8))
+                }
+                do {
+                    let result = try await store.append(to: stream, events, requestId: requestId)
+                    emit("ack \(requestId) \(result.firstPosition) \(result.lastPosition) \(count)")
+                } catch {
+                    emit("error \(requestId) \(error)")
+                }
+            }
+        }
+    }
+}
+
+/// A small deterministic generator, so every child's workload is reproducible from its seed.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,74 @@
+import EventStore
+import Foundation
+import XCTest
+
+/// Kills a real appending process with SIGKILL at random moments and checks what survived.
+final class CrashTests: XCTestCase {
+    private var childPath: String {
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent("store-crash-child").path }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    func testEveryAcknowledgedAppendSurvivesSIGKILLAndNothingHalfWrittenDoes() async throws {
+        let directory = try temporaryDirectory(self)
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: childPath), "build store-crash-child first: \(childPath)")
+        var acknowledged: [String: (first: Position, last: Position, count: Int)] = [:]
+        var generator = SystemRandomNumberGenerator()
+        let rounds = 12
+        for round in 0..<rounds {
+            let lines = try runChildAndKill(directory: directory, seed: UInt64(round) * 1000,
+                                            after: .milliseconds(Int.random(in: 40...400, using: &generator)))
+            for line in lines where line.hasPrefix("ack ") {
+                let parts = line.split(separator: " ")
+                guard parts.count == 5 else { continue } // the kill may cut the last line short
+                acknowledged[String(parts[1])] = (Position(parts[2])!, Position(parts[3])!, Int(parts[4])!)
+            }
+            XCTAssertFalse(lines.contains { $0.hasPrefix("error") }, "round \(round): \(lines.filter { $0.hasPrefix("error") }.prefix(3))")
+
+            let store = try EventStore(directory: directory, options: testOptions())
+            defer { store.close() }
+            let report = try store.verify()
+            XCTAssertNil(report.problem, "round \(round)")
+            // Every acknowledged append is there, at the positions it was told.
+            for (requestId, ack) in acknowledged {
+                let events = try store.read(from: ack.first, limit: ack.count)
+                XCTAssertEqual(events.count, ack.count, requestId)
+                XCTAssertTrue(events.allSatisfy { $0.requestId == requestId }, requestId)
+                XCTAssertEqual(events.last?.position, ack.last)
+            }
+            // Nothing half-written: every request in the log has all of its events.
+            var parts: [String: (seen: Int, of: Int)] = [:]
+            try store.scan { event in
+                let fields = event.text.split(separator: " ")
+                let fraction = fields[1].split(separator: "/")
+                parts[String(fields[0]), default: (0, Int(fraction[1])!)].seen += 1
+                return true
+            }
+            for (requestId, part) in parts { XCTAssertEqual(part.seen, part.of, "request \(requestId) is incomplete") }
+        }
+        XCTAssertGreaterThan(acknowledged.count, rounds, "the children must have acknowledged appends")
+    }
+
+    private func runChildAndKill(directory: String, seed: UInt64, after delay: Duration) throws -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: childPath)
+        process.arguments = [directory, String(seed)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        // Wait for the child to be ready so that the kill lands while it appends.
+        let handle = pipe.fileHandleForReading
+        var output = Data()
+        let start = ContinuousClock.now
+        while !String(decoding: output, as: UTF8.self).contains("\n"), ContinuousClock.now - start < .seconds(30) {
+            output.append(handle.availableData)
+        }
+        Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) / 1e18 + Double(delay.components.seconds))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        output.append(handle.readDataToEndOfFile())
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}

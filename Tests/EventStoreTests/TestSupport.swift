@@ -1,0 +1,52 @@
+import EventStore
+import Foundation
+import XCTest
+
+/// A fresh directory under the system temp dir, removed when the test ends.
+func temporaryDirectory(_ test: XCTestCase, _ name: String = "log") throws -> String {
+    let path = NSTemporaryDirectory() + "crmd-test-\(UUID().uuidString)/\(name)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+    return path
+}
+
+/// Options with a small map and, when given, a pinned clock.
+func testOptions(mapSize: Int = 4 << 20, clock: (@Sendable () -> Timestamp)? = nil) -> StoreOptions {
+    var options = StoreOptions()
+    options.initialMapSize = mapSize
+    if let clock { options.clock = clock }
+    return options
+}
+
+/// An event whose payload is the UTF-8 of `text`.
+func event(_ text: String, type: String = "Tested") -> ProposedEvent {
+    ProposedEvent(type: type, data: Array(text.utf8))
+}
+
+extension RecordedEvent {
+    /// The payload as text.
+    var text: String { String(decoding: data, as: UTF8.self) }
+}
+
+/// A clock the test moves by hand.
+final class ManualClock: Sendable {
+    private let now: Mutex<Int64>
+    init(_ start: String) { now = Mutex(Timestamp(rfc3339: start)!.microsecondsSince1970) }
+    func set(_ time: String) { now.withLock { $0 = Timestamp(rfc3339: time)!.microsecondsSince1970 } }
+    var read: @Sendable () -> Timestamp { { Timestamp(microsecondsSince1970: self.now.withLock { $0 }) } }
+}
+
+import Synchronization
+
+/// Asserts that `body` throws a `StoreError` for which `matches` holds.
+func assertStoreError<T>(_ body: () async throws -> T, file: StaticString = #filePath, line: UInt = #line,
+                         _ matches: (StoreError) -> Bool) async {
+    do {
+        _ = try await body()
+        XCTFail("expected a StoreError, got success", file: file, line: line)
+    } catch let error as StoreError {
+        XCTAssertTrue(matches(error), "unexpected error: \(error)", file: file, line: line)
+    } catch {
+        XCTFail("expected a StoreError, got \(error)", file: file, line: line)
+    }
+}
