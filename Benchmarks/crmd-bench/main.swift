@@ -1,1 +1,50 @@
-print("x")
+// `make bench`: the event store against raw LMDB and SQLite on the same machine, in one run.
+//
+// Every figure is measured here, now, beside its baseline, so ratios survive a noisy machine.
+// Each load loop is bounded both in events and in seconds.
+import EventStore
+import Foundation
+
+let arguments = BenchArguments(CommandLine.arguments.dropFirst())
+let scratch = NSTemporaryDirectory() + "crmd-bench-\(getpid())"
+try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: scratch) }
+
+let payload = BenchPayload.make(size: arguments.payloadSize)
+var appendRows: [AppendRow] = []
+var counter = 0
+for appenders in arguments.concurrency {
+    counter += 1
+    let directory = "\(scratch)/store-\(counter)"
+    log("store: \(appenders) concurrent appenders ...")
+    let store = try await measureStore(directory: directory, appenders: appenders, payload: payload,
+                                       maxEvents: arguments.events(for: appenders), maxSeconds: arguments.seconds)
+    let batch = max(1, Int(store.eventsPerCommit.rounded()))
+    log("  \(Int(store.rate)) events/s, \(String(format: "%.1f", store.eventsPerCommit)) events/commit; raw LMDB, batch \(batch) ...")
+    let raw = try measureRawLMDB(directory: "\(scratch)/raw-\(counter)", batch: batch, valueSize: payload.storedSize,
+                                 maxEvents: store.events, maxSeconds: arguments.seconds)
+    log("  raw LMDB \(Int(raw.rate)) events/s; SQLite, batch \(batch) ...")
+    let sqlite = try measureSQLite(path: "\(scratch)/sqlite-\(counter).db", batch: batch, valueSize: payload.storedSize,
+                                   maxEvents: store.events, maxSeconds: arguments.seconds)
+    log("  SQLite \(Int(sqlite.rate)) events/s")
+    appendRows.append(AppendRow(appenders: appenders, store: store, raw: raw, sqlite: sqlite))
+}
+
+log("read: building a log of \(arguments.readEvents) events ...")
+let read = try await measureRead(directory: "\(scratch)/read", events: arguments.readEvents, payload: payload)
+log("  decoded \(Int(read.decodedRate)) events/s, raw scan \(Int(read.rawRate)) events/s")
+
+let verify = try measureVerify(directory: "\(scratch)/read")
+log("  verify \(Int(verify)) events/s")
+
+let report = BenchReport(arguments: arguments, payload: payload, appends: appendRows, read: read, verifyRate: verify).markdown()
+print(report)
+if let output = arguments.output {
+    try report.write(toFile: output, atomically: true, encoding: .utf8)
+    log("wrote \(output)")
+}
+
+/// Progress on stderr, so stdout stays the report.
+func log(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -67,14 +67,11 @@ enum EventCodec {
             throw StoreError.corrupted(position: where_, reason: "unknown stored format \(bytes[0])")
         }
         let position = u64(bytes, 1)
-        var lengths = [Int](repeating: 0, count: 6)
-        var total = headerSize + hashSize
-        for i in 0..<6 {
-            lengths[i] = Int(u16(bytes, 33 + 2 * i))
-            total += lengths[i]
-        }
+        let streamLength = Int(u16(bytes, 33)), typeLength = Int(u16(bytes, 35)), principalLength = Int(u16(bytes, 37))
+        let requestLength = Int(u16(bytes, 39)), correlationLength = Int(u16(bytes, 41)), causationLength = Int(u16(bytes, 43))
         let dataLength = Int(u32(bytes, 45))
-        total += dataLength
+        let total = headerSize + hashSize + streamLength + typeLength + principalLength + requestLength + correlationLength
+            + causationLength + dataLength
         guard total == bytes.count else {
             throw StoreError.corrupted(position: where_ ?? position, reason: "field lengths add up to \(total) bytes, but \(bytes.count) are stored")
         }
@@ -84,12 +81,12 @@ enum EventCodec {
             return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]), as: UTF8.self)
         }
         func optional(_ length: Int) -> String? { length == 0 ? nil : string(length) }
-        let stream = string(lengths[0])
-        let type = string(lengths[1])
-        let principal = string(lengths[2])
-        let requestId = optional(lengths[3])
-        let correlationId = optional(lengths[4])
-        let causationId = optional(lengths[5])
+        let stream = string(streamLength)
+        let type = string(typeLength)
+        let principal = string(principalLength)
+        let requestId = optional(requestLength)
+        let correlationId = optional(correlationLength)
+        let causationId = optional(causationLength)
         let data = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + dataLength]))
         let uid = u32(bytes, 29)
         return RecordedEvent(

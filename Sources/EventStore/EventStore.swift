@@ -299,7 +299,7 @@ public final class EventStore: Sendable {
         let databases = databases
         let (tail, streams, requests) = try EventStore.storageCall {
             try environment.read { txn in
-                (try LogTail.read(txn, databases), try txn.count(databases.streamHeads), try txn.count(databases.requests))
+                (try LogTail.read(txn, databases), Int(try LogTail.streamCount(txn, databases)), try txn.count(databases.requests))
             }
         }
         let info = environment.info()

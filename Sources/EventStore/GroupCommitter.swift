@@ -15,6 +15,10 @@ public struct CommitStatistics: Sendable, Equatable {
     public var conflicts: UInt64 = 0
     /// Times the memory map was grown.
     public var mapGrowths: UInt64 = 0
+    /// Seconds spent deciding and encoding batches inside write transactions.
+    public var encodeSeconds: Double = 0
+    /// Seconds spent committing them: writing pages and fsync.
+    public var commitSeconds: Double = 0
 
     /// The mean number of events per durable commit.
     public var eventsPerCommit: Double { commits == 0 ? 0 : Double(events) / Double(commits) }
@@ -104,9 +108,15 @@ final class GroupCommitter: @unchecked Sendable {
 
     private func process(_ batch: [Pending]) {
         var written: BatchOutcome
+        var encodeSeconds = 0.0
+        let started = ContinuousClock.now
         while true {
             do {
-                written = try environment.write { txn in try write(batch.map(\.request), in: txn) }
+                written = try environment.write { txn in
+                    let outcome = try write(batch.map(\.request), in: txn)
+                    encodeSeconds = (ContinuousClock.now - started).seconds
+                    return outcome
+                }
                 break
             } catch let error as LMDBError where error.isMapFull {
                 do {
@@ -118,7 +128,10 @@ final class GroupCommitter: @unchecked Sendable {
                 return fail(batch, StoreError.wrap(error))
             }
         }
+        let totalSeconds = (ContinuousClock.now - started).seconds
         stats.withLock { stats in
+            stats.encodeSeconds += encodeSeconds
+            stats.commitSeconds += totalSeconds - encodeSeconds
             stats.commits += written.events > 0 ? 1 : 0
             stats.events += UInt64(written.events)
             for outcome in written.outcomes {
@@ -169,6 +182,9 @@ final class GroupCommitter: @unchecked Sendable {
         var requestResults: [String: AppendResult] = [:]
         var buffer = [UInt8]()
         buffer.reserveCapacity(1024)
+        var streamKey = [UInt8]()
+        streamKey.reserveCapacity(64)
+        var newStreams: UInt64 = 0
         var outcome = BatchOutcome()
         outcome.outcomes.reserveCapacity(requests.count)
 
@@ -207,6 +223,7 @@ final class GroupCommitter: @unchecked Sendable {
             for (append, startVersion) in zip(request.appends, current) {
                 var version = startVersion
                 let firstPosition = position + 1
+                if startVersion == 0 { newStreams += 1 }
                 for event in append.events {
                     position += 1
                     version += 1
@@ -215,10 +232,14 @@ final class GroupCommitter: @unchecked Sendable {
                         actor: request.actor, requestId: request.requestId, correlationId: request.correlationId,
                         causationId: request.causationId, prevHash: prevHash)
                     prevHash = EventCodec.encode(event, envelope, into: &buffer)
-                    try txn.put(databases.events, key: IndexKeys.position(position), value: buffer, append: true)
-                    try txn.put(databases.streams, key: IndexKeys.streamEntry(append.stream, version), value: IndexKeys.integer(position))
+                    try withUnsafeBytes(of: position.bigEndian) { positionBytes in
+                        try buffer.withUnsafeBytes { value in
+                            try txn.put(databases.events, key: positionBytes, value: value, append: true)
+                        }
+                        IndexKeys.streamEntry(append.stream, version, into: &streamKey)
+                        try streamKey.withUnsafeBytes { key in try txn.put(databases.streams, key: key, value: positionBytes) }
+                    }
                 }
-                try txn.put(databases.streamHeads, key: Array(append.stream.utf8), value: IndexKeys.integer(version))
                 streamVersions[append.stream] = version
                 results.append(StreamAppendResult(stream: append.stream, firstVersion: startVersion + 1, lastVersion: version,
                                                   firstPosition: firstPosition, lastPosition: position))
@@ -230,8 +251,17 @@ final class GroupCommitter: @unchecked Sendable {
             }
             outcome.outcomes.append(.success(result))
         }
+        if newStreams > 0 {
+            let streams = try LogTail.streamCount(txn, databases) + newStreams
+            try txn.put(databases.meta, key: LogTail.streamsKey, value: IndexKeys.integer(streams))
+        }
         outcome.head = position
         outcome.events = Int(position - tail.position)
         return outcome
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

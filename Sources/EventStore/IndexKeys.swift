@@ -21,6 +21,14 @@ enum IndexKeys {
         return key
     }
 
+    /// Writes a `streams` key into `key`, reusing its storage.
+    static func streamEntry(_ stream: String, _ version: StreamVersion, into key: inout [UInt8]) {
+        key.removeAll(keepingCapacity: true)
+        key.append(contentsOf: stream.utf8)
+        key.append(0)
+        EventCodec.append(version, to: &key)
+    }
+
     /// Splits a `streams` key into stream name and version.
     static func parseStreamEntry(_ key: UnsafeRawBufferPointer) -> (stream: String, version: StreamVersion)? {
         guard key.count >= 10, key[key.count - 9] == 0 else { return nil }

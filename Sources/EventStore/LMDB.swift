@@ -242,15 +242,19 @@ struct LMDBTransaction {
     }
 
     /// Stores `value` under `key`; `append` asserts that the key sorts after every existing key.
-    func put(_ db: LMDBDatabase, key: [UInt8], value: [UInt8], append: Bool = false) throws(LMDBError) {
-        let rc = key.withUnsafeBytes { keyBytes in
-            value.withUnsafeBytes { valueBytes in
-                var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-                var v = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
-                return mdb_put(pointer, db.handle, &k, &v, append ? UInt32(MDB_APPEND) : 0)
+    func put(_ db: LMDBDatabase, key: [UInt8], value: [UInt8], append: Bool = false) throws {
+        try key.withUnsafeBytes { keyBytes in
+            try value.withUnsafeBytes { valueBytes in
+                try put(db, key: keyBytes, value: valueBytes, append: append)
             }
         }
-        try check(rc, "mdb_put")
+    }
+
+    /// Stores `value` under `key` from borrowed buffers (the hot path avoids allocating keys).
+    func put(_ db: LMDBDatabase, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, append: Bool = false) throws(LMDBError) {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        try check(mdb_put(pointer, db.handle, &k, &v, append ? UInt32(MDB_APPEND) : 0), "mdb_put")
     }
 
     /// Number of entries in `db`.

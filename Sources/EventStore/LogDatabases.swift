@@ -2,22 +2,19 @@
 struct LogDatabases: Sendable {
     /// position → stored event. Written with MDB_APPEND only.
     let events: LMDBDatabase
-    /// stream, 0, version → position.
+    /// stream, 0, version → position. A stream's current version is its last entry here.
     let streams: LMDBDatabase
-    /// stream → current version.
-    let streamHeads: LMDBDatabase
     /// request id → the request's first result.
     let requests: LMDBDatabase
-    /// `format` → the stored format number; `created` → when the log was created.
+    /// `format` → the stored format number; `created` → when the log was created; `streams` → how many streams exist.
     let meta: LMDBDatabase
 
-    static let names = ["events", "streams", "stream-heads", "requests", "meta"]
+    static let names = ["events", "streams", "requests", "meta"]
 
     /// Opens (and, for a writable store, creates) every database.
     init(_ environment: LMDBEnvironment, create: Bool) throws {
         events = try environment.openDatabase("events", create: create)
         streams = try environment.openDatabase("streams", create: create)
-        streamHeads = try environment.openDatabase("stream-heads", create: create)
         requests = try environment.openDatabase("requests", create: create)
         meta = try environment.openDatabase("meta", create: create)
     }
@@ -44,7 +41,28 @@ struct LogTail {
     }
 
     /// A stream's current version, 0 when it does not exist.
+    ///
+    /// Every key of a stream is `name, 0, version`, and names hold no NUL byte, so the stream's
+    /// last entry is the one just before the first key at or after `name, 1`.
     static func streamVersion(_ stream: String, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> StreamVersion {
-        try txn.withValue(databases.streamHeads, key: Array(stream.utf8)) { $0.flatMap(IndexKeys.integer) } ?? 0
+        var bound = Array(stream.utf8)
+        bound.append(1)
+        let prefixLength = bound.count
+        return try txn.withCursor(databases.streams) { cursor in
+            let beyond = try cursor.move(.atOrAfter(bound)) { _, _ in true }
+            let last = try cursor.move(beyond == nil ? .last : .previous) { key, value -> StreamVersion? in
+                guard key.count == prefixLength + 8, key[prefixLength - 1] == 0,
+                      key.prefix(prefixLength - 1).elementsEqual(bound.prefix(prefixLength - 1)) else { return nil }
+                return EventCodec.u64(key, prefixLength)
+            }
+            return (last ?? nil) ?? 0
+        }
     }
+
+    /// The number of streams recorded in `meta`.
+    static func streamCount(_ txn: LMDBTransaction, _ databases: LogDatabases) throws -> UInt64 {
+        try txn.withValue(databases.meta, key: LogTail.streamsKey) { $0.flatMap(IndexKeys.integer) } ?? 0
+    }
+
+    static let streamsKey = Array("streams".utf8)
 }

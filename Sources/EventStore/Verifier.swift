@@ -4,7 +4,7 @@ import Foundation
 public struct VerifyProblem: Error, Sendable, Equatable, CustomStringConvertible {
     /// The log position at fault (the event, or the event an index entry points to).
     public var position: Position?
-    /// The database holding the bad entry: `events`, `streams`, `stream-heads`, `requests` or `meta`.
+    /// The database holding the bad entry: `events`, `streams`, `requests` or `meta`.
     public var database: String
     /// What does not check out, for a person.
     public var reason: String
@@ -40,7 +40,7 @@ extension EventStore {
     /// Checks, for positions 1 through the head at the start: positions are gap-free and match
     /// their keys; every event's prevHash is its predecessor's hash and its hash is the SHA-256 of
     /// its stored bytes; recordedAt never decreases; stream versions are gap-free from 1; the
-    /// stream index, the stream heads and the request index agree with the events, in both
+    /// stream index, the stream count and the request index agree with the events, in both
     /// directions. Appends may go on meanwhile: the walk reads in batches and ignores what
     /// was written after it started.
     public func verify(batchSize: Int = 8192, progress: ((_ done: Position, _ total: Position) -> Void)? = nil) throws -> VerifyReport {
@@ -156,6 +156,8 @@ private struct ForwardWalk {
             VerifyProblem(position: position, database: database, reason: reason)
         }
         // Stream index: every entry up to the head names an event with that stream and version.
+        var streamsStarted = 0
+        var streamsUpToHead = 0
         let streamProblem: VerifyProblem? = try txn.withCursor(databases.streams) { cursor in
             var move = CursorMove.first
             while let entry = try cursor.move(move, { key, value in (IndexKeys.parseStreamEntry(key), IndexKeys.integer(value)) }) {
@@ -163,7 +165,9 @@ private struct ForwardWalk {
                 guard let (stream, version) = entry.0, let position = entry.1 else {
                     return problem(nil, "streams", "an entry is malformed")
                 }
+                if version == 1 { streamsStarted += 1 }
                 guard position <= head else { continue }
+                if version == 1 { streamsUpToHead += 1 }
                 guard let event = try EventStore.event(at: position, txn, databases) else {
                     return problem(position, "streams", "'\(stream)' version \(version) points to a position that does not exist")
                 }
@@ -174,34 +178,12 @@ private struct ForwardWalk {
             return nil
         }
         if let streamProblem { return streamProblem }
-
-        // Stream heads: one per stream, never behind the log.
-        var headsSeen = 0
-        let headProblem: VerifyProblem? = try txn.withCursor(databases.streamHeads) { cursor in
-            var move = CursorMove.first
-            while let entry = try cursor.move(move, { key, value in
-                (String(decoding: key, as: UTF8.self), IndexKeys.integer(value)) }) {
-                move = .next
-                let (stream, recorded) = entry
-                guard let recorded else { return problem(nil, "stream-heads", "the entry for '\(stream)' is malformed") }
-                let verified = lastVersions[stream] ?? 0
-                if verified > 0 { headsSeen += 1 }
-                if recorded != verified {
-                    // A head ahead of the walk is fine only when its event was written after verification started.
-                    let newer = recorded > verified ? try EventStore.position(of: stream, version: recorded, txn, databases) : nil
-                    guard let newer, newer > head else {
-                        return problem(nil, "stream-heads", "'\(stream)' is recorded at version \(recorded) but the log holds version \(verified)")
-                    }
-                }
-            }
-            return nil
+        if streamsUpToHead != lastVersions.count {
+            return problem(nil, "streams", "the index starts \(streamsUpToHead) streams but the log holds \(lastVersions.count)")
         }
-        if let headProblem { return headProblem }
-        if headsSeen != lastVersions.count {
-            let missing = lastVersions.keys.first { key in
-                (try? txn.withValue(databases.streamHeads, key: Array(key.utf8)) { $0 == nil }) ?? true
-            }
-            return problem(nil, "stream-heads", "stream '\(missing ?? "?")' has events but no head entry")
+        let recordedStreams = try LogTail.streamCount(txn, databases)
+        if recordedStreams != UInt64(streamsStarted) {
+            return problem(nil, "meta", "the stream count says \(recordedStreams) but the index holds \(streamsStarted) streams")
         }
 
         // Request index: each request up to the head starts at an event carrying its id.

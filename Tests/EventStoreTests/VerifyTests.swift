@@ -72,12 +72,20 @@ final class VerifyTests: XCTestCase {
         XCTAssertEqual(report.problem?.position, 23, "request 12 wrote positions 23 and 24")
     }
 
-    func testAStaleStreamHeadIsNamed() async throws {
+    func testADeletedStreamIndexEntryIsNamed() async throws {
         let directory = try await populatedLog()
-        try RawLMDB(path: directory).rewrite("stream-heads", key: Array("customer-1".utf8)) { _ in RawLMDB.positionKey(3) }
+        try RawLMDB(path: directory).delete("streams", key: RawLMDB.streamKey("customer-1", 3))
         let report = try EventStore(directory: directory, options: testOptions()).verify()
-        XCTAssertEqual(report.problem?.database, "stream-heads")
+        XCTAssertEqual(report.problem?.database, "streams")
+        XCTAssertEqual(report.problem?.position, 11, "customer-1 wrote versions 1-2 at positions 1-2, versions 3-4 at 11-12")
         XCTAssertTrue(report.problem?.reason.contains("customer-1") ?? false)
+    }
+
+    func testAWrongStreamCountIsNamed() async throws {
+        let directory = try await populatedLog()
+        try RawLMDB(path: directory).rewrite("meta", key: Array("streams".utf8)) { _ in RawLMDB.positionKey(4) }
+        let report = try EventStore(directory: directory, options: testOptions()).verify()
+        XCTAssertEqual(report.problem?.database, "meta")
     }
 
     func testADeletedEventIsNamed() async throws {

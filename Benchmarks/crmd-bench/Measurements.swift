@@ -1,0 +1,278 @@
+import CLMDB
+import CSQLite
+import EventStore
+import Foundation
+import Synchronization
+
+/// Command-line settings of the benchmark.
+struct BenchArguments {
+    var output: String?
+    var concurrency = [1, 16, 256]
+    var seconds = 8.0
+    var payloadSize = 240
+    var readEvents = 1_000_000
+    var maxEvents = 200_000
+
+    init<S: Sequence<String>>(_ arguments: S) {
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            switch argument {
+            case "--output": output = iterator.next()
+            case "--seconds": seconds = iterator.next().flatMap(Double.init) ?? seconds
+            case "--read-events": readEvents = iterator.next().flatMap(Int.init) ?? readEvents
+            case "--max-events": maxEvents = iterator.next().flatMap(Int.init) ?? maxEvents
+            case "--concurrency":
+                concurrency = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? concurrency
+            default:
+                FileHandle.standardError.write(Data("""
+                    usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256]
+
+                    """.utf8))
+                exit(2)
+            }
+        }
+    }
+
+    /// Events to attempt at a concurrency: enough for a steady state, bounded by `seconds` too.
+    func events(for appenders: Int) -> Int { appenders == 1 ? min(maxEvents, 20_000) : maxEvents }
+}
+
+/// A representative CRM event: a JSON payload with a Persian note.
+struct BenchPayload {
+    let data: [UInt8]
+    let type = "CallLogged"
+    let principal = "agent-17"
+
+    /// Bytes the store keeps for one such event in stream `customer-c000123` (for the baselines).
+    var storedSize: Int { 81 + 32 + "customer-c000123".utf8.count + type.utf8.count + principal.utf8.count + data.count }
+
+    static func make(size: Int) -> BenchPayload {
+        var text = #"{"customerId":"c000123","agentId":"agent-17","at":"2026-03-03T09:15:00Z","direction":"inbound","durationSeconds":184,"outcome":"quoted","note":"#
+        let note = "مشتری قیمت را پرسید و قرار شد پیش‌فاکتور ارسال شود"
+        text += "\"" + note
+        while text.utf8.count < size - 2 { text += "." }
+        text += "\"}"
+        return BenchPayload(data: Array(text.utf8))
+    }
+}
+
+/// Throughput and latency of the store at one concurrency.
+struct StoreMeasurement {
+    var events: Int
+    var seconds: Double
+    var eventsPerCommit: Double
+    var p50: Double
+    var p99: Double
+    var rate: Double { Double(events) / seconds }
+}
+
+/// Throughput of a baseline.
+struct BaselineMeasurement {
+    var events: Int
+    var seconds: Double
+    var rate: Double { Double(events) / seconds }
+}
+
+/// Durable appends of one event each from `appenders` concurrent tasks.
+func measureStore(directory: String, appenders: Int, payload: BenchPayload, maxEvents: Int, maxSeconds: Double) async throws -> StoreMeasurement {
+    var options = StoreOptions()
+    options.initialMapSize = 1 << 30
+    let store = try EventStore(directory: directory, options: options)
+    defer { store.close() }
+    let perTask = max(1, maxEvents / appenders)
+    let deadline = ContinuousClock.now + .milliseconds(Int(maxSeconds * 1000))
+    let started = ContinuousClock.now
+    let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+        for task in 0..<appenders {
+            group.addTask {
+                var samples: [Double] = []
+                samples.reserveCapacity(perTask)
+                let event = ProposedEvent(type: payload.type, data: payload.data)
+                let actor = Actor(principal: payload.principal, uid: 1000)
+                for i in 0..<perTask {
+                    let begin = ContinuousClock.now
+                    try await store.append(AppendRequest(stream: "customer-c\(task)", events: [event], actor: actor))
+                    samples.append((ContinuousClock.now - begin).seconds)
+                    if i % 16 == 0, ContinuousClock.now > deadline { break }
+                }
+                return samples
+            }
+        }
+        var all: [Double] = []
+        for try await samples in group { all += samples }
+        return all
+    }
+    let elapsed = (ContinuousClock.now - started).seconds
+    let sorted = latencies.sorted()
+    let stats = store.commitStatistics
+    log("  writer: \(String(format: "%.2f", stats.encodeSeconds)) s encoding, \(String(format: "%.2f", stats.commitSeconds)) s committing, \(stats.commits) commits over \(String(format: "%.2f", elapsed)) s")
+    return StoreMeasurement(events: sorted.count, seconds: elapsed, eventsPerCommit: stats.eventsPerCommit,
+                            p50: percentile(sorted, 0.50), p99: percentile(sorted, 0.99))
+}
+
+/// Plain mdb_put of values of the same size, `batch` per durable transaction, one thread.
+func measureRawLMDB(directory: String, batch: Int, valueSize: Int, maxEvents: Int, maxSeconds: Double) throws -> BaselineMeasurement {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    var env: OpaquePointer?
+    try lmdb(mdb_env_create(&env))
+    defer { mdb_env_close(env) }
+    try lmdb(mdb_env_set_mapsize(env, 4 << 30))
+    try lmdb(mdb_env_open(env, directory, 0, 0o600))
+    var value = [UInt8](repeating: 0x2e, count: valueSize)
+    var position: UInt64 = 0
+    let deadline = ContinuousClock.now + .milliseconds(Int(maxSeconds * 1000))
+    let started = ContinuousClock.now
+    while Int(position) < maxEvents, ContinuousClock.now < deadline {
+        var txn: OpaquePointer?
+        try lmdb(mdb_txn_begin(env, nil, 0, &txn))
+        var dbi = MDB_dbi()
+        try lmdb(mdb_dbi_open(txn, nil, 0, &dbi))
+        for _ in 0..<batch {
+            position += 1
+            var key = position.bigEndian
+            let rc = withUnsafeMutableBytes(of: &key) { k in
+                value.withUnsafeMutableBytes { v in
+                    var mk = MDB_val(mv_size: 8, mv_data: k.baseAddress)
+                    var mv = MDB_val(mv_size: v.count, mv_data: v.baseAddress)
+                    return mdb_put(txn, dbi, &mk, &mv, UInt32(MDB_APPEND))
+                }
+            }
+            try lmdb(rc)
+        }
+        try lmdb(mdb_txn_commit(txn))
+    }
+    return BaselineMeasurement(events: Int(position), seconds: (ContinuousClock.now - started).seconds)
+}
+
+/// SQLite in WAL mode with synchronous=FULL: the same rows, `batch` per transaction.
+func measureSQLite(path: String, batch: Int, valueSize: Int, maxEvents: Int, maxSeconds: Double) throws -> BaselineMeasurement {
+    var db: OpaquePointer?
+    guard sqlite3_open(path, &db) == SQLITE_OK else { throw BenchError("sqlite3_open failed") }
+    defer { sqlite3_close(db) }
+    for sql in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                "CREATE TABLE events(position INTEGER PRIMARY KEY, data BLOB NOT NULL)"] {
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw BenchError("sqlite: \(sql) failed") }
+    }
+    var insert: OpaquePointer?
+    guard sqlite3_prepare_v2(db, "INSERT INTO events(position, data) VALUES (?, ?)", -1, &insert, nil) == SQLITE_OK else {
+        throw BenchError("sqlite prepare failed")
+    }
+    defer { sqlite3_finalize(insert) }
+    let value = [UInt8](repeating: 0x2e, count: valueSize)
+    var position: Int64 = 0
+    let deadline = ContinuousClock.now + .milliseconds(Int(maxSeconds * 1000))
+    let started = ContinuousClock.now
+    while Int(position) < maxEvents, ContinuousClock.now < deadline {
+        sqlite3_exec(db, "BEGIN", nil, nil, nil)
+        for _ in 0..<batch {
+            position += 1
+            sqlite3_bind_int64(insert, 1, position)
+            _ = value.withUnsafeBytes { sqlite3_bind_blob(insert, 2, $0.baseAddress, Int32($0.count), nil) }
+            guard sqlite3_step(insert) == SQLITE_DONE else { throw BenchError("sqlite insert failed") }
+            sqlite3_reset(insert)
+        }
+        guard sqlite3_exec(db, "COMMIT", nil, nil, nil) == SQLITE_OK else { throw BenchError("sqlite commit failed") }
+    }
+    return BaselineMeasurement(events: Int(position), seconds: (ContinuousClock.now - started).seconds)
+}
+
+/// Reading the whole log as decoded envelopes, against a raw cursor scan of the same file.
+struct ReadMeasurement {
+    var events: Int
+    var decodedRate: Double
+    var rawRate: Double
+}
+
+func measureRead(directory: String, events: Int, payload: BenchPayload) async throws -> ReadMeasurement {
+    var options = StoreOptions()
+    options.initialMapSize = 1 << 30
+    do {
+        let store = try EventStore(directory: directory, options: options)
+        defer { store.close() }
+        let event = ProposedEvent(type: payload.type, data: payload.data)
+        var written = 0
+        var customer = 0
+        while written < events {
+            // Many requests per commit, a few events per customer stream, as a busy day looks.
+            let requests = (0..<200).map { _ -> AppendRequest in
+                customer += 1
+                return AppendRequest(stream: "customer-c\(customer % 100_000)", events: Array(repeating: event, count: 5),
+                                     actor: Actor(principal: payload.principal, uid: 1000))
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for request in requests { group.addTask { try await store.append(request) } }
+                try await group.waitForAll()
+            }
+            written += 1000
+        }
+    }
+    let store = try EventStore(directory: directory, options: options)
+    var decoded = 0
+    var bytes = 0
+    let started = ContinuousClock.now
+    try store.scan(batchSize: 4096) { event in
+        decoded += 1
+        bytes &+= event.data.count
+        return true
+    }
+    let decodedSeconds = (ContinuousClock.now - started).seconds
+    store.close()
+
+    var env: OpaquePointer?
+    try lmdb(mdb_env_create(&env))
+    defer { mdb_env_close(env) }
+    mdb_env_set_maxdbs(env, 8)
+    try lmdb(mdb_env_open(env, directory, UInt32(MDB_RDONLY), 0o600))
+    var txn: OpaquePointer?
+    let rawStarted = ContinuousClock.now
+    try lmdb(mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn))
+    var dbi = MDB_dbi()
+    try lmdb(mdb_dbi_open(txn, "events", 0, &dbi))
+    var cursor: OpaquePointer?
+    try lmdb(mdb_cursor_open(txn, dbi, &cursor))
+    var key = MDB_val()
+    var value = MDB_val()
+    var raw = 0
+    var rawBytes = 0
+    while mdb_cursor_get(cursor, &key, &value, MDB_NEXT) == 0 {
+        raw += 1
+        rawBytes &+= value.mv_size
+    }
+    mdb_cursor_close(cursor)
+    mdb_txn_abort(txn)
+    let rawSeconds = (ContinuousClock.now - rawStarted).seconds
+    guard raw == decoded else { throw BenchError("raw scan saw \(raw) events, decoded scan \(decoded)") }
+    return ReadMeasurement(events: decoded, decodedRate: Double(decoded) / decodedSeconds, rawRate: Double(raw) / rawSeconds)
+}
+
+/// `verify` over the read benchmark's log: events per second.
+func measureVerify(directory: String) throws -> Double {
+    var options = StoreOptions()
+    options.readOnly = true
+    let store = try EventStore(directory: directory, options: options)
+    let started = ContinuousClock.now
+    let report = try store.verify()
+    guard report.isValid else { throw BenchError("verify failed: \(report.problem!)") }
+    return Double(report.events) / (ContinuousClock.now - started).seconds
+}
+
+/// The value at fraction `q` of sorted samples.
+func percentile(_ sorted: [Double], _ q: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]
+}
+
+/// A benchmark that could not run.
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func lmdb(_ rc: Int32) throws {
+    if rc != 0 { throw BenchError("lmdb: \(String(cString: mdb_strerror(rc)))") }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import EventStore
+import Foundation
+
+/// `crmd replay`: prints recorded events, filtered, as JSON lines or a table.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Print events from the log as JSON lines or a table.",
+        discussion: """
+            Reads the log in short batches, so it is safe on a directory a daemon serves.
+            Filters combine: --from/--to bound positions, --until bounds the time the log
+            stored an event, --stream and --type select by name.
+
+            Examples:
+              crmd replay --data ./crm-data --from 1 --to 100
+              crmd replay --stream customer-c42 --until 2026-03-03T23:59:59Z --format table
+            """)
+
+    /// How events are printed.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case jsonl, table
+    }
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "First position to print.")
+    var from: UInt64 = 1
+
+    @Option(help: "Last position to print.")
+    var to: UInt64?
+
+    @Option(help: ArgumentHelp("Only events the log stored at or before this RFC 3339 time.", valueName: "TIME"))
+    var until: String?
+
+    @Option(help: "Only events of this stream.")
+    var stream: String?
+
+    @Option(help: "Only events of this type.")
+    var type: String?
+
+    @Option(help: "jsonl (one envelope per line) or table.")
+    var format: Format = .jsonl
+
+    func run() throws {
+        do {
+            let store = try openLogReadOnly(data)
+            var last = to ?? .max
+            if let until {
+                guard let time = Timestamp(rfc3339: until) else {
+                    throw CLIError("--until: '\(until)' is not an RFC 3339 time such as 2026-03-03T09:15:00Z")
+                }
+                last = min(last, try store.position(asOf: time))
+            }
+            let table = TableWriter(columns: ["position", "recorded at", "stream", "version", "type", "actor"])
+            let emit: (RecordedEvent) -> Void = { event in
+                switch format {
+                case .jsonl: print(EnvelopeJSON.line(event))
+                case .table: table.add([String(event.position), event.recordedAt.rfc3339, event.stream, String(event.version),
+                                        event.type, event.actor.description])
+                }
+            }
+            if let stream {
+                var version: StreamVersion = 1
+                while true {
+                    let batch = try store.readStream(stream, from: version, limit: 1024)
+                    for event in batch where event.position >= from && event.position <= last && (type == nil || event.type == type) {
+                        emit(event)
+                    }
+                    guard let tail = batch.last, tail.position <= last, batch.count == 1024 else { break }
+                    version = tail.version + 1
+                }
+            } else {
+                try store.scan(from: from, to: last) { event in
+                    if type == nil || event.type == type { emit(event) }
+                    return true
+                }
+            }
+            if format == .table { table.print() }
+        } catch {
+            exitWithOneLine(error)
+        }
+    }
+}
