@@ -75,18 +75,21 @@ enum EventCodec {
         guard total == bytes.count else {
             throw StoreError.corrupted(position: where_ ?? position, reason: "field lengths add up to \(total) bytes, but \(bytes.count) are stored")
         }
-        var offset = headerSize
-        func string(_ length: Int) -> String {
-            defer { offset += length }
-            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]), as: UTF8.self)
-        }
-        func optional(_ length: Int) -> String? { length == 0 ? nil : string(length) }
-        let stream = string(streamLength)
-        let type = string(typeLength)
-        let principal = string(principalLength)
-        let requestId = optional(requestLength)
-        let correlationId = optional(correlationLength)
-        let causationId = optional(causationLength)
+        // Offsets are computed up front: a nested function mutating a captured offset would cost
+        // a dynamic exclusivity check per field on this hot path.
+        let streamStart = headerSize
+        let typeStart = streamStart + streamLength
+        let principalStart = typeStart + typeLength
+        let requestStart = principalStart + principalLength
+        let correlationStart = requestStart + requestLength
+        let causationStart = correlationStart + correlationLength
+        let offset = causationStart + causationLength
+        let stream = text(bytes, streamStart, streamLength)
+        let type = text(bytes, typeStart, typeLength)
+        let principal = text(bytes, principalStart, principalLength)
+        let requestId = requestLength == 0 ? nil : text(bytes, requestStart, requestLength)
+        let correlationId = correlationLength == 0 ? nil : text(bytes, correlationStart, correlationLength)
+        let causationId = causationLength == 0 ? nil : text(bytes, causationStart, causationLength)
         let data = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + dataLength]))
         let uid = u32(bytes, 29)
         return RecordedEvent(
@@ -110,6 +113,10 @@ enum EventCodec {
     /// The recordedAt field, read without decoding the rest.
     static func recordedAt(_ bytes: UnsafeRawBufferPointer) -> Timestamp {
         Timestamp(microsecondsSince1970: Int64(bitPattern: u64(bytes, recordedAtOffset)))
+    }
+
+    @inline(__always) static func text(_ b: UnsafeRawBufferPointer, _ start: Int, _ length: Int) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<start + length]), as: UTF8.self)
     }
 
     @inline(__always) static func u64(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt64 {

@@ -173,22 +173,37 @@ public final class EventStore: Sendable {
         }
     }
 
-    /// Calls `body` with every event from `from` to `to` (inclusive) in order, `batchSize` at a time.
+    /// Calls `body` with every event from `from` to `to` (inclusive) in order.
     ///
-    /// Each batch is read in its own transaction and handed over after that transaction ended,
-    /// so a scan of the whole log never pins old pages and `body` may itself use the store.
-    /// Return false from `body` to stop early.
+    /// The log is read in transactions of `batchSize` events, so a scan of the whole log never
+    /// pins old pages for long; `body` runs inside the current batch's read transaction and may
+    /// itself read the store (reads do not block each other). Return false from `body` to stop.
     public func scan(from: Position = 1, to: Position = .max, batchSize: Int = 1024,
                      _ body: (RecordedEvent) throws -> Bool) throws {
+        let databases = databases
         var next = max(from, 1)
         while next <= to {
-            let batch = try read(from: next, limit: batchSize)
-            for event in batch {
-                if event.position > to { return }
-                if try !body(event) { return }
+            // The batch returns where to go on (nil: done) rather than mutating captured
+            // variables, which would cost a dynamic exclusivity check per event.
+            let resume: Position? = try EventStore.storageCall {
+                try environment.read { txn in
+                    try txn.withCursor(databases.events) { cursor in
+                        var move = CursorMove.atOrAfter(IndexKeys.position(next))
+                        var position = next
+                        for _ in 0..<batchSize {
+                            guard let event = try cursor.move(move, { key, value in try EventStore.decode(value, at: IndexKeys.integer(key)) }),
+                                  event.position <= to,
+                                  try body(event)
+                            else { return nil }
+                            move = .next
+                            position = event.position + 1
+                        }
+                        return position
+                    }
+                }
             }
-            guard let last = batch.last, batch.count == batchSize else { return }
-            next = last.position + 1
+            guard let resume else { return }
+            next = resume
         }
     }
 
