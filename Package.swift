@@ -28,5 +28,6 @@ let package = Package(
         .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CLMDB", "CSQLite"], path: "Benchmarks/crmd-bench"),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CLMDB", "store-crash-child", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projections"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands"]),
     ]
 )
