@@ -105,7 +105,7 @@ func measureStore(directory: String, appenders: Int, payload: BenchPayload, maxE
     let elapsed = (ContinuousClock.now - started).seconds
     let sorted = latencies.sorted()
     let stats = store.commitStatistics
-    log("  writer: \(String(format: "%.2f", stats.encodeSeconds)) s encoding, \(String(format: "%.2f", stats.commitSeconds)) s committing, \(stats.commits) commits over \(String(format: "%.2f", elapsed)) s")
+    log("  writer: \(String(format: "%.2f", stats.encodeSeconds)) s encoding, \(String(format: "%.2f", stats.commitSeconds)) s committing, \(stats.commits) commits, \(stats.indexMerges) index merges in \(String(format: "%.2f", stats.mergeSeconds)) s, over \(String(format: "%.2f", elapsed)) s")
     return StoreMeasurement(events: sorted.count, seconds: elapsed, eventsPerCommit: stats.eventsPerCommit,
                             p50: percentile(sorted, 0.50), p99: percentile(sorted, 0.99))
 }

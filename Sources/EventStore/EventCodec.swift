@@ -39,18 +39,28 @@ enum EventCodec {
     /// Appends the stored bytes of one event to `buffer` (cleared first) and returns its hash.
     static func encode(_ event: ProposedEvent, _ envelope: Envelope, into buffer: inout [UInt8]) -> EventHash {
         buffer.removeAll(keepingCapacity: true)
-        let strings: [String] = [envelope.stream, event.type, envelope.actor.principal,
-                                 envelope.requestId ?? "", envelope.correlationId ?? "", envelope.causationId ?? ""]
+        let requestId = envelope.requestId ?? "", correlationId = envelope.correlationId ?? ""
+        let causationId = envelope.causationId ?? ""
         buffer.append(format)
         append(envelope.position, to: &buffer)
         append(envelope.version, to: &buffer)
         append(UInt64(bitPattern: envelope.recordedAt.microsecondsSince1970), to: &buffer)
         append(event.schema, to: &buffer)
         append(envelope.actor.uid ?? noUID, to: &buffer)
-        for string in strings { append(UInt16(string.utf8.count), to: &buffer) }
+        append(UInt16(envelope.stream.utf8.count), to: &buffer)
+        append(UInt16(event.type.utf8.count), to: &buffer)
+        append(UInt16(envelope.actor.principal.utf8.count), to: &buffer)
+        append(UInt16(requestId.utf8.count), to: &buffer)
+        append(UInt16(correlationId.utf8.count), to: &buffer)
+        append(UInt16(causationId.utf8.count), to: &buffer)
         append(UInt32(event.data.count), to: &buffer)
         envelope.prevHash.append(to: &buffer)
-        for string in strings { buffer.append(contentsOf: string.utf8) }
+        buffer.append(contentsOf: envelope.stream.utf8)
+        buffer.append(contentsOf: event.type.utf8)
+        buffer.append(contentsOf: envelope.actor.principal.utf8)
+        buffer.append(contentsOf: requestId.utf8)
+        buffer.append(contentsOf: correlationId.utf8)
+        buffer.append(contentsOf: causationId.utf8)
         buffer.append(contentsOf: event.data)
         let hash = buffer.withUnsafeBytes { EventHash.of($0) }
         hash.append(to: &buffer)
@@ -98,6 +108,19 @@ enum EventCodec {
             actor: Actor(principal: principal, uid: uid == noUID ? nil : uid),
             requestId: requestId, correlationId: correlationId, causationId: causationId, data: data,
             prevHash: EventHash(loading: bytes, at: 49), hash: EventHash(loading: bytes, at: bytes.count - hashSize))
+    }
+
+    /// The stream name and request id of a stored event, as borrowed bytes, and where its
+    /// variable fields end — read without decoding the rest.
+    static func fields(_ bytes: UnsafeRawBufferPointer) -> (stream: UnsafeRawBufferPointer, requestId: UnsafeRawBufferPointer, end: Int) {
+        let streamLength = Int(u16(bytes, 33)), typeLength = Int(u16(bytes, 35)), principalLength = Int(u16(bytes, 37))
+        let requestLength = Int(u16(bytes, 39)), correlationLength = Int(u16(bytes, 41)), causationLength = Int(u16(bytes, 43))
+        let end = headerSize + streamLength + typeLength + principalLength + requestLength + correlationLength + causationLength
+            + Int(u32(bytes, 45))
+        guard end <= bytes.count - hashSize else { return (UnsafeRawBufferPointer(start: nil, count: 0), UnsafeRawBufferPointer(start: nil, count: 0), end) }
+        let requestStart = headerSize + streamLength + typeLength + principalLength
+        return (UnsafeRawBufferPointer(rebasing: bytes[headerSize..<headerSize + streamLength]),
+                UnsafeRawBufferPointer(rebasing: bytes[requestStart..<requestStart + requestLength]), end)
     }
 
     /// The hash stored at the end of an event.

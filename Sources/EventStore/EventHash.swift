@@ -39,9 +39,7 @@ public struct EventHash: Hashable, Sendable, CustomStringConvertible {
 
     /// Appends the 32 digest bytes to `buffer`.
     func append(to buffer: inout [UInt8]) {
-        for word in [w0, w1, w2, w3] {
-            withUnsafeBytes(of: word.bigEndian) { buffer.append(contentsOf: $0) }
-        }
+        withUnsafeBytes(of: (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)) { buffer.append(contentsOf: $0) }
     }
 
     /// Parses 64 hex digits.

@@ -21,6 +21,7 @@ public final class EventStore: Sendable {
     let databases: LogDatabases
     let headWatch: HeadWatch
     private let committer: GroupCommitter?
+    private let writerLock: WriterLock?
 
     /// The stored format this code writes, and the newest it reads.
     public static let storedFormat: UInt32 = 1
@@ -32,7 +33,11 @@ public final class EventStore: Sendable {
         if !options.readOnly {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
-        } else if !FileManager.default.fileExists(atPath: directory + "/data.mdb") {
+            writerLock = try WriterLock(path: directory + "/writer.lock")
+        } else {
+            writerLock = nil
+        }
+        if options.readOnly, !FileManager.default.fileExists(atPath: directory + "/data.mdb") {
             throw StoreError.storage(code: ENOENT, operation: "open", message: "no event log at \(directory)")
         }
         let (environment, staleReaders, databases) = try EventStore.storageCall {
@@ -52,6 +57,7 @@ public final class EventStore: Sendable {
                     try txn.put(databases.meta, key: Array("format".utf8), value: IndexKeys.integer(UInt64(EventStore.storedFormat)))
                     try txn.put(databases.meta, key: Array("created".utf8),
                                 value: IndexKeys.integer(UInt64(bitPattern: options.clock().microsecondsSince1970)))
+                    try txn.put(databases.meta, key: UnindexedTail.indexedKey, value: IndexKeys.integer(0))
                 }
             }
         }
@@ -61,7 +67,7 @@ public final class EventStore: Sendable {
         self.staleReadersCleared = staleReaders
         headWatch = HeadWatch(head: head.position)
         committer = options.readOnly ? nil
-            : GroupCommitter(environment: environment, databases: databases, options: options, headWatch: headWatch)
+            : try GroupCommitter(environment: environment, databases: databases, options: options, headWatch: headWatch)
     }
 
     deinit { close() }
@@ -72,6 +78,7 @@ public final class EventStore: Sendable {
         committer?.stop()
         headWatch.close()
         environment.close()
+        writerLock?.release()
     }
 
     // MARK: Writing
@@ -107,11 +114,13 @@ public final class EventStore: Sendable {
             }
         }
         guard !request.appends.isEmpty else { throw StoreError.invalidRequest("no stream to append to") }
+        // Most requests write one stream; only several need the duplicate check's set.
         var seen = Set<String>()
+        let several = request.appends.count > 1
         for append in request.appends {
             try name(append.stream, "a stream name")
             if append.stream.utf8.contains(0) { throw StoreError.invalidRequest("stream name '\(append.stream)' contains a NUL byte") }
-            guard seen.insert(append.stream).inserted else {
+            guard !several || seen.insert(append.stream).inserted else {
                 throw StoreError.invalidRequest("stream '\(append.stream)' appears twice in one request")
             }
             guard !append.events.isEmpty else { throw StoreError.invalidRequest("no events for stream '\(append.stream)'") }
@@ -212,7 +221,9 @@ public final class EventStore: Sendable {
     /// A stream's current version; 0 when it does not exist.
     public func streamVersion(_ stream: String) throws -> StreamVersion {
         let databases = databases
-        return try EventStore.storageCall { try environment.read { try LogTail.streamVersion(stream, $0, databases) } }
+        return try EventStore.storageCall {
+            try environment.read { try UnindexedTail.StreamLocator(stream, $0, databases).lastVersion }
+        }
     }
 
     /// Up to `limit` events of a stream starting at version `from`, forward or backward.
@@ -222,13 +233,14 @@ public final class EventStore: Sendable {
         let databases = databases
         return try EventStore.storageCall {
             try environment.read { txn in
-                let last = try LogTail.streamVersion(stream, txn, databases)
+                let locator = try UnindexedTail.StreamLocator(stream, txn, databases)
+                let last = locator.lastVersion
                 var events: [RecordedEvent] = []
                 var next = direction == .forward ? max(version, 1) : min(version, last)
                 while events.count < limit, next >= 1, next <= last {
-                    guard let position = try EventStore.position(of: stream, version: next, txn, databases),
+                    guard let position = try locator.position(of: next, txn, databases),
                           let event = try EventStore.event(at: position, txn, databases)
-                    else { throw StoreError.corrupted(position: nil, reason: "stream '\(stream)' has no index entry for version \(next)") }
+                    else { throw StoreError.corrupted(position: nil, reason: "stream '\(stream)' version \(next) is indexed but missing") }
                     events.append(event)
                     next = direction == .forward ? next + 1 : next - 1
                 }
@@ -242,10 +254,10 @@ public final class EventStore: Sendable {
         let databases = databases
         return try EventStore.storageCall {
             try environment.read { txn in
-                let last = try LogTail.streamVersion(stream, txn, databases)
+                let locator = try UnindexedTail.StreamLocator(stream, txn, databases)
                 var events: [RecordedEvent] = []
                 var version: StreamVersion = 1
-                while version <= last, let at = try EventStore.position(of: stream, version: version, txn, databases), at <= position {
+                while let at = try locator.position(of: version, txn, databases), at <= position {
                     guard let event = try EventStore.event(at: at, txn, databases) else {
                         throw StoreError.corrupted(position: at, reason: "indexed by stream '\(stream)' but missing from the log")
                     }
@@ -314,7 +326,8 @@ public final class EventStore: Sendable {
         let databases = databases
         let (tail, streams, requests) = try EventStore.storageCall {
             try environment.read { txn in
-                (try LogTail.read(txn, databases), Int(try LogTail.streamCount(txn, databases)), try txn.count(databases.requests))
+                (try LogTail.read(txn, databases), Int(try LogTail.streamCount(txn, databases)),
+                 try txn.count(databases.requests) + EventStore.tailRequestCount(txn, databases))
             }
         }
         let info = environment.info()
@@ -332,6 +345,17 @@ public final class EventStore: Sendable {
             throw StoreError.corrupted(position: position, reason: "stored under position \(position) but says it is \(event.position)")
         }
         return event
+    }
+
+    /// Requests in the unindexed tail: a request's events are contiguous, so each change of id starts one.
+    static func tailRequestCount(_ txn: LMDBTransaction, _ databases: LogDatabases) throws -> Int {
+        var count = 0
+        var previous: [UInt8] = []
+        try UnindexedTail.scan(txn, databases, after: try UnindexedTail.indexedThrough(txn, databases)) { _, _, _, requestId, _ in
+            if requestId.count > 0, !requestId.elementsEqual(previous) { count += 1 }
+            previous = [UInt8](requestId)
+        }
+        return count
     }
 
     static func position(of stream: String, version: StreamVersion, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> Position? {

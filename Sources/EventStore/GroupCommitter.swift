@@ -19,6 +19,12 @@ public struct CommitStatistics: Sendable, Equatable {
     public var encodeSeconds: Double = 0
     /// Seconds spent committing them: writing pages and fsync.
     public var commitSeconds: Double = 0
+    /// Merges of the unindexed tail into the `streams` and `requests` indexes.
+    public var indexMerges: UInt64 = 0
+    /// Seconds those merges took.
+    public var mergeSeconds: Double = 0
+    /// Merges that failed (the tail then stays unindexed until the next one succeeds).
+    public var failedMerges: UInt64 = 0
 
     /// The mean number of events per durable commit.
     public var eventsPerCommit: Double { commits == 0 ? 0 : Double(events) / Double(commits) }
@@ -47,12 +53,15 @@ final class GroupCommitter: @unchecked Sendable {
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
     private let stats = Mutex(CommitStatistics())
+    // Touched only on the writer thread (and in init, before that thread starts).
+    private var tail: WriterTail
 
-    init(environment: LMDBEnvironment, databases: LogDatabases, options: StoreOptions, headWatch: HeadWatch) {
+    init(environment: LMDBEnvironment, databases: LogDatabases, options: StoreOptions, headWatch: HeadWatch) throws {
         self.environment = environment
         self.databases = databases
         self.options = options
         self.headWatch = headWatch
+        tail = try environment.read { try WriterTail.load($0, databases) }
         let thread = Thread { [self] in run() }
         thread.name = "crmd-group-commit"
         thread.start()
@@ -102,7 +111,10 @@ final class GroupCommitter: @unchecked Sendable {
             }
             condition.unlock()
             process(batch)
+            if tail.events >= options.indexMergeThreshold { mergeIndexes() }
         }
+        // Leave the log fully indexed for whoever opens it next (offline tools scan less).
+        if tail.events > 0 { mergeIndexes() }
         finished.signal()
     }
 
@@ -142,6 +154,10 @@ final class GroupCommitter: @unchecked Sendable {
                 }
             }
         }
+        // Only now, after the commit, does the writer's picture of the tail include the batch.
+        tail.events += written.events
+        tail.streamVersions.merge(written.streamVersions) { _, new in new }
+        tail.requests.merge(written.requestResults) { _, new in new }
         if written.events > 0 { headWatch.publish(written.head) }
         for (pending, outcome) in zip(batch, written.outcomes) {
             pending.continuation.resume(with: outcome.mapError { $0 as any Error })
@@ -162,11 +178,74 @@ final class GroupCommitter: @unchecked Sendable {
         stats.withLock { $0.mapGrowths += 1 }
     }
 
-    /// What one write transaction did: an outcome per request, the new head and how many events it holds.
+    /// What one write transaction did: an outcome per request, the new head, how many events it
+    /// holds, and the stream versions and request results it created.
     private struct BatchOutcome {
         var outcomes: [Result<AppendResult, StoreError>] = []
         var head: Position = 0
         var events = 0
+        var streamVersions: [String: StreamVersion] = [:]
+        var requestResults: [String: AppendResult] = [:]
+    }
+
+    /// Writes the index entries of the unindexed tail in one transaction, sorted, so each index
+    /// page is written once for the whole tail; then moves `meta/indexed` to the head.
+    ///
+    /// On failure nothing changes: the tail stays unindexed (still correct, only slower to
+    /// search) and the next merge tries again.
+    private func mergeIndexes() {
+        let started = ContinuousClock.now
+        while true {
+            do {
+                let indexed = try environment.write { txn -> Position in
+                    // Group the tail by stream: each stream's tail events have consecutive versions,
+                    // so sorting stream names gives the index's key order without sorting every entry.
+                    var byStream: [String: (firstVersion: StreamVersion, positions: [Position])] = [:]
+                    var head = tail.indexedThrough
+                    try UnindexedTail.scan(txn, databases, after: tail.indexedThrough) { position, stream, version, _, _ in
+                        let name = String(decoding: stream, as: UTF8.self)
+                        byStream[name, default: (version, [])].positions.append(position)
+                        head = position
+                    }
+                    var key = [UInt8]()
+                    var value = [UInt8]()
+                    for name in byStream.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                        let entries = byStream[name]!
+                        for (offset, position) in entries.positions.enumerated() {
+                            IndexKeys.streamEntry(name, entries.firstVersion + StreamVersion(offset), into: &key)
+                            value.removeAll(keepingCapacity: true)
+                            EventCodec.append(position, to: &value)
+                            try txn.put(databases.streams, key: key, value: value)
+                        }
+                    }
+                    for (id, result) in tail.requests.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                        try txn.put(databases.requests, key: Array(id.utf8), value: IndexKeys.encode(result))
+                    }
+                    try txn.put(databases.meta, key: UnindexedTail.indexedKey, value: IndexKeys.integer(head))
+                    return head
+                }
+                // Stream versions stay useful as a cache (every one is now also in the index);
+                // it is only dropped when it grows large.
+                tail.indexedThrough = indexed
+                tail.events = 0
+                tail.requests.removeAll(keepingCapacity: true)
+                if tail.streamVersions.count > options.streamVersionCacheLimit { tail.streamVersions.removeAll() }
+                let seconds = (ContinuousClock.now - started).seconds
+                stats.withLock {
+                    $0.indexMerges += 1
+                    $0.mergeSeconds += seconds
+                }
+                return
+            } catch let error as LMDBError where error.isMapFull {
+                do { try growMap() } catch { return noteMergeFailure() }
+            } catch {
+                return noteMergeFailure()
+            }
+        }
+    }
+
+    private func noteMergeFailure() {
+        stats.withLock { $0.failedMerges += 1 }
     }
 
     /// Decides every request of the batch in order and writes the accepted ones.
@@ -174,23 +253,21 @@ final class GroupCommitter: @unchecked Sendable {
     /// Requests are checked completely (idempotency, expected versions) before any of their
     /// events is written, so a refused request leaves nothing behind in the shared transaction.
     private func write(_ requests: [AppendRequest], in txn: LMDBTransaction) throws -> BatchOutcome {
-        let tail = try LogTail.read(txn, databases)
-        var position = tail.position
-        var prevHash = tail.hash
-        let recordedAt = max(options.clock(), tail.recordedAt)
+        let logTail = try LogTail.read(txn, databases)
+        var position = logTail.position
+        var prevHash = logTail.hash
+        let recordedAt = max(options.clock(), logTail.recordedAt)
         var streamVersions: [String: StreamVersion] = [:]
         var requestResults: [String: AppendResult] = [:]
         var buffer = [UInt8]()
         buffer.reserveCapacity(1024)
-        var streamKey = [UInt8]()
-        streamKey.reserveCapacity(64)
         var newStreams: UInt64 = 0
         var outcome = BatchOutcome()
         outcome.outcomes.reserveCapacity(requests.count)
 
         for request in requests {
             if let requestId = request.requestId {
-                let earlier = try requestResults[requestId]
+                let earlier = try requestResults[requestId] ?? tail.requests[requestId]
                     ?? txn.withValue(databases.requests, key: Array(requestId.utf8)) { $0.flatMap(IndexKeys.decodeResult) }
                 if var earlier {
                     let firstStreams = earlier.streams.map(\.stream)
@@ -207,7 +284,10 @@ final class GroupCommitter: @unchecked Sendable {
             var current: [StreamVersion] = []
             var refusal: StoreError?
             for append in request.appends {
-                let version = try streamVersions[append.stream] ?? LogTail.streamVersion(append.stream, txn, databases)
+                // A stream written since the last merge is known in memory; any other stream's
+                // version is complete in the index.
+                let version = try streamVersions[append.stream] ?? tail.streamVersions[append.stream]
+                    ?? LogTail.streamVersion(append.stream, txn, databases)
                 guard append.expected.accepts(version) else {
                     refusal = .wrongExpectedVersion(stream: append.stream, expected: append.expected, actual: version)
                     break
@@ -232,12 +312,11 @@ final class GroupCommitter: @unchecked Sendable {
                         actor: request.actor, requestId: request.requestId, correlationId: request.correlationId,
                         causationId: request.causationId, prevHash: prevHash)
                     prevHash = EventCodec.encode(event, envelope, into: &buffer)
+                    // Only the event itself is written now; its index entries follow in the next merge.
                     try withUnsafeBytes(of: position.bigEndian) { positionBytes in
                         try buffer.withUnsafeBytes { value in
                             try txn.put(databases.events, key: positionBytes, value: value, append: true)
                         }
-                        IndexKeys.streamEntry(append.stream, version, into: &streamKey)
-                        try streamKey.withUnsafeBytes { key in try txn.put(databases.streams, key: key, value: positionBytes) }
                     }
                 }
                 streamVersions[append.stream] = version
@@ -245,10 +324,7 @@ final class GroupCommitter: @unchecked Sendable {
                                                   firstPosition: firstPosition, lastPosition: position))
             }
             let result = AppendResult(streams: results, recordedAt: recordedAt, duplicate: false)
-            if let requestId = request.requestId {
-                try txn.put(databases.requests, key: Array(requestId.utf8), value: IndexKeys.encode(result))
-                requestResults[requestId] = result
-            }
+            if let requestId = request.requestId { requestResults[requestId] = result }
             outcome.outcomes.append(.success(result))
         }
         if newStreams > 0 {
@@ -256,7 +332,9 @@ final class GroupCommitter: @unchecked Sendable {
             try txn.put(databases.meta, key: LogTail.streamsKey, value: IndexKeys.integer(streams))
         }
         outcome.head = position
-        outcome.events = Int(position - tail.position)
+        outcome.events = Int(position - logTail.position)
+        outcome.streamVersions = streamVersions
+        outcome.requestResults = requestResults
         return outcome
     }
 }

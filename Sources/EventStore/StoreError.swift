@@ -18,6 +18,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case readOnly
     /// The store has been closed.
     case closed
+    /// Another process already writes this log.
+    case locked(path: String, holder: Int32?)
     /// A destination for a backup already holds files.
     case destinationNotEmpty(path: String)
     /// An I/O or LMDB error the store could not handle, with the operation that failed.
@@ -43,6 +45,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the store was opened read-only"
         case .closed:
             return "the store is closed"
+        case let .locked(path, holder):
+            let who = holder.map { "process \($0)" } ?? "another process"
+            return "\(who) already writes this log (lock \(path)); open it read-only or stop that process first"
         case let .destinationNotEmpty(path):
             return "backup destination \(path) is not empty"
         case let .storage(code, operation, message):

@@ -10,6 +10,11 @@ public struct StoreOptions: Sendable {
     public var maxRequestsPerCommit: Int = 8192
     /// The largest payload accepted for one event.
     public var maxEventSize: Int = 8 << 20
+    /// The writer merges index entries into LMDB once this many events are unindexed. Larger
+    /// merges write each index page less often; readers scan up to this many events.
+    public var indexMergeThreshold: Int = 4096
+    /// The writer remembers the current version of up to this many streams, sparing an index lookup per append.
+    public var streamVersionCacheLimit: Int = 250_000
     /// Open for reading only (offline tools on a served directory).
     public var readOnly: Bool = false
     /// Where `recordedAt` comes from; tests pin it.

@@ -78,6 +78,7 @@ private struct ForwardWalk {
     var previousTime = Timestamp(microsecondsSince1970: .min)
     var lastVersions: [String: StreamVersion] = [:]
     var requestsStarted = 0
+    var previousRequestId: String?
     var problem: VerifyProblem?
 
     private mutating func fail(_ position: Position?, _ database: String, _ reason: String) {
@@ -86,11 +87,12 @@ private struct ForwardWalk {
 
     /// Checks positions `from...to` in one read transaction; stops at the first problem.
     mutating func check(from: Position, to: Position, _ txn: LMDBTransaction, _ databases: LogDatabases) throws {
+        let indexed = try UnindexedTail.indexedThrough(txn, databases)
         try txn.withCursor(databases.events) { cursor in
             var move = CursorMove.atOrAfter(IndexKeys.position(from))
             while problem == nil && expected <= to {
                 let found: Bool? = try cursor.move(move) { key, value in
-                    try checkEvent(key: key, value: value, txn, databases)
+                    try checkEvent(key: key, value: value, indexed: indexed, txn, databases)
                     return true
                 }
                 if found == nil { fail(expected, "events", "missing: the log ends at position \(expected - 1)") }
@@ -99,8 +101,8 @@ private struct ForwardWalk {
         }
     }
 
-    private mutating func checkEvent(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, _ txn: LMDBTransaction,
-                                     _ databases: LogDatabases) throws {
+    private mutating func checkEvent(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, indexed: Position,
+                                     _ txn: LMDBTransaction, _ databases: LogDatabases) throws {
         guard let position = IndexKeys.integer(key) else {
             return fail(expected, "events", "an entry has a \(key.count)-byte key instead of an 8-byte position")
         }
@@ -128,22 +130,33 @@ private struct ForwardWalk {
         guard event.version == lastVersion + 1 else {
             return fail(position, "events", "stream '\(event.stream)' jumps from version \(lastVersion) to \(event.version)")
         }
-        let indexed = try EventStore.position(of: event.stream, version: event.version, txn, databases)
-        guard indexed == position else {
-            let found = indexed.map { "position \($0)" } ?? "nothing"
-            return fail(position, "streams", "'\(event.stream)' version \(event.version) is indexed as \(found)")
+        // Up to `meta/indexed` every event is in the indexes; after it, none may be.
+        let indexEntry = try EventStore.position(of: event.stream, version: event.version, txn, databases)
+        if position <= indexed {
+            guard indexEntry == position else {
+                let found = indexEntry.map { "position \($0)" } ?? "nothing"
+                return fail(position, "streams", "'\(event.stream)' version \(event.version) is indexed as \(found)")
+            }
+        } else if let indexEntry {
+            return fail(position, "streams", "'\(event.stream)' version \(event.version) is indexed (as \(indexEntry)) beyond the indexed boundary \(indexed)")
         }
         if let requestId = event.requestId {
             let result = try txn.withValue(databases.requests, key: Array(requestId.utf8)) { $0.flatMap(IndexKeys.decodeResult) }
-            guard let result else {
-                return fail(position, "requests", "request id '\(requestId)' is not in the request index")
+            if position <= indexed {
+                guard let result else {
+                    return fail(position, "requests", "request id '\(requestId)' is not in the request index")
+                }
+                guard result.streams.contains(where: { $0.stream == event.stream && (($0.firstPosition)...($0.lastPosition)).contains(position)
+                    && (($0.firstVersion)...($0.lastVersion)).contains(event.version) }) else {
+                    return fail(position, "requests", "request '\(requestId)' is indexed with other positions for '\(event.stream)'")
+                }
+            } else if let result {
+                // A request is written in one commit, so it lies wholly on one side of the boundary.
+                return fail(position, "requests", "request id '\(requestId)' is indexed (at \(result.firstPosition)) although this event lies beyond the indexed boundary \(indexed)")
             }
-            guard result.streams.contains(where: { $0.stream == event.stream && (($0.firstPosition)...($0.lastPosition)).contains(position)
-                && (($0.firstVersion)...($0.lastVersion)).contains(event.version) }) else {
-                return fail(position, "requests", "request '\(requestId)' is indexed with other positions for '\(event.stream)'")
-            }
-            if result.firstPosition == position { requestsStarted += 1 }
+            if requestId != previousRequestId { requestsStarted += 1 }
         }
+        previousRequestId = event.requestId
         lastVersions[event.stream] = event.version
         previousHash = event.hash
         previousTime = event.recordedAt
@@ -155,9 +168,9 @@ private struct ForwardWalk {
         func problem(_ position: Position?, _ database: String, _ reason: String) -> VerifyProblem {
             VerifyProblem(position: position, database: database, reason: reason)
         }
-        // Stream index: every entry up to the head names an event with that stream and version.
+        let indexed = try UnindexedTail.indexedThrough(txn, databases)
+        // Stream index: every entry lies within the indexed boundary and names an event with that stream and version.
         var streamsStarted = 0
-        var streamsUpToHead = 0
         let streamProblem: VerifyProblem? = try txn.withCursor(databases.streams) { cursor in
             var move = CursorMove.first
             while let entry = try cursor.move(move, { key, value in (IndexKeys.parseStreamEntry(key), IndexKeys.integer(value)) }) {
@@ -166,8 +179,9 @@ private struct ForwardWalk {
                     return problem(nil, "streams", "an entry is malformed")
                 }
                 if version == 1 { streamsStarted += 1 }
-                guard position <= head else { continue }
-                if version == 1 { streamsUpToHead += 1 }
+                guard position <= indexed else {
+                    return problem(position, "streams", "'\(stream)' version \(version) is indexed beyond the indexed boundary \(indexed)")
+                }
                 guard let event = try EventStore.event(at: position, txn, databases) else {
                     return problem(position, "streams", "'\(stream)' version \(version) points to a position that does not exist")
                 }
@@ -178,24 +192,24 @@ private struct ForwardWalk {
             return nil
         }
         if let streamProblem { return streamProblem }
-        if streamsUpToHead != lastVersions.count {
-            return problem(nil, "streams", "the index starts \(streamsUpToHead) streams but the log holds \(lastVersions.count)")
+        try UnindexedTail.scan(txn, databases, after: indexed) { _, _, version, _, _ in
+            if version == 1 { streamsStarted += 1 }
         }
         let recordedStreams = try LogTail.streamCount(txn, databases)
         if recordedStreams != UInt64(streamsStarted) {
-            return problem(nil, "meta", "the stream count says \(recordedStreams) but the index holds \(streamsStarted) streams")
+            return problem(nil, "meta", "the stream count says \(recordedStreams) but the log holds \(streamsStarted) streams")
         }
 
-        // Request index: each request up to the head starts at an event carrying its id.
-        var requestsSeen = 0
+        // Request index: each request starts at an event carrying its id.
         let requestProblem: VerifyProblem? = try txn.withCursor(databases.requests) { cursor in
             var move = CursorMove.first
             while let entry = try cursor.move(move, { key, value in (String(decoding: key, as: UTF8.self), IndexKeys.decodeResult(value)) }) {
                 move = .next
                 let (requestId, result) = entry
                 guard let result else { return problem(nil, "requests", "the entry for '\(requestId)' is malformed") }
-                guard result.firstPosition <= head else { continue }
-                requestsSeen += 1
+                guard result.firstPosition <= indexed else {
+                    return problem(result.firstPosition, "requests", "request '\(requestId)' is indexed beyond the indexed boundary \(indexed)")
+                }
                 for stream in result.streams {
                     guard let event = try EventStore.event(at: stream.firstPosition, txn, databases) else {
                         return problem(stream.firstPosition, "requests", "request '\(requestId)' points to a missing position")
@@ -207,10 +221,6 @@ private struct ForwardWalk {
             }
             return nil
         }
-        if let requestProblem { return requestProblem }
-        if requestsSeen != requestsStarted {
-            return problem(nil, "requests", "the index holds \(requestsSeen) requests but the log records \(requestsStarted)")
-        }
-        return nil
+        return requestProblem
     }
 }

@@ -18,6 +18,7 @@ func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").u
 let store = try EventStore(directory: arguments[1], options: {
     var options = StoreOptions()
     options.initialMapSize = 1 << 20 // small, so that map growth also happens under the knife
+    options.indexMergeThreshold = 64  // frequent index merges, so kills land inside them too
     return options
 }())
 emit("ready \(store.headPosition)")

@@ -46,6 +46,13 @@ final class CrashTests: XCTestCase {
                 return true
             }
             for (requestId, part) in parts { XCTAssertEqual(part.seen, part.of, "request \(requestId) is incomplete") }
+            // A client retrying acknowledged requests after the restart gets their first results back.
+            for (requestId, ack) in acknowledged.prefix(20) {
+                let first = try XCTUnwrap(store.event(at: ack.first))
+                let retry = try await store.append(to: first.stream, [event("retry")], requestId: requestId)
+                XCTAssertTrue(retry.duplicate, requestId)
+                XCTAssertEqual(retry.firstPosition, ack.first, requestId)
+            }
         }
         XCTAssertGreaterThan(acknowledged.count, rounds, "the children must have acknowledged appends")
     }
