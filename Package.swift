@@ -23,7 +23,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Appends in a loop until killed; the crash tests SIGKILL it at random moments.
-        .executableTarget(name: "store-crash-child", dependencies: ["EventStore"]),
+        .executableTarget(name: "store-crash-child", dependencies: ["EventStore", "CLMDB"]),
         // `make bench`: the store against raw LMDB and SQLite, in one run.
         .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CLMDB", "CSQLite"], path: "Benchmarks/crmd-bench"),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CLMDB", "store-crash-child", .product(name: "Crypto", package: "swift-crypto")]),

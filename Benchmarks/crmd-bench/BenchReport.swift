@@ -44,9 +44,18 @@ struct BenchReport {
                 + "\(String(format: "%.1f", row.store.eventsPerCommit)) | \(int(row.raw.rate)) | \(ratio(row.store.rate, row.raw.rate)) | "
                 + "\(int(row.sqlite.rate)) | \(ratio(row.store.rate, row.sqlite.rate)) |\n"
         }
+        let top = appends.max { $0.appenders < $1.appenders }
+        let writeVerdict = top.map { row in
+            let raw = row.store.rate / row.raw.rate >= 0.6 ? "met" : "not met"
+            let sqlite = row.store.rate > row.sqlite.rate ? "met" : "not met"
+            return "at \(row.appenders) appenders: 60% of raw LMDB \(raw), ahead of SQLite \(sqlite)"
+        } ?? "-"
+        let readVerdict = read.decodedRate / read.rawRate >= 0.25 ? "met" : "not met"
         out += """
 
             Goal at 256 appenders: at least 60% of raw LMDB at the same batch size, and ahead of SQLite.
+            This run: \(writeVerdict). Appends write only the events; the stream and request indexes are
+            merged every 4096 events (docs/design.md), which is what the p99 column shows.
 
             ## Reading the whole log
 
@@ -57,7 +66,7 @@ struct BenchReport {
             |---:|---:|---:|
             | \(int(read.decodedRate)) | \(int(read.rawRate)) | \(ratio(read.decodedRate, read.rawRate)) |
 
-            Goal: decoded at least a quarter (25%) of the raw scan.
+            Goal: decoded at least a quarter (25%) of the raw scan. This run: \(readVerdict).
 
             ## Verify
 

@@ -4,14 +4,33 @@
 //
 // usage: store-crash-child DIR SEED
 // prints: ack <requestId> <firstPosition> <lastPosition> <eventCount>
+import CLMDB
 import EventStore
 import Foundation
 
 let arguments = CommandLine.arguments
+if arguments.count == 3, arguments[1] == "hold-reader" {
+    // Takes an LMDB reader slot and keeps it until killed, like a reporting tool that died mid-read.
+    holdReaderSlot(arguments[2])
+}
 guard arguments.count == 3, let seed = UInt64(arguments[2]) else {
-    FileHandle.standardError.write(Data("usage: store-crash-child DIR SEED\n".utf8))
+    FileHandle.standardError.write(Data("usage: store-crash-child DIR SEED | store-crash-child hold-reader DIR\n".utf8))
     exit(2)
 }
+/// Opens the environment read-only, begins a read transaction, reports it, and sleeps.
+func holdReaderSlot(_ directory: String) -> Never {
+    var env: OpaquePointer?
+    var txn: OpaquePointer?
+    guard mdb_env_create(&env) == 0, mdb_env_set_maxdbs(env, 8) == 0,
+          mdb_env_open(env, directory, UInt32(MDB_RDONLY), 0o600) == 0,
+          mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn) == 0 else {
+        FileHandle.standardError.write(Data("cannot open \(directory)\n".utf8))
+        exit(1)
+    }
+    FileHandle.standardOutput.write(Data("reading\n".utf8))
+    while true { sleep(60) }
+}
+
 /// Writes one line straight to the pipe (no buffering), so an acknowledgement is out before the next append.
 func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 

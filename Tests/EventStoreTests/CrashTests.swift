@@ -4,7 +4,8 @@ import XCTest
 
 /// Kills a real appending process with SIGKILL at random moments and checks what survived.
 final class CrashTests: XCTestCase {
-    private var childPath: String {
+    /// The helper executable, built beside the test bundle.
+    static var childPath: String {
         let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let candidates = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent("store-crash-child").path }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
@@ -12,7 +13,7 @@ final class CrashTests: XCTestCase {
 
     func testEveryAcknowledgedAppendSurvivesSIGKILLAndNothingHalfWrittenDoes() async throws {
         let directory = try temporaryDirectory(self)
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: childPath), "build store-crash-child first: \(childPath)")
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: CrashTests.childPath), "build store-crash-child first: \(CrashTests.childPath)")
         var acknowledged: [String: (first: Position, last: Position, count: Int)] = [:]
         var generator = SystemRandomNumberGenerator()
         let rounds = 12
@@ -59,7 +60,7 @@ final class CrashTests: XCTestCase {
 
     private func runChildAndKill(directory: String, seed: UInt64, after delay: Duration) throws -> [String] {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: childPath)
+        process.executableURL = URL(fileURLWithPath: CrashTests.childPath)
         process.arguments = [directory, String(seed)]
         let pipe = Pipe()
         process.standardOutput = pipe
