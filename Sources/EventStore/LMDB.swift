@@ -290,20 +290,21 @@ struct LMDBCursor {
     /// Moves the cursor and calls `body` with the key and value there, or returns nil at the end.
     /// The buffers are LMDB's memory and must not outlive the call.
     mutating func move<T>(_ move: CursorMove, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        // No nested helper here: a local function capturing `key` and `value` would box them
+        // and cost a dynamic exclusivity check per step of every scan.
         var key = MDB_val()
         var value = MDB_val()
-        func get(_ op: MDB_cursor_op) -> Int32 { mdb_cursor_get(pointer, &key, &value, op) }
         let rc: Int32
         switch move {
-        case .first: rc = get(MDB_FIRST)
-        case .last: rc = get(MDB_LAST)
-        case .next: rc = get(MDB_NEXT)
-        case .previous: rc = get(MDB_PREV)
+        case .first: rc = mdb_cursor_get(pointer, &key, &value, MDB_FIRST)
+        case .last: rc = mdb_cursor_get(pointer, &key, &value, MDB_LAST)
+        case .next: rc = mdb_cursor_get(pointer, &key, &value, MDB_NEXT)
+        case .previous: rc = mdb_cursor_get(pointer, &key, &value, MDB_PREV)
         case .atOrAfter(let bytes), .exactly(let bytes):
             let op = if case .exactly = move { MDB_SET_KEY } else { MDB_SET_RANGE }
             rc = bytes.withUnsafeBytes { raw in
                 key = MDB_val(mv_size: raw.count, mv_data: UnsafeMutableRawPointer(mutating: raw.baseAddress))
-                return get(op)
+                return mdb_cursor_get(pointer, &key, &value, op)
             }
         }
         if rc == MDB_NOTFOUND { return nil }
