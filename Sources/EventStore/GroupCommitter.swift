@@ -253,6 +253,10 @@ final class GroupCommitter: @unchecked Sendable {
     /// Requests are checked completely (idempotency, expected versions) before any of their
     /// events is written, so a refused request leaves nothing behind in the shared transaction.
     private func write(_ requests: [AppendRequest], in txn: LMDBTransaction) throws -> BatchOutcome {
+        // Local copies (reference-counted, not copied) spare a dynamic exclusivity check on the
+        // class's stored property for every request.
+        let knownVersions = tail.streamVersions
+        let knownRequests = tail.requests
         let logTail = try LogTail.read(txn, databases)
         var position = logTail.position
         var prevHash = logTail.hash
@@ -267,7 +271,7 @@ final class GroupCommitter: @unchecked Sendable {
 
         for request in requests {
             if let requestId = request.requestId {
-                let earlier = try requestResults[requestId] ?? tail.requests[requestId]
+                let earlier = try requestResults[requestId] ?? knownRequests[requestId]
                     ?? txn.withValue(databases.requests, key: Array(requestId.utf8)) { $0.flatMap(IndexKeys.decodeResult) }
                 if var earlier {
                     let firstStreams = earlier.streams.map(\.stream)
@@ -286,7 +290,7 @@ final class GroupCommitter: @unchecked Sendable {
             for append in request.appends {
                 // A stream written since the last merge is known in memory; any other stream's
                 // version is complete in the index.
-                let version = try streamVersions[append.stream] ?? tail.streamVersions[append.stream]
+                let version = try streamVersions[append.stream] ?? knownVersions[append.stream]
                     ?? LogTail.streamVersion(append.stream, txn, databases)
                 guard append.expected.accepts(version) else {
                     refusal = .wrongExpectedVersion(stream: append.stream, expected: append.expected, actual: version)
