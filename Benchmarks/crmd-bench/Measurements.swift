@@ -11,7 +11,7 @@ struct BenchArguments {
     var seconds = 8.0
     var payloadSize = 240
     var readEvents = 1_000_000
-    var maxEvents = 200_000
+    var maxEvents = 500_000
 
     init<S: Sequence<String>>(_ arguments: S) {
         var iterator = arguments.makeIterator()
