@@ -200,12 +200,16 @@ public final class EventStore: Sendable {
                         var move = CursorMove.atOrAfter(IndexKeys.position(next))
                         var position = next
                         for _ in 0..<batchSize {
-                            guard let event = try cursor.move(move, { key, value in try EventStore.decode(value, at: IndexKeys.integer(key)) }),
-                                  event.position <= to,
-                                  try body(event)
-                            else { return nil }
+                            // The event goes to `body` straight from the cursor's buffer, without
+                            // being copied out through an optional first.
+                            let going: Bool? = try cursor.move(move) { key, value in
+                                let event = try EventStore.decode(value, at: IndexKeys.integer(key))
+                                guard event.position <= to else { return false }
+                                position = event.position + 1
+                                return try body(event)
+                            }
+                            guard going == true else { return nil }
                             move = .next
-                            position = event.position + 1
                         }
                         return position
                     }
