@@ -87,7 +87,7 @@ struct BenchReport {
 
     private func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000) }
 
-    private func ratio(_ a: Double, _ b: Double) -> String { b == 0 ? "-" : String(format: "%.0f%%", a / b * 100) }
+    private func ratio(_ a: Double, _ b: Double) -> String { b == 0 ? "-" : String(format: "%.1f%%", a / b * 100) }
 
     /// CPU model, cores, memory and kernel, from /proc and uname.
     static func machine() -> String {
