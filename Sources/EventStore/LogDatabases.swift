@@ -2,7 +2,7 @@
 struct LogDatabases: Sendable {
     /// position → stored event. Written with MDB_APPEND only.
     let events: LMDBDatabase
-    /// stream, 0, version → position. A stream's current version is its last entry here.
+    /// stream, 0, version → position, for events up to `meta/indexed` (see `UnindexedTail`).
     let streams: LMDBDatabase
     /// request id → the request's first result.
     let requests: LMDBDatabase
@@ -40,7 +40,8 @@ struct LogTail {
         } ?? .empty
     }
 
-    /// A stream's current version, 0 when it does not exist.
+    /// A stream's last version in the `streams` index (0 when it has none); events after
+    /// `meta/indexed` may add to it (see `UnindexedTail.StreamLocator`).
     ///
     /// Every key of a stream is `name, 0, version`, and names hold no NUL byte, so the stream's
     /// last entry is the one just before the first key at or after `name, 1`.

@@ -64,7 +64,7 @@ extension EventStore {
         report.requests = walk.requestsStarted
         if report.problem == nil {
             report.problem = try EventStore.storageCall {
-                try environment.read { txn in try walk.checkIndexes(upTo: head.position, txn, databases) }
+                try environment.read { txn in try walk.checkIndexes(txn, databases) }
             }
         }
         return report
@@ -163,8 +163,9 @@ private struct ForwardWalk {
         expected = position + 1
     }
 
-    /// Walks the indexes and checks that each entry up to `head` points at a matching event.
-    func checkIndexes(upTo head: Position, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> VerifyProblem? {
+    /// Walks the indexes in one transaction: each entry lies within the indexed boundary and
+    /// points at a matching event, and the stream count agrees with the log.
+    func checkIndexes(_ txn: LMDBTransaction, _ databases: LogDatabases) throws -> VerifyProblem? {
         func problem(_ position: Position?, _ database: String, _ reason: String) -> VerifyProblem {
             VerifyProblem(position: position, database: database, reason: reason)
         }
