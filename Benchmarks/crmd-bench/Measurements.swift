@@ -12,6 +12,7 @@ struct BenchArguments {
     var payloadSize = 240
     var readEvents = 1_000_000
     var maxEvents = 500_000
+    var mergeThreshold = StoreOptions().indexMergeThreshold
 
     init<S: Sequence<String>>(_ arguments: S) {
         var iterator = arguments.makeIterator()
@@ -21,11 +22,12 @@ struct BenchArguments {
             case "--seconds": seconds = iterator.next().flatMap(Double.init) ?? seconds
             case "--read-events": readEvents = iterator.next().flatMap(Int.init) ?? readEvents
             case "--max-events": maxEvents = iterator.next().flatMap(Int.init) ?? maxEvents
+            case "--merge-threshold": mergeThreshold = iterator.next().flatMap(Int.init) ?? mergeThreshold
             case "--concurrency":
                 concurrency = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? concurrency
             default:
                 FileHandle.standardError.write(Data("""
-                    usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256]
+                    usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--merge-threshold N]
 
                     """.utf8))
                 exit(2)
@@ -74,9 +76,11 @@ struct BaselineMeasurement {
 }
 
 /// Durable appends of one event each from `appenders` concurrent tasks.
-func measureStore(directory: String, appenders: Int, payload: BenchPayload, maxEvents: Int, maxSeconds: Double) async throws -> StoreMeasurement {
+func measureStore(directory: String, appenders: Int, payload: BenchPayload, maxEvents: Int, maxSeconds: Double,
+                  mergeThreshold: Int) async throws -> StoreMeasurement {
     var options = StoreOptions()
     options.initialMapSize = 1 << 30
+    options.indexMergeThreshold = mergeThreshold
     let store = try EventStore(directory: directory, options: options)
     defer { store.close() }
     let perTask = max(1, maxEvents / appenders)

@@ -18,7 +18,8 @@ for appenders in arguments.concurrency {
     let directory = "\(scratch)/store-\(counter)"
     log("store: \(appenders) concurrent appenders ...")
     let store = try await measureStore(directory: directory, appenders: appenders, payload: payload,
-                                       maxEvents: arguments.events(for: appenders), maxSeconds: arguments.seconds)
+                                       maxEvents: arguments.events(for: appenders), maxSeconds: arguments.seconds,
+                                       mergeThreshold: arguments.mergeThreshold)
     let batch = max(1, Int(store.eventsPerCommit.rounded()))
     log("  \(Int(store.rate)) events/s, \(String(format: "%.1f", store.eventsPerCommit)) events/commit; raw LMDB, batch \(batch) ...")
     let raw = try measureRawLMDB(directory: "\(scratch)/raw-\(counter)", batch: batch, valueSize: payload.storedSize,
