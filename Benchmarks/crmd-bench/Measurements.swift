@@ -289,8 +289,3 @@ struct BenchError: Error, CustomStringConvertible {
 func lmdb(_ rc: Int32) throws {
     if rc != 0 { throw BenchError("lmdb: \(String(cString: mdb_strerror(rc)))") }
 }
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -77,30 +77,18 @@ enum EventCodec {
             throw StoreError.corrupted(position: where_, reason: "unknown stored format \(bytes[0])")
         }
         let position = u64(bytes, 1)
-        let streamLength = Int(u16(bytes, 33)), typeLength = Int(u16(bytes, 35)), principalLength = Int(u16(bytes, 37))
-        let requestLength = Int(u16(bytes, 39)), correlationLength = Int(u16(bytes, 41)), causationLength = Int(u16(bytes, 43))
-        let dataLength = Int(u32(bytes, 45))
-        let total = headerSize + hashSize + streamLength + typeLength + principalLength + requestLength + correlationLength
-            + causationLength + dataLength
-        guard total == bytes.count else {
-            throw StoreError.corrupted(position: where_ ?? position, reason: "field lengths add up to \(total) bytes, but \(bytes.count) are stored")
+        let layout = Layout(bytes)
+        guard layout.end + hashSize == bytes.count else {
+            throw StoreError.corrupted(position: where_ ?? position,
+                                       reason: "field lengths add up to \(layout.end + hashSize) bytes, but \(bytes.count) are stored")
         }
-        // Offsets are computed up front: a nested function mutating a captured offset would cost
-        // a dynamic exclusivity check per field on this hot path.
-        let streamStart = headerSize
-        let typeStart = streamStart + streamLength
-        let principalStart = typeStart + typeLength
-        let requestStart = principalStart + principalLength
-        let correlationStart = requestStart + requestLength
-        let causationStart = correlationStart + correlationLength
-        let offset = causationStart + causationLength
-        let stream = text(bytes, streamStart, streamLength)
-        let type = text(bytes, typeStart, typeLength)
-        let principal = text(bytes, principalStart, principalLength)
-        let requestId = requestLength == 0 ? nil : text(bytes, requestStart, requestLength)
-        let correlationId = correlationLength == 0 ? nil : text(bytes, correlationStart, correlationLength)
-        let causationId = causationLength == 0 ? nil : text(bytes, causationStart, causationLength)
-        let data = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + dataLength]))
+        let stream = text(bytes, layout.stream)
+        let type = text(bytes, layout.type)
+        let principal = text(bytes, layout.principal)
+        let requestId = layout.requestId.isEmpty ? nil : text(bytes, layout.requestId)
+        let correlationId = layout.correlationId.isEmpty ? nil : text(bytes, layout.correlationId)
+        let causationId = layout.causationId.isEmpty ? nil : text(bytes, layout.causationId)
+        let data = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[layout.data]))
         let uid = u32(bytes, 29)
         return RecordedEvent(
             position: position, stream: stream, version: u64(bytes, 9), type: type, schema: u32(bytes, 25),
@@ -110,17 +98,32 @@ enum EventCodec {
             prevHash: EventHash(loading: bytes, at: 49), hash: EventHash(loading: bytes, at: bytes.count - hashSize))
     }
 
-    /// The stream name and request id of a stored event, as borrowed bytes, and where its
-    /// variable fields end — read without decoding the rest.
-    static func fields(_ bytes: UnsafeRawBufferPointer) -> (stream: UnsafeRawBufferPointer, requestId: UnsafeRawBufferPointer, end: Int) {
-        let streamLength = Int(u16(bytes, 33)), typeLength = Int(u16(bytes, 35)), principalLength = Int(u16(bytes, 37))
-        let requestLength = Int(u16(bytes, 39)), correlationLength = Int(u16(bytes, 41)), causationLength = Int(u16(bytes, 43))
-        let end = headerSize + streamLength + typeLength + principalLength + requestLength + correlationLength + causationLength
-            + Int(u32(bytes, 45))
-        guard end <= bytes.count - hashSize else { return (UnsafeRawBufferPointer(start: nil, count: 0), UnsafeRawBufferPointer(start: nil, count: 0), end) }
-        let requestStart = headerSize + streamLength + typeLength + principalLength
-        return (UnsafeRawBufferPointer(rebasing: bytes[headerSize..<headerSize + streamLength]),
-                UnsafeRawBufferPointer(rebasing: bytes[requestStart..<requestStart + requestLength]), end)
+    /// Where the variable fields of a stored event lie, from the lengths in its header.
+    ///
+    /// Offsets are computed straight through: a helper mutating a captured offset would cost a
+    /// dynamic exclusivity check per field on the read path.
+    struct Layout {
+        let stream, type, principal, requestId, correlationId, causationId, data: Range<Int>
+
+        /// Reads the lengths; `bytes` must hold at least the fixed header.
+        init(_ bytes: UnsafeRawBufferPointer) {
+            let streamEnd = headerSize + Int(u16(bytes, 33))
+            let typeEnd = streamEnd + Int(u16(bytes, 35))
+            let principalEnd = typeEnd + Int(u16(bytes, 37))
+            let requestEnd = principalEnd + Int(u16(bytes, 39))
+            let correlationEnd = requestEnd + Int(u16(bytes, 41))
+            let causationEnd = correlationEnd + Int(u16(bytes, 43))
+            stream = headerSize..<streamEnd
+            type = streamEnd..<typeEnd
+            principal = typeEnd..<principalEnd
+            requestId = principalEnd..<requestEnd
+            correlationId = requestEnd..<correlationEnd
+            causationId = correlationEnd..<causationEnd
+            data = causationEnd..<causationEnd + Int(u32(bytes, 45))
+        }
+
+        /// Where the variable fields end and the hash begins.
+        var end: Int { data.upperBound }
     }
 
     /// The hash stored at the end of an event.
@@ -138,8 +141,8 @@ enum EventCodec {
         Timestamp(microsecondsSince1970: Int64(bitPattern: u64(bytes, recordedAtOffset)))
     }
 
-    @inline(__always) static func text(_ b: UnsafeRawBufferPointer, _ start: Int, _ length: Int) -> String {
-        String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<start + length]), as: UTF8.self)
+    @inline(__always) static func text(_ b: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: b[range]), as: UTF8.self)
     }
 
     @inline(__always) static func u64(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt64 {

@@ -19,10 +19,6 @@ public struct EventHash: Hashable, Sendable, CustomStringConvertible {
         self = bytes.withUnsafeBytes { EventHash(loading: $0, at: 0) }
     }
 
-    init(unchecked bytes: [UInt8]) {
-        self = bytes.withUnsafeBytes { EventHash(loading: $0, at: 0) }
-    }
-
     /// Reads 32 bytes at `offset` of `buffer`.
     init(loading buffer: UnsafeRawBufferPointer, at offset: Int) {
         func word(_ i: Int) -> UInt64 { UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: offset + 8 * i, as: UInt64.self)) }
@@ -52,7 +48,7 @@ public struct EventHash: Hashable, Sendable, CustomStringConvertible {
             guard let high = EventHash.nibble(digits[i]), let low = EventHash.nibble(digits[i + 1]) else { return nil }
             out.append(high << 4 | low)
         }
-        self.init(unchecked: out)
+        self = out.withUnsafeBytes { EventHash(loading: $0, at: 0) }
     }
 
     /// Lower-case hex, as printed by `crmd verify` and in JSON envelopes.

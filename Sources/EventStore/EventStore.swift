@@ -164,22 +164,13 @@ public final class EventStore: Sendable {
     /// Up to `limit` events from `position` on, in log order, read in one short transaction.
     public func read(from position: Position, limit: Int) throws -> [RecordedEvent] {
         guard limit > 0 else { return [] }
-        let databases = databases
-        return try EventStore.storageCall {
-            try environment.read { txn in
-                try txn.withCursor(databases.events) { cursor in
-                    var events: [RecordedEvent] = []
-                    events.reserveCapacity(min(limit, 4096))
-                    var move = CursorMove.atOrAfter(IndexKeys.position(max(position, 1)))
-                    while events.count < limit,
-                          let event = try cursor.move(move, { key, value in try EventStore.decode(value, at: IndexKeys.integer(key)) }) {
-                        events.append(event)
-                        move = .next
-                    }
-                    return events
-                }
-            }
+        var events: [RecordedEvent] = []
+        events.reserveCapacity(min(limit, 4096))
+        try scan(from: position, batchSize: limit) { event in
+            events.append(event)
+            return events.count < limit
         }
+        return events
     }
 
     /// Calls `body` with every event from `from` to `to` (inclusive) in order.

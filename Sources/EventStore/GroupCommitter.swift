@@ -208,14 +208,11 @@ final class GroupCommitter: @unchecked Sendable {
                         head = position
                     }
                     var key = [UInt8]()
-                    var value = [UInt8]()
                     for name in byStream.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                         let entries = byStream[name]!
                         for (offset, position) in entries.positions.enumerated() {
                             IndexKeys.streamEntry(name, entries.firstVersion + StreamVersion(offset), into: &key)
-                            value.removeAll(keepingCapacity: true)
-                            EventCodec.append(position, to: &value)
-                            try txn.put(databases.streams, key: key, value: value)
+                            try txn.put(databases.streams, key: key, value: IndexKeys.integer(position))
                         }
                     }
                     for (id, result) in tail.requests.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
@@ -341,9 +338,4 @@ final class GroupCommitter: @unchecked Sendable {
         outcome.requestResults = requestResults
         return outcome
     }
-}
-
-extension Duration {
-    /// The duration in seconds, as a floating-point number.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

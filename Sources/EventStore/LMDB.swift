@@ -206,11 +206,6 @@ final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
-    /// Flushes the environment's buffers to disk.
-    func sync() throws(LMDBError) {
-        try withOpenEnvironment { env throws(LMDBError) in try check(mdb_env_sync(env, 1), "mdb_env_sync") }
-    }
-
     private func withOpenEnvironment(_ body: (OpaquePointer) throws(LMDBError) -> Void) throws(LMDBError) {
         try resizeLock.shared { () throws(LMDBError) in
             guard let env else { throw LMDBError(code: LMDBEnvironment.closedCode, operation: "use of a closed environment") }
@@ -234,11 +229,6 @@ struct LMDBTransaction {
         if rc == MDB_NOTFOUND { return try body(nil) }
         try check(rc, "mdb_get")
         return try body(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
-    }
-
-    /// The value stored under `key`, copied out, or nil when absent.
-    func get(_ db: LMDBDatabase, key: [UInt8]) throws -> [UInt8]? {
-        try withValue(db, key: key) { $0.map { [UInt8]($0) } }
     }
 
     /// Stores `value` under `key`; `append` asserts that the key sorts after every existing key.
@@ -279,8 +269,6 @@ enum CursorMove {
     case first, last, next, previous
     /// The first key greater than or equal to the given one.
     case atOrAfter([UInt8])
-    /// Exactly the given key.
-    case exactly([UInt8])
 }
 
 /// A cursor, valid only inside `LMDBTransaction.withCursor`.
@@ -300,11 +288,10 @@ struct LMDBCursor {
         case .last: rc = mdb_cursor_get(pointer, &key, &value, MDB_LAST)
         case .next: rc = mdb_cursor_get(pointer, &key, &value, MDB_NEXT)
         case .previous: rc = mdb_cursor_get(pointer, &key, &value, MDB_PREV)
-        case .atOrAfter(let bytes), .exactly(let bytes):
-            let op = if case .exactly = move { MDB_SET_KEY } else { MDB_SET_RANGE }
+        case .atOrAfter(let bytes):
             rc = bytes.withUnsafeBytes { raw in
                 key = MDB_val(mv_size: raw.count, mv_data: UnsafeMutableRawPointer(mutating: raw.baseAddress))
-                return mdb_cursor_get(pointer, &key, &value, op)
+                return mdb_cursor_get(pointer, &key, &value, MDB_SET_RANGE)
             }
         }
         if rc == MDB_NOTFOUND { return nil }

@@ -1,5 +1,10 @@
 import Foundation
 
+extension Duration {
+    /// The duration in seconds, as a floating-point number (for rates and latencies).
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
 /// A UTC instant with microsecond precision: the resolution of `recordedAt` in the log.
 public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Microseconds since 1970-01-01T00:00:00Z.

@@ -22,11 +22,12 @@ enum UnindexedTail {
                 guard let position = IndexKeys.integer(key), value.count >= EventCodec.headerSize + EventCodec.hashSize else {
                     throw StoreError.corrupted(position: nil, reason: "a malformed entry follows position \(indexed)")
                 }
-                let fields = EventCodec.fields(value)
-                guard fields.end <= value.count - EventCodec.hashSize else {
-                    throw StoreError.corrupted(position: position, reason: "field lengths exceed the stored event")
+                let layout = EventCodec.Layout(value)
+                guard layout.end + EventCodec.hashSize == value.count else {
+                    throw StoreError.corrupted(position: position, reason: "field lengths do not add up to the stored event")
                 }
-                try body(position, fields.stream, EventCodec.u64(value, 9), fields.requestId, value)
+                try body(position, UnsafeRawBufferPointer(rebasing: value[layout.stream]), EventCodec.u64(value, 9),
+                         UnsafeRawBufferPointer(rebasing: value[layout.requestId]), value)
                 return true
             }) != nil {
                 move = .next

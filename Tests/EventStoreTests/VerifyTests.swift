@@ -22,6 +22,9 @@ final class VerifyTests: XCTestCase {
         XCTAssertEqual(report.streams, 5)
         XCTAssertEqual(report.requests, 40)
         XCTAssertEqual(report.headHash, try store.head().hash)
+        XCTAssertEqual(EventHash(hex: report.headHash.hex), report.headHash, "an auditor can paste the printed head hash back")
+        XCTAssertEqual(EventHash(bytes: report.headHash.bytes), report.headHash)
+        XCTAssertNil(EventHash(hex: String(report.headHash.hex.dropLast())))
         XCTAssertGreaterThan(progressCalls, 10)
         XCTAssertEqual(try RawLMDB(path: directory).count("events"), 80, "one entry per event")
     }
