@@ -16,10 +16,12 @@ let package = Package(
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "EventStore", dependencies: ["CLMDB", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Commands", dependencies: ["EventStore"]),
-        .target(name: "Projections", dependencies: ["EventStore"]),
+        // The CRM's event definitions and schemas, shared by the write side and the read side.
+        .target(name: "CRMEvents", dependencies: ["EventStore", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Commands", dependencies: ["EventStore", "CRMEvents"]),
+        .target(name: "Projections", dependencies: ["EventStore", "CRMEvents"]),
         .executableTarget(name: "crmd", dependencies: [
-            "EventStore", "Commands", "Projections",
+            "EventStore", "CRMEvents", "Commands", "Projections",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Appends in a loop until killed; the crash tests SIGKILL it at random moments.
@@ -28,6 +30,6 @@ let package = Package(
         .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CLMDB", "CSQLite"], path: "Benchmarks/crmd-bench"),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CLMDB", "store-crash-child", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projections"]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "CRMEvents", "EventStore"]),
     ]
 )

@@ -161,6 +161,25 @@ public final class EventStore: Sendable {
         }
     }
 
+    /// The first result of request `requestId`, or nil when no append carried it.
+    ///
+    /// Lets a caller whose retry was refused on today's state (say, a payment that no longer
+    /// fits the balance) find out that the first attempt went through.
+    public func firstResult(ofRequest requestId: String) throws -> AppendResult? {
+        let databases = databases
+        return try EventStore.storageCall {
+            try environment.read { txn in
+                if var result = try txn.withValue(databases.requests, key: Array(requestId.utf8), { $0.flatMap(IndexKeys.decodeResult) }) {
+                    result.duplicate = true
+                    return result
+                }
+                guard var result = try WriterTail.load(txn, databases).requests[requestId] else { return nil }
+                result.duplicate = true
+                return result
+            }
+        }
+    }
+
     /// Up to `limit` events from `position` on, in log order, read in one short transaction.
     public func read(from position: Position, limit: Int) throws -> [RecordedEvent] {
         guard limit > 0 else { return [] }

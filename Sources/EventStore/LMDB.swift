@@ -247,6 +247,18 @@ struct LMDBTransaction {
         try check(mdb_put(pointer, db.handle, &k, &v, append ? UInt32(MDB_APPEND) : 0), "mdb_put")
     }
 
+    /// Removes `key` from `db`; returns false when it was not there.
+    @discardableResult
+    func delete(_ db: LMDBDatabase, key: [UInt8]) throws(LMDBError) -> Bool {
+        let rc = key.withUnsafeBytes { keyBytes in
+            var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            return mdb_del(pointer, db.handle, &k, nil)
+        }
+        if rc == MDB_NOTFOUND { return false }
+        try check(rc, "mdb_del")
+        return true
+    }
+
     /// Number of entries in `db`.
     func count(_ db: LMDBDatabase) throws(LMDBError) -> Int {
         var stat = MDB_stat()

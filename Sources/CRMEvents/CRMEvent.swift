@@ -1,0 +1,163 @@
+import EventStore
+import Foundation
+
+/// Every CRM fact, decoded and upcast to the current schema: what folds and projections switch over.
+public enum CRMEvent: Equatable, Sendable {
+    case customerRegistered(CustomerRegistered)
+    case customerFieldEdited(CustomerFieldEdited)
+    case customerAssigned(CustomerAssigned)
+    case contactAdded(ContactAdded)
+    case contactRemoved(ContactRemoved)
+    case competitorNoted(CompetitorNoted)
+    case customerForgotten(CustomerForgotten)
+    case supportContractRecorded(SupportContractRecorded)
+    case interaction(InteractionKind, Interaction)
+    case quoteGiven(QuoteGiven)
+    case proformaIssued(ProformaIssued)
+    case invoiceIssued(InvoiceIssued)
+    case invoiceVoided(InvoiceVoided)
+    case paymentRecorded(PaymentRecorded)
+    case pipelineDefined(PipelineDefined)
+    case dealOpened(DealOpened)
+    case dealMoved(DealMoved)
+    case dealWon(DealWon)
+    case dealLost(DealLost)
+    case followupScheduled(FollowupScheduled)
+    case followupCompleted(FollowupCompleted)
+    case followupDeferred(FollowupDeferred)
+    case followupCancelled(FollowupCancelled)
+    case productDefined(ProductDefined)
+    case productRepriced(ProductRepriced)
+    case productRetired(ProductRetired)
+    case agentHired(AgentHired)
+    case agentLeft(AgentLeft)
+    case branchOpened(BranchOpened)
+    case targetSet(TargetSet)
+
+    /// The stored event type name.
+    public var eventType: String {
+        switch self {
+        case .interaction(let kind, _): kind.eventType
+        default: payload.map { type(of: $0).eventType } ?? ""
+        }
+    }
+
+    /// The payload for every case but interactions (whose type depends on their kind).
+    var payload: (any EventPayload)? {
+        switch self {
+        case .customerRegistered(let e): e
+        case .customerFieldEdited(let e): e
+        case .customerAssigned(let e): e
+        case .contactAdded(let e): e
+        case .contactRemoved(let e): e
+        case .competitorNoted(let e): e
+        case .customerForgotten(let e): e
+        case .supportContractRecorded(let e): e
+        case .interaction: nil
+        case .quoteGiven(let e): e
+        case .proformaIssued(let e): e
+        case .invoiceIssued(let e): e
+        case .invoiceVoided(let e): e
+        case .paymentRecorded(let e): e
+        case .pipelineDefined(let e): e
+        case .dealOpened(let e): e
+        case .dealMoved(let e): e
+        case .dealWon(let e): e
+        case .dealLost(let e): e
+        case .followupScheduled(let e): e
+        case .followupCompleted(let e): e
+        case .followupDeferred(let e): e
+        case .followupCancelled(let e): e
+        case .productDefined(let e): e
+        case .productRepriced(let e): e
+        case .productRetired(let e): e
+        case .agentHired(let e): e
+        case .agentLeft(let e): e
+        case .branchOpened(let e): e
+        case .targetSet(let e): e
+        }
+    }
+
+    /// The event ready to append: type, current schema version and canonical JSON payload.
+    public var proposed: ProposedEvent {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data: Data
+        let version: UInt32
+        switch self {
+        case .interaction(_, let interaction):
+            data = try! encoder.encode(interaction) // plain structs of strings and integers always encode
+            version = 1
+        default:
+            let payload = payload!
+            data = try! encoder.encode(payload)
+            version = type(of: payload).schemaVersion
+        }
+        return ProposedEvent(type: eventType, schema: version, data: Array(data))
+    }
+
+    /// The customer whose data key seals this event's personal data, if it concerns one.
+    public var customerId: String? {
+        switch self {
+        case .customerRegistered(let e): e.customerId
+        case .customerFieldEdited(let e): e.customerId
+        case .customerAssigned(let e): e.customerId
+        case .contactAdded(let e): e.customerId
+        case .contactRemoved(let e): e.customerId
+        case .competitorNoted(let e): e.customerId
+        case .customerForgotten(let e): e.customerId
+        case .supportContractRecorded(let e): e.customerId
+        case .interaction(_, let e): e.customerId
+        case .quoteGiven(let e): e.customerId
+        case .proformaIssued(let e): e.document.customerId
+        case .invoiceIssued(let e): e.document.customerId
+        case .invoiceVoided(let e): e.customerId
+        case .paymentRecorded(let e): e.customerId
+        case .dealOpened(let e): e.customerId
+        case .dealMoved(let e): e.customerId
+        case .dealWon(let e): e.customerId
+        case .dealLost(let e): e.customerId
+        case .followupScheduled(let e): e.customerId
+        case .followupCompleted(let e): e.customerId
+        case .followupDeferred(let e): e.customerId
+        case .followupCancelled(let e): e.customerId
+        case .pipelineDefined, .productDefined, .productRepriced, .productRetired, .agentHired, .agentLeft,
+             .branchOpened, .targetSet: nil
+        }
+    }
+}
+
+extension JSON: Codable {
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let b = try? container.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? container.decode(Int64.self) { self = .int(i) }
+        else if let d = try? container.decode(Double.self) { self = .double(d) }
+        else if let s = try? container.decode(String.self) { self = .string(s) }
+        else if let a = try? container.decode([JSON].self) { self = .array(a) }
+        else {
+            // JSONDecoder does not keep member order; sorted keys make the result deterministic.
+            let dictionary = try container.decode([String: JSON].self)
+            var object = JSONObject()
+            for key in dictionary.keys.sorted() { object[key] = dictionary[key] }
+            self = .object(object)
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let b): try container.encode(b)
+        case .int(let i): try container.encode(i)
+        case .double(let d): try container.encode(d)
+        case .string(let s): try container.encode(s)
+        case .array(let a): try container.encode(a)
+        case .object(let o):
+            var dictionary: [String: JSON] = [:]
+            for member in o.members { dictionary[member.key] = member.value }
+            try container.encode(dictionary)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import EventStore
+import Foundation
+
+/// Why a stored event could not be read as a CRM event.
+public enum EventDecodingError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The type is not one crmd writes.
+    case unknownType(String)
+    /// The type is known but not at this schema version (written by newer code).
+    case unknownVersion(type: String, schema: UInt32)
+    /// The payload does not match its schema.
+    case malformed(type: String, schema: UInt32, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unknownType(let type): "unknown event type \(type)"
+        case .unknownVersion(let type, let schema): "\(type) has no schema v\(schema) in this version of crmd"
+        case .malformed(let type, let schema, let reason): "\(type) v\(schema) payload is malformed: \(reason)"
+        }
+    }
+}
+
+/// Every event type and schema version crmd has ever written, with its schema and its upcaster.
+///
+/// Old versions stay readable forever: `decode` turns them into the current payload on read
+/// and never touches the stored bytes.
+public enum EventCatalogue {
+    /// One stored (type, version) pair.
+    public struct Entry: Sendable {
+        /// The event type.
+        public let type: String
+        /// The schema version.
+        public let version: UInt32
+        /// The payload schema at that version.
+        public let schema: Schema
+        /// Whether code writes this version today (false for versions only upcast on read).
+        public let current: Bool
+        let decode: @Sendable (Data) throws -> CRMEvent
+    }
+
+    private static func entry<P: EventPayload>(_ type: P.Type, _ wrap: @escaping @Sendable (P) -> CRMEvent) -> Entry {
+        Entry(type: P.eventType, version: P.schemaVersion, schema: P.schema, current: true) {
+            wrap(try JSONDecoder().decode(P.self, from: $0))
+        }
+    }
+
+    /// All entries, current and historical.
+    public static let entries: [Entry] = {
+        var entries: [Entry] = [
+            entry(CustomerRegistered.self, CRMEvent.customerRegistered),
+            entry(CustomerFieldEdited.self, CRMEvent.customerFieldEdited),
+            entry(CustomerAssigned.self, CRMEvent.customerAssigned),
+            entry(ContactAdded.self, CRMEvent.contactAdded),
+            entry(ContactRemoved.self, CRMEvent.contactRemoved),
+            entry(CompetitorNoted.self, CRMEvent.competitorNoted),
+            entry(CustomerForgotten.self, CRMEvent.customerForgotten),
+            entry(SupportContractRecorded.self, CRMEvent.supportContractRecorded),
+            entry(QuoteGiven.self, CRMEvent.quoteGiven),
+            entry(ProformaIssued.self, CRMEvent.proformaIssued),
+            entry(InvoiceIssued.self, CRMEvent.invoiceIssued),
+            entry(InvoiceVoided.self, CRMEvent.invoiceVoided),
+            entry(PaymentRecorded.self, CRMEvent.paymentRecorded),
+            entry(PipelineDefined.self, CRMEvent.pipelineDefined),
+            entry(DealOpened.self, CRMEvent.dealOpened),
+            entry(DealMoved.self, CRMEvent.dealMoved),
+            entry(DealWon.self, CRMEvent.dealWon),
+            entry(DealLost.self, CRMEvent.dealLost),
+            entry(FollowupScheduled.self, CRMEvent.followupScheduled),
+            entry(FollowupCompleted.self, CRMEvent.followupCompleted),
+            entry(FollowupDeferred.self, CRMEvent.followupDeferred),
+            entry(FollowupCancelled.self, CRMEvent.followupCancelled),
+            entry(ProductDefined.self, CRMEvent.productDefined),
+            entry(ProductRepriced.self, CRMEvent.productRepriced),
+            entry(ProductRetired.self, CRMEvent.productRetired),
+            entry(AgentHired.self, CRMEvent.agentHired),
+            entry(AgentLeft.self, CRMEvent.agentLeft),
+            entry(BranchOpened.self, CRMEvent.branchOpened),
+            entry(TargetSet.self, CRMEvent.targetSet),
+            Entry(type: ProductDefined.eventType, version: 1, schema: ProductDefinedV1.schema, current: false) {
+                .productDefined(try JSONDecoder().decode(ProductDefinedV1.self, from: $0).upcast)
+            },
+        ]
+        for kind in InteractionKind.allCases {
+            entries.append(Entry(type: kind.eventType, version: 1, schema: Interaction.schema, current: true) {
+                .interaction(kind, try JSONDecoder().decode(Interaction.self, from: $0))
+            })
+        }
+        return entries
+    }()
+
+    private static let byKey: [String: Entry] = Dictionary(uniqueKeysWithValues: entries.map { ("\($0.type)/\($0.version)", $0) })
+    private static let knownTypes = Set(entries.map(\.type))
+
+    /// The entry for a stored type and version, if crmd knows it.
+    public static func entry(type: String, version: UInt32) -> Entry? { byKey["\(type)/\(version)"] }
+
+    /// Whether crmd writes or has written events of this type.
+    public static func isKnown(type: String) -> Bool { knownTypes.contains(type) }
+
+    /// Decodes a stored payload, upcasting old schema versions to the current one.
+    public static func decode(type: String, schema: UInt32, data: [UInt8]) throws(EventDecodingError) -> CRMEvent {
+        guard let entry = byKey["\(type)/\(schema)"] else {
+            throw knownTypes.contains(type) ? .unknownVersion(type: type, schema: schema) : .unknownType(type)
+        }
+        do {
+            return try entry.decode(Data(data))
+        } catch {
+            throw .malformed(type: type, schema: schema, reason: "\(error)")
+        }
+    }
+
+    /// Decodes a recorded event.
+    public static func decode(_ event: RecordedEvent) throws(EventDecodingError) -> CRMEvent {
+        try decode(type: event.type, schema: event.schema, data: event.data)
+    }
+}

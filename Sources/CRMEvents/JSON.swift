@@ -1,0 +1,141 @@
+/// A JSON value that keeps integers exact and object keys in their written order.
+///
+/// Requests, event payloads and schemas all pass through this type, so numbers never round
+/// through `Double` and a re-encoded payload keeps the field order a person wrote.
+public enum JSON: Hashable, Sendable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSON])
+    case object(JSONObject)
+
+    /// The JSON type name used in error messages and schemas.
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "boolean"
+        case .int: "integer"
+        case .double: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+
+    /// The member `key` when this is an object, else nil.
+    public subscript(key: String) -> JSON? {
+        if case .object(let object) = self { return object[key] }
+        return nil
+    }
+
+    /// The text when this is a string.
+    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    /// The integer when this is an integer.
+    public var intValue: Int64? { if case .int(let i) = self { return i }; return nil }
+    /// The members when this is an object.
+    public var objectValue: JSONObject? { if case .object(let o) = self { return o }; return nil }
+    /// The elements when this is an array.
+    public var arrayValue: [JSON]? { if case .array(let a) = self { return a }; return nil }
+}
+
+/// A JSON object's members in their written order, with lookup by key.
+public struct JSONObject: Hashable, Sendable, ExpressibleByDictionaryLiteral {
+    /// The members in order; keys are unique.
+    public private(set) var members: [(key: String, value: JSON)] = []
+
+    /// An empty object.
+    public init() {}
+
+    /// An object from literal members, in the order written.
+    public init(dictionaryLiteral elements: (String, JSON)...) {
+        for (key, value) in elements { self[key] = value }
+    }
+
+    /// The value for `key`; setting nil removes the member, setting a new key appends it.
+    public subscript(key: String) -> JSON? {
+        get { members.first { $0.key == key }?.value }
+        set {
+            let index = members.firstIndex { $0.key == key }
+            switch (index, newValue) {
+            case (let i?, let value?): members[i].value = value
+            case (let i?, nil): members.remove(at: i)
+            case (nil, let value?): members.append((key, value))
+            case (nil, nil): break
+            }
+        }
+    }
+
+    /// The keys in order.
+    public var keys: [String] { members.map(\.key) }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        lhs.members.count == rhs.members.count && lhs.members.allSatisfy { rhs[$0.key] == $0.value }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for member in members.sorted(by: { $0.key < $1.key }) {
+            hasher.combine(member.key)
+            hasher.combine(member.value)
+        }
+    }
+}
+
+extension JSON {
+    /// Compact JSON text; with `sortedKeys` the output is canonical (same value, same bytes).
+    public func serialized(sortedKeys: Bool = false) -> String {
+        var out = ""
+        write(to: &out, sortedKeys: sortedKeys)
+        return out
+    }
+
+    /// Compact JSON as UTF-8 bytes.
+    public func bytes(sortedKeys: Bool = false) -> [UInt8] { Array(serialized(sortedKeys: sortedKeys).utf8) }
+
+    private func write(to out: inout String, sortedKeys: Bool) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let d):
+            if d.isFinite, d == d.rounded(), abs(d) < 1e15 { out += String(Int64(d)) } else { out += "\(d)" }
+        case .string(let s): JSON.writeString(s, to: &out)
+        case .array(let elements):
+            out += "["
+            for (i, element) in elements.enumerated() {
+                if i > 0 { out += "," }
+                element.write(to: &out, sortedKeys: sortedKeys)
+            }
+            out += "]"
+        case .object(let object):
+            out += "{"
+            let members = sortedKeys ? object.members.sorted { $0.key < $1.key } : object.members
+            for (i, member) in members.enumerated() {
+                if i > 0 { out += "," }
+                JSON.writeString(member.key, to: &out)
+                out += ":"
+                member.value.write(to: &out, sortedKeys: sortedKeys)
+            }
+            out += "}"
+        }
+    }
+
+    private static func writeString(_ s: String, to out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+}

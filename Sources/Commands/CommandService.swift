@@ -1,0 +1,151 @@
+import CRMEvents
+import EventStore
+import Foundation
+import Synchronization
+
+/// The write side: validates a command, decides its events on the company's current state and
+/// appends them durably, retrying on fresh state when another command got in first.
+///
+/// Thread-safe. Decisions are made one at a time under `state`'s lock (they take microseconds);
+/// the appends they produce then meet in the store's group commit.
+public final class CommandService: Sendable {
+    /// The log commands append to.
+    public let store: EventStore
+    /// The customers' data keys.
+    public let keys: KeyStore
+    private let state: Mutex<CompanyState>
+    private let clock: @Sendable () -> Timestamp
+    /// How many times a command is decided again after losing a race on its streams.
+    public static let maxAttempts = 16
+
+    /// Serves commands on `store`, sealing personal data with keys from `keys`.
+    public init(store: EventStore, keys: KeyStore, clock: @escaping @Sendable () -> Timestamp = { .now() }) {
+        self.store = store
+        self.keys = keys
+        self.clock = clock
+        self.state = Mutex(CompanyState())
+    }
+
+    /// The key-store name of a customer's data key.
+    static func keyOwner(_ customerId: String) -> String { "customer-\(customerId)" }
+
+    /// Runs one command (`op` of SPEC §5) and returns what it wrote, once it is durable.
+    public func execute(_ op: String, _ args: JSON, context: CommandContext = CommandContext()) async throws(CommandError) -> CommandResult {
+        guard let definition = CommandCatalogue.ops[op] else {
+            throw CommandError(.unknownOp, "unknown op \(op)")
+        }
+        if let violation = definition.schema.validate(args) {
+            throw CommandError(.invalidArgs, violation.description, path: violation.path)
+        }
+        for _ in 0..<CommandService.maxAttempts {
+            let decision: Decision
+            do {
+                decision = try decide(definition, args, context)
+            } catch {
+                if definition.forgetsCustomer, error.rule == "customer_forgotten", let id = args["customerId"]?.stringValue {
+                    // Forgotten before, maybe by a run cut off before its key was destroyed: finish the job.
+                    try destroyKey(id)
+                }
+                // A retry of a request that went through may no longer fit today's state.
+                if let requestId = context.requestId, let first = try? store.firstResult(ofRequest: requestId) {
+                    return try describe(first, requestId: requestId)
+                }
+                throw error
+            }
+            let request = AppendRequest(appends: decision.appends, actor: context.actor, requestId: context.requestId,
+                                        correlationId: context.correlationId, causationId: context.causationId)
+            do {
+                let result = try await store.append(request)
+                // The key goes only once CustomerForgotten is durable: a crash in between leaves a
+                // readable customer marked forgotten, which the next forget or reconcile finishes.
+                if definition.forgetsCustomer { try destroyKey(decision.id) }
+                return try describe(result, target: decision.target, id: decision.id)
+            } catch let error as StoreError {
+                if case .wrongExpectedVersion(let stream, _, _) = error,
+                   !(stream == decision.target && context.expectedVersion != nil) {
+                    continue
+                }
+                throw CommandError(error)
+            } catch {
+                throw CommandError(.internal, "\(error)")
+            }
+        }
+        throw CommandError(.conflict, "\(op) lost the race for its streams \(CommandService.maxAttempts) times; try again")
+    }
+
+    private func decide(_ definition: CommandDefinition, _ args: JSON, _ context: CommandContext) throws(CommandError) -> Decision {
+        let now = clock()
+        return try state.withLock { (state: inout CompanyState) throws(CommandError) -> Decision in
+            try catchUp(&state)
+            let decisionContext = DecisionContext(state: state, command: context, store: store, keys: keys, now: now)
+            let decision = try definition.decide(args, decisionContext)
+            if let expected = context.expectedVersion, state.version(decision.target) != expected {
+                throw CommandError(.conflict, "\(decision.target) is at version \(state.version(decision.target)), not \(expected)")
+            }
+            return decision
+        }
+    }
+
+    /// Folds every event appended since the last decision into the state.
+    private func catchUp(_ state: inout CompanyState) throws(CommandError) {
+        do {
+            try store.scan(from: state.position + 1) { event in
+                try state.apply(event)
+                return true
+            }
+        } catch let error as StoreError {
+            throw CommandError(error)
+        } catch {
+            throw CommandError(.internal, "the log holds an event the write side cannot read: \(error)")
+        }
+    }
+
+    private func destroyKey(_ customerId: String) throws(CommandError) {
+        do { try keys.destroy(CommandService.keyOwner(customerId)) } catch {
+            throw CommandError(.unavailable, "customer \(customerId) is recorded as forgotten but the key could not be destroyed yet: \(error); send customer.forget again")
+        }
+    }
+
+    /// Destroys any data key left behind by a forget that was cut off; returns how many.
+    ///
+    /// The daemon runs this at start, so a crash between the CustomerForgotten commit and the
+    /// key's destruction never leaves personal data readable for long.
+    public func reconcileForgottenKeys() throws(CommandError) -> Int {
+        let forgotten = try state.withLock { (state: inout CompanyState) throws(CommandError) -> [String] in
+            try catchUp(&state)
+            return state.customers.filter(\.value.forgotten).map(\.key)
+        }
+        var destroyed = 0
+        for id in forgotten {
+            let owner = CommandService.keyOwner(id)
+            guard (try? keys.key(for: owner)) != nil else { continue }
+            try destroyKey(id)
+            destroyed += 1
+        }
+        return destroyed
+    }
+
+    private func describe(_ result: AppendResult, target: String, id: String) throws(CommandError) -> CommandResult {
+        guard let primary = result.streams.first(where: { $0.stream == target }) ?? result.streams.first else {
+            throw CommandError(.internal, "the append returned no streams")
+        }
+        var types: [String] = []
+        do {
+            try store.scan(from: result.firstPosition, to: result.lastPosition) { event in
+                types.append(event.type)
+                return true
+            }
+        } catch {
+            throw CommandError(.internal, "cannot read back the events just written: \(error)")
+        }
+        return CommandResult(stream: primary.stream, id: id, version: primary.lastVersion, position: result.lastPosition,
+                             events: types, alsoWrote: result.streams.map(\.stream).filter { $0 != primary.stream },
+                             duplicate: result.duplicate)
+    }
+
+    private func describe(_ first: AppendResult, requestId: String) throws(CommandError) -> CommandResult {
+        let target = first.streams.first?.stream ?? ""
+        let id = AggregateKind.parse(stream: target)?.1.rawValue ?? target
+        return try describe(first, target: target, id: id)
+    }
+}

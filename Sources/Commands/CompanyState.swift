@@ -1,0 +1,160 @@
+import CRMEvents
+import EventStore
+
+/// What the write side must know to check business rules: a fold of the whole log, without
+/// personal data, with every stream's version.
+///
+/// Decisions read this state as of the head and append with the versions it records, so a
+/// decision made on stale state always ends in `wrongExpectedVersion` and is retried on fresh
+/// state. That makes the fold, not each stream separately, the unit of reading; each stream
+/// stays the unit of consistency (see docs/design.md, "Aggregates").
+struct CompanyState: Sendable {
+    struct Customer: Sendable {
+        var agentId: String
+        var forgotten = false
+        var contacts: Set<String> = []
+        var contracts: Set<String> = []
+    }
+    struct Agent: Sendable {
+        var role: String
+        var left = false
+    }
+    struct Product: Sendable {
+        var price: Money
+        var retired = false
+    }
+    struct Quote: Sendable {
+        var customerId: String
+        var currency: String
+    }
+    struct Invoice: Sendable {
+        var customerId: String
+        var currency: String
+        var total: Int64
+        var paid: Int64 = 0
+        var voided = false
+        var payments: Set<String> = []
+        var open: Int64 { total - paid }
+    }
+    enum DealOutcome: Sendable { case open, won, lost }
+    struct Deal: Sendable {
+        var customerId: String
+        var pipelineId: String
+        var stage: String
+        var outcome = DealOutcome.open
+    }
+    enum FollowupStatus: String, Sendable { case scheduled, completed, cancelled }
+    struct Followup: Sendable {
+        var customerId: String
+        var agentId: String
+        var due: String
+        var status = FollowupStatus.scheduled
+    }
+
+    /// The last position folded in.
+    var position: Position = 0
+    var versions: [String: StreamVersion] = [:]
+    var customers: [String: Customer] = [:]
+    var customersByAgent: [String: Set<String>] = [:]
+    var agents: [String: Agent] = [:]
+    var products: [String: Product] = [:]
+    var branches: Set<String> = []
+    var pipelines: [String: [String]] = [:]
+    var quotes: [String: Quote] = [:]
+    var proformas: [String: Quote] = [:]
+    var invoices: [String: Invoice] = [:]
+    var deals: [String: Deal] = [:]
+    var followups: [String: Followup] = [:]
+    var targets: Set<String> = []
+    var interactions: Set<String> = []
+
+    /// A stream's version as of `position` (0 when it has no events).
+    func version(_ stream: String) -> StreamVersion { versions[stream] ?? 0 }
+
+    /// The stages of a pipeline; `default` has the standard stages until it is defined.
+    func stages(of pipelineId: String) -> [String]? {
+        pipelines[pipelineId] ?? (pipelineId == "default" ? defaultPipelineStages : nil)
+    }
+
+    /// Folds one recorded event in. Events that are not CRM events only bump versions.
+    mutating func apply(_ recorded: RecordedEvent) throws(EventDecodingError) {
+        position = recorded.position
+        versions[recorded.stream] = recorded.version
+        guard EventCatalogue.isKnown(type: recorded.type) else { return }
+        apply(try EventCatalogue.decode(recorded))
+    }
+
+    private mutating func assign(_ customerId: String, to agentId: String) {
+        if let previous = customers[customerId]?.agentId { customersByAgent[previous]?.remove(customerId) }
+        customers[customerId]?.agentId = agentId
+        customersByAgent[agentId, default: []].insert(customerId)
+    }
+
+    mutating func apply(_ event: CRMEvent) {
+        switch event {
+        case .customerRegistered(let e):
+            customers[e.customerId] = Customer(agentId: e.agentId)
+            customersByAgent[e.agentId, default: []].insert(e.customerId)
+        case .customerAssigned(let e):
+            assign(e.customerId, to: e.to)
+        case .contactAdded(let e):
+            customers[e.customerId]?.contacts.insert(e.contactId)
+        case .contactRemoved(let e):
+            customers[e.customerId]?.contacts.remove(e.contactId)
+        case .customerForgotten(let e):
+            customers[e.customerId]?.forgotten = true
+        case .supportContractRecorded(let e):
+            customers[e.customerId]?.contracts.insert(e.contractId)
+        case .interaction(_, let e):
+            interactions.insert(e.interactionId)
+        case .customerFieldEdited, .competitorNoted:
+            break
+        case .quoteGiven(let e):
+            quotes[e.quoteId] = Quote(customerId: e.customerId, currency: e.currency)
+        case .proformaIssued(let e):
+            proformas[e.document.documentId] = Quote(customerId: e.document.customerId, currency: e.document.currency)
+        case .invoiceIssued(let e):
+            let d = e.document
+            invoices[d.documentId] = Invoice(customerId: d.customerId, currency: d.currency, total: d.total)
+        case .invoiceVoided(let e):
+            invoices[e.invoiceId]?.voided = true
+        case .paymentRecorded(let e):
+            invoices[e.invoiceId]?.paid += e.amount.amount
+            invoices[e.invoiceId]?.payments.insert(e.paymentId)
+        case .pipelineDefined(let e):
+            pipelines[e.pipelineId] = e.stages
+        case .dealOpened(let e):
+            deals[e.dealId] = Deal(customerId: e.customerId, pipelineId: e.pipelineId, stage: e.stage)
+        case .dealMoved(let e):
+            deals[e.dealId]?.stage = e.to
+        case .dealWon(let e):
+            deals[e.dealId]?.stage = "won"
+            deals[e.dealId]?.outcome = .won
+        case .dealLost(let e):
+            deals[e.dealId]?.stage = "lost"
+            deals[e.dealId]?.outcome = .lost
+        case .followupScheduled(let e):
+            followups[e.followupId] = Followup(customerId: e.customerId, agentId: e.agentId, due: e.due)
+        case .followupCompleted(let e):
+            followups[e.followupId]?.status = .completed
+        case .followupDeferred(let e):
+            followups[e.followupId]?.due = e.to
+        case .followupCancelled(let e):
+            followups[e.followupId]?.status = .cancelled
+        case .productDefined(let e):
+            products[e.productId] = Product(price: e.unitPrice)
+        case .productRepriced(let e):
+            products[e.productId]?.price = e.to
+        case .productRetired(let e):
+            products[e.productId]?.retired = true
+        case .agentHired(let e):
+            agents[e.agentId] = Agent(role: e.role)
+        case .agentLeft(let e):
+            agents[e.agentId]?.left = true
+        case .branchOpened(let e):
+            branches.insert(e.branchId)
+        case .targetSet(let e):
+            targets.insert(e.targetId)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import CRMEvents
+import EventStore
+import Foundation
+
+/// What a command decided to write: events per stream, with the versions they were decided on.
+struct Decision {
+    /// The command's target stream (its result names this stream).
+    var target: String
+    /// The id of the entity the command created or acted on.
+    var id: String
+    /// Every stream written, target first.
+    var appends: [StreamAppend]
+}
+
+/// What a decision may consult: the company's state at the head, the request, keys and the clock.
+struct DecisionContext {
+    let state: CompanyState
+    let command: CommandContext
+    let store: EventStore
+    let keys: KeyStore
+    let now: Timestamp
+
+    /// The version to expect of `stream` when writing it: what the decision saw.
+    func expected(_ stream: String) -> ExpectedVersion {
+        let version = state.version(stream)
+        return version == 0 ? .noStream : .exact(version)
+    }
+
+    /// A decision writing `events` to one target stream, expected at the version the state saw.
+    func write(_ stream: String, id: String, _ events: [CRMEvent]) -> Decision {
+        Decision(target: stream, id: id, appends: [StreamAppend(stream: stream, expected: expected(stream), events: events.map(\.proposed))])
+    }
+
+    /// The id from the arguments or a new one.
+    func newID(_ given: String?, prefix: String) -> String {
+        given ?? EntityID.generate(prefix: prefix).rawValue
+    }
+
+    /// The customer, refusing unknown and forgotten ones.
+    func customer(_ id: String, path: String = "/customerId") throws(CommandError) -> CompanyState.Customer {
+        guard let customer = state.customers[id] else { throw .notFound("customer", id, path: path) }
+        guard !customer.forgotten else {
+            throw .rule("customer_forgotten", "customer \(id) was forgotten; nothing more can be recorded about them", path: path)
+        }
+        return customer
+    }
+
+    /// The agent id to record: the argument, else the acting principal; it must be an active agent.
+    func activeAgent(_ given: String?, path: String = "/agentId") throws(CommandError) -> String {
+        let id = given ?? command.actor.principal
+        guard let agent = state.agents[id] else {
+            if given == nil { throw .invalid(path, "is required when the request is not sent as an agent") }
+            throw .rule("agent_outside_company", "\(id) is not an agent of the company", path: path)
+        }
+        guard !agent.left else { throw .rule("agent_outside_company", "agent \(id) has left the company", path: path) }
+        return id
+    }
+
+    /// The customer's data key, for sealing personal data.
+    func key(forCustomer id: String) throws(CommandError) -> DataKey {
+        let stored: [UInt8]?
+        do { stored = try keys.key(for: CommandService.keyOwner(id)) } catch { throw CommandError(error as? StoreError ?? .closed) }
+        guard let stored else {
+            throw .rule("customer_forgotten", "customer \(id) has no data key; their personal data was erased")
+        }
+        return DataKey(owner: CommandService.keyOwner(id), bytes: stored)
+    }
+
+    /// Parses an RFC 3339 argument; the schema checked its shape, this checks it names a real time.
+    func time(_ text: String, path: String) throws(CommandError) -> Timestamp {
+        guard let time = Timestamp(rfc3339: text) else { throw .invalid(path, "is not a valid time") }
+        return time
+    }
+
+    /// Checks that a date argument names a real day.
+    func date(_ text: String, path: String) throws(CommandError) {
+        guard Timestamp(rfc3339: text + "T00:00:00Z") != nil else { throw .invalid(path, "is not a valid date") }
+    }
+}
+
+/// Decodes validated arguments into a command's argument struct.
+func decodeArgs<A: Decodable>(_ type: A.Type, _ args: JSON) throws(CommandError) -> A {
+    do {
+        return try JSONDecoder().decode(A.self, from: Data(args.bytes()))
+    } catch {
+        throw CommandError(.invalidArgs, "arguments do not match the command: \(error)")
+    }
+}

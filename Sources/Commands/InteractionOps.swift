@@ -1,0 +1,62 @@
+import CRMEvents
+import EventStore
+
+/// `call.log`, `meeting.log`, `email.log`, `sms.log`, `note.add`, `negotiation.log`: interactions,
+/// recorded on the customer's stream so the file holds every one of them in order.
+enum InteractionOps {
+    struct Log: Decodable {
+        var interactionId: String?
+        var customerId: String
+        var agentId: String?
+        var at: String?
+        var direction: String?
+        var durationSeconds: Int64?
+        var outcome: String?
+        var subject: String?
+        var text: String?
+        var address: String?
+        var contactId: String?
+    }
+
+    static func schema(_ kind: InteractionKind) -> Schema {
+        var required = ["customerId"]
+        switch kind {
+        case .note, .sms: required.append("text")
+        case .email: required += ["direction", "subject"]
+        case .call: required.append("direction")
+        case .negotiation: required += ["subject", "outcome"]
+        case .meeting: break
+        }
+        return .record([
+            "interactionId": .id, "customerId": .id, "agentId": .id, "at": .dateTime,
+            "direction": .choice(["inbound", "outbound"]), "durationSeconds": .integer(minimum: 0, maximum: 86_400 * 7),
+            "outcome": .text(64), "subject": .text(500), "text": .text(20_000), "address": .text(320), "contactId": .id,
+        ], required: required)
+    }
+
+    static let all: [CommandDefinition] = InteractionKind.allCases.map { kind in
+        CommandDefinition(kind.op, Log.self, schema(kind)) { (args: Log, context: DecisionContext) throws(CommandError) -> Decision in
+            try log(kind, args, context)
+        }
+    }
+
+    static func log(_ kind: InteractionKind, _ args: Log, _ context: DecisionContext) throws(CommandError) -> Decision {
+        let customer = try context.customer(args.customerId)
+        let agentId = try context.activeAgent(args.agentId)
+        let id = context.newID(args.interactionId, prefix: String(kind.rawValue.prefix(1)))
+        guard !context.state.interactions.contains(id) else {
+            throw CommandError(.conflict, "interaction \(id) already exists", path: "/interactionId")
+        }
+        if let contactId = args.contactId, !customer.contacts.contains(contactId) {
+            throw .notFound("contact", contactId, path: "/contactId")
+        }
+        let at = args.at ?? context.now.rfc3339
+        _ = try context.time(at, path: "/at")
+        let key = try context.key(forCustomer: args.customerId)
+        let interaction = Interaction(
+            interactionId: id, customerId: args.customerId, agentId: agentId, at: at, direction: args.direction,
+            durationSeconds: args.durationSeconds, outcome: args.outcome, subject: args.subject.map(key.seal),
+            text: args.text.map(key.seal), address: args.address.map(key.seal), contactId: args.contactId)
+        return context.write(AggregateKind.customer.stream(try! EntityID(args.customerId)), id: id, [.interaction(kind, interaction)])
+    }
+}

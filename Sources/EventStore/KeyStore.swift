@@ -1,0 +1,117 @@
+import Foundation
+
+/// Per-owner secret keys in their own LMDB environment (`DIR/keys`), for crypto-shredding.
+///
+/// A destroyed key is gone from the file, not just unlinked from the B-tree: LMDB leaves
+/// freed pages' bytes in place until they are reused, so `destroy` rewrites the environment
+/// as a compacted copy (live pages only) and swaps it in. Backups taken afterwards cannot
+/// contain the key. Owners whose key was destroyed are remembered, so no new key is ever
+/// issued under their name.
+///
+/// Thread-safe: every operation holds `lock`, which also guards the environment swap.
+public final class KeyStore: @unchecked Sendable {
+    // @unchecked: `environment` and `keys`/`destroyed` are only touched while holding `lock`.
+    private let lock = NSLock()
+    private var environment: LMDBEnvironment
+    private var keys: LMDBDatabase
+    private var destroyed: LMDBDatabase
+    /// The environment's directory.
+    public let directory: String
+
+    /// Opens (creating) the key environment in `directory`.
+    public init(directory: String) throws {
+        self.directory = directory
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: KeyStore.scrubDirectory(directory))
+            (environment, keys, destroyed) = try KeyStore.open(directory)
+        } catch {
+            throw StoreError.wrap(error)
+        }
+    }
+
+    private static func scrubDirectory(_ directory: String) -> String { directory + ".scrub" }
+
+    private static func open(_ directory: String) throws -> (LMDBEnvironment, LMDBDatabase, LMDBDatabase) {
+        let environment = try LMDBEnvironment(path: directory, mapSize: 1 << 30, maxReaders: 126, maxDatabases: 4, readOnly: false)
+        _ = try environment.clearStaleReaders()
+        return (environment, try environment.openDatabase("keys", create: true), try environment.openDatabase("destroyed", create: true))
+    }
+
+    /// Closes the environment.
+    public func close() {
+        lock.withLock { environment.close() }
+    }
+
+    /// The key of `owner`, or nil when it has none (never had one, or it was destroyed).
+    public func key(for owner: String) throws -> [UInt8]? {
+        try lock.withLock {
+            try EventStore.storageCall { try environment.read { try $0.withValue(keys, key: Array(owner.utf8)) { $0.map { Array($0) } } } }
+        }
+    }
+
+    /// Whether `owner`'s key was destroyed.
+    public func isDestroyed(_ owner: String) throws -> Bool {
+        try lock.withLock {
+            try EventStore.storageCall { try environment.read { try $0.withValue(destroyed, key: Array(owner.utf8)) { $0 != nil } } }
+        }
+    }
+
+    /// Returns `owner`'s key, storing `make()` durably first when it has none.
+    ///
+    /// Throws `invalidRequest` for an owner whose key was destroyed: their data stays erased.
+    public func keyCreatingIfNeeded(for owner: String, _ make: () -> [UInt8]) throws -> [UInt8] {
+        try lock.withLock {
+            try EventStore.storageCall {
+                try environment.write { txn in
+                    let name = Array(owner.utf8)
+                    if let existing = try txn.withValue(keys, key: name, { $0.map { Array($0) } }) { return existing }
+                    if try txn.withValue(destroyed, key: name, { $0 != nil }) {
+                        throw StoreError.invalidRequest("the key of \(owner) was destroyed; no new key is issued")
+                    }
+                    let key = make()
+                    try txn.put(keys, key: name, value: key)
+                    return key
+                }
+            }
+        }
+    }
+
+    /// Destroys `owner`'s key for good and scrubs it from the file; true when there was one.
+    @discardableResult
+    public func destroy(_ owner: String, at time: Timestamp = .now()) throws -> Bool {
+        try lock.withLock {
+            try EventStore.storageCall {
+                let existed = try environment.write { txn in
+                    let name = Array(owner.utf8)
+                    var stamp = time.microsecondsSince1970.bigEndian
+                    try txn.put(destroyed, key: name, value: withUnsafeBytes(of: &stamp) { Array($0) })
+                    return try txn.delete(keys, key: name)
+                }
+                try scrub()
+                return existed
+            }
+        }
+    }
+
+    /// Rewrites the environment with live pages only, so freed pages holding old keys vanish.
+    private func scrub() throws {
+        let fm = FileManager.default
+        let scrub = KeyStore.scrubDirectory(directory)
+        try? fm.removeItem(atPath: scrub)
+        try fm.createDirectory(atPath: scrub, withIntermediateDirectories: false)
+        try environment.copy(to: scrub, compact: true)
+        environment.close()
+        // rename(2) is atomic: a crash leaves either the old file (key deleted, maybe still in a
+        // free page; the next destroy scrubs it) or the compacted one.
+        guard rename(scrub + "/data.mdb", directory + "/data.mdb") == 0 else {
+            let code = errno
+            (environment, keys, destroyed) = try KeyStore.open(directory)
+            throw StoreError.storage(code: code, operation: "rename", message: String(cString: strerror(code)))
+        }
+        let fd = Foundation.open(directory, O_RDONLY)
+        if fd >= 0 { fsync(fd); Foundation.close(fd) }
+        try? fm.removeItem(atPath: scrub)
+        (environment, keys, destroyed) = try KeyStore.open(directory)
+    }
+}
