@@ -18,7 +18,7 @@ let package = Package(
         .target(name: "EventStore", dependencies: ["CLMDB", .product(name: "Crypto", package: "swift-crypto")]),
         // The CRM's event definitions and schemas, shared by the write side and the read side.
         .target(name: "CRMEvents", dependencies: ["EventStore", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Commands", dependencies: ["EventStore", "CRMEvents"]),
+        .target(name: "Commands", dependencies: ["EventStore", "CRMEvents", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Projections", dependencies: ["EventStore", "CRMEvents"]),
         .executableTarget(name: "crmd", dependencies: [
             "EventStore", "CRMEvents", "Commands", "Projections",

@@ -8,7 +8,7 @@ struct CommandDefinition: Sendable {
     var forgetsCustomer = false
     let decide: @Sendable (JSON, DecisionContext) throws(CommandError) -> Decision
 
-    init<A: Decodable>(_ name: String, _ args: A.Type, _ schema: Schema, forgetsCustomer: Bool = false,
+    init<A: Decodable & SendableMetatype>(_ name: String, _ args: A.Type, _ schema: Schema, forgetsCustomer: Bool = false,
                        _ decide: @escaping @Sendable (A, DecisionContext) throws(CommandError) -> Decision) {
         self.name = name
         self.schema = schema

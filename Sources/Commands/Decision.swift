@@ -1,4 +1,5 @@
 import CRMEvents
+import Crypto
 import EventStore
 import Foundation
 
@@ -31,9 +32,15 @@ struct DecisionContext {
         Decision(target: stream, id: id, appends: [StreamAppend(stream: stream, expected: expected(stream), events: events.map(\.proposed))])
     }
 
-    /// The id from the arguments or a new one.
+    /// The id from the arguments, else one derived from the request id, else a random one.
+    ///
+    /// Deriving it from the request id makes a retried request name the same stream, so the
+    /// store recognises the retry and returns the first result instead of creating a twin.
     func newID(_ given: String?, prefix: String) -> String {
-        given ?? EntityID.generate(prefix: prefix).rawValue
+        if let given { return given }
+        guard let requestId = command.requestId else { return EntityID.generate(prefix: prefix).rawValue }
+        let digest = SHA256.hash(data: Data("\(command.actor.principal)\u{0}\(requestId)".utf8))
+        return prefix + "-" + digest.prefix(10).map { String(format: "%02x", $0) }.joined()
     }
 
     /// The customer, refusing unknown and forgotten ones.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMEvents
 import EventStore
 import Foundation
 
@@ -55,7 +56,7 @@ struct ReplayCommand: ParsableCommand {
             let table = TableWriter(columns: ["position", "recorded at", "stream", "version", "type", "actor"])
             let emit: (RecordedEvent) -> Void = { event in
                 switch format {
-                case .jsonl: print(EnvelopeJSON.line(event))
+                case .jsonl: print(Envelope.line(event))
                 case .table: table.add([String(event.position), event.recordedAt.rfc3339, event.stream, String(event.version),
                                         event.type, event.actor.description])
                 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMEvents
 import EventStore
 import Foundation
 
@@ -38,7 +39,7 @@ struct SelftestCommand: AsyncParsableCommand {
                     group.addTask {
                         for n in 0..<perWriter where writer * perWriter + n < events {
                             let note = "آزمایش سامانه ‌— نویسنده \(writer)، رویداد \(n)"
-                            let payload = "{\"run\":\(run),\"writer\":\(writer),\"n\":\(n),\"note\":\(EnvelopeJSON.quote(note))}"
+                            let payload = "{\"run\":\(run),\"writer\":\(writer),\"n\":\(n),\"note\":\(JSON.string(note).serialized())}"
                             try await store.append(AppendRequest(
                                 stream: "selftest-\(run)-\(writer)", expected: .exact(StreamVersion(n)),
                                 events: [ProposedEvent(type: "SelftestRecorded", data: Array(payload.utf8))],
