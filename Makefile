@@ -4,7 +4,7 @@ DATA ?= ./crm-data
 APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test bench schemas clean
 
 # Installs the C libraries crmd links against, only when they are missing.
 deps:
@@ -13,6 +13,9 @@ deps:
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@python3 -c 'import jsonschema' 2>/dev/null || { \
+		echo "installing: python3-jsonschema"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-jsonschema; }
 
 build: deps
 	swift build -c release --product crmd
@@ -23,9 +26,19 @@ run: build
 	.build/release/crmd status --data $(DATA)
 	.build/release/crmd verify --data $(DATA)
 
+# The Swift suites, then the schema files against the code and, with python-jsonschema, every
+# event the suites wrote and every request example in docs/ against the schema files.
 test: deps
 	swift build --build-tests
-	swift test --skip-build
+	rm -rf .build/test-events
+	CRMD_EVENT_DUMP=$(CURDIR)/.build/test-events swift test --skip-build
+	.build/debug/crmd schemas --check schemas
+	python3 tests/validate_schemas.py --events .build/test-events --min-events 200
+
+# Re-renders schemas/ after a command or event changed.
+schemas:
+	swift build --product crmd
+	.build/debug/crmd schemas --write schemas
 
 bench: deps
 	swift build -c release --product crmd-bench

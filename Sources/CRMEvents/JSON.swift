@@ -90,6 +90,24 @@ extension JSON {
         return out
     }
 
+    /// Indented JSON (two spaces, one member per line) for files people read and diff.
+    public func pretty(indent: String = "") -> String {
+        let inner = indent + "  "
+        switch self {
+        case .array(let elements) where !elements.isEmpty:
+            if elements.allSatisfy({ if case .array = $0 { return false }; if case .object = $0 { return false }; return true }) {
+                return serialized()
+            }
+            return "[\n" + elements.map { inner + $0.pretty(indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
+        case .object(let object) where !object.members.isEmpty:
+            return "{\n" + object.members.map {
+                inner + JSON.string($0.key).serialized() + ": " + $0.value.pretty(indent: inner)
+            }.joined(separator: ",\n") + "\n\(indent)}"
+        default:
+            return serialized()
+        }
+    }
+
     /// Compact JSON as UTF-8 bytes.
     public func bytes(sortedKeys: Bool = false) -> [UInt8] { Array(serialized(sortedKeys: sortedKeys).utf8) }
 

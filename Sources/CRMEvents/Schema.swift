@@ -16,6 +16,12 @@ public indirect enum Schema: Sendable {
     case nullable(Schema)
     /// A description for people, carried into the rendered file.
     case described(Schema, String)
+    /// Any JSON number.
+    case number
+    /// Exactly this value.
+    case constant(JSON)
+    /// At least one of these.
+    case anyOf([Schema])
 }
 
 /// Limits on a string value.
@@ -44,17 +50,20 @@ public struct ObjectRule: Sendable {
     public var properties: [(name: String, schema: Schema)]
     /// Members that must be present.
     public var required: [String]
+    /// Whether members not listed are allowed (and not checked).
+    public var open: Bool
 
     /// Describes an object's members.
-    public init(_ properties: [(String, Schema)], required: [String]) {
+    public init(_ properties: [(String, Schema)], required: [String], open: Bool = false) {
         self.properties = properties.map { (name: $0.0, schema: $0.1) }
         self.required = required
+        self.open = open
     }
 }
 
 /// The closed set of string patterns crmd uses, each with its ECMA-262 regex and a native check.
 public enum Pattern: String, Sendable, CaseIterable {
-    case id, currency, dateTime, date, period, sealed, phone, email
+    case id, currency, dateTime, date, period, sealed, phone, email, sha256
 
     /// The regex published in the schema files (anchored, ECMA-262 and Python compatible).
     public var regex: String {
@@ -67,6 +76,7 @@ public enum Pattern: String, Sendable, CaseIterable {
         case .sealed: #"^v1\.[A-Za-z0-9+/]+={0,2}$"#
         case .phone: #"^\+?[0-9۰-۹٠-٩ ()-]{3,32}$"#
         case .email: #"^[^@\s]+@[^@\s]+\.[^@\s]+$"#
+        case .sha256: #"^[0-9a-f]{64}$"#
         }
     }
 
@@ -81,6 +91,7 @@ public enum Pattern: String, Sendable, CaseIterable {
         case .sealed: "an encrypted value (v1.<base64>)"
         case .phone: "a phone number of 3-32 digits, spaces, '+', '(', ')' or '-'"
         case .email: "an email address such as name@example.com"
+        case .sha256: "64 lowercase hex digits"
         }
     }
 
@@ -136,6 +147,8 @@ public enum Pattern: String, Sendable, CaseIterable {
                 ("0"..."9").contains($0) || ("۰"..."۹").contains($0) || ("٠"..."٩").contains($0)
                     || $0 == " " || $0 == "(" || $0 == ")" || $0 == "-"
             }
+        case .sha256:
+            return scalars.count == 64 && all(scalars[...]) { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
         case .email:
             let isSpace: (Unicode.Scalar) -> Bool = { $0.properties.isWhitespace }
             guard let at = scalars.firstIndex(of: "@"), at > 0, scalars.lastIndex(of: "@") == at else { return false }

@@ -34,7 +34,8 @@ public enum SchemaDefinitions {
             case .array(let items, _, _): walk(items)
             case .object(let rule): rule.properties.forEach { walk($0.schema) }
             case .nullable(let inner), .described(let inner, _): walk(inner)
-            case .string, .integer, .boolean, .any: break
+            case .anyOf(let options): options.forEach(walk)
+            case .string, .integer, .boolean, .any, .number, .constant: break
             }
         }
         walk(schema)
@@ -61,6 +62,20 @@ extension Schema {
         case .ref(let name):
             guard let definition = SchemaDefinitions.all[name] else { return fail("schema refers to unknown definition \(name)") }
             return definition.validate(value, path: path)
+        case .number:
+            switch value {
+            case .int, .double: return nil
+            default: return fail("must be a number, not \(value.typeName)")
+            }
+        case .constant(let expected):
+            return value == expected ? nil : fail("must be \(expected.serialized())")
+        case .anyOf(let options):
+            var closest: SchemaViolation?
+            for option in options {
+                guard let violation = option.validate(value, path: path) else { return nil }
+                if closest == nil || violation.path.count > closest!.path.count { closest = violation }
+            }
+            return closest
         case .boolean:
             if case .bool = value { return nil }
             return fail("must be a boolean, not \(value.typeName)")
@@ -100,6 +115,7 @@ extension Schema {
             for member in object.members {
                 let memberPath = path + "/" + Schema.escape(member.key)
                 guard let property = rule.properties.first(where: { $0.name == member.key }) else {
+                    if rule.open { continue }
                     return SchemaViolation(path: memberPath, message: "is not a known field")
                 }
                 if let violation = property.schema.validate(member.value, path: memberPath) { return violation }
@@ -128,6 +144,12 @@ extension Schema {
             return .object(["$ref": .string("#/$defs/\(name)")])
         case .boolean:
             return .object(["type": "boolean"])
+        case .number:
+            return .object(["type": "number"])
+        case .constant(let value):
+            return .object(["const": value])
+        case .anyOf(let options):
+            return .object(["anyOf": .array(options.map(\.json))])
         case .integer(let minimum, let maximum):
             var object: JSONObject = ["type": "integer"]
             if let minimum { object["minimum"] = .int(minimum) }
@@ -150,7 +172,7 @@ extension Schema {
             for property in rule.properties { properties[property.name] = property.schema.json }
             var object: JSONObject = ["type": "object", "properties": .object(properties)]
             if !rule.required.isEmpty { object["required"] = .array(rule.required.map(JSON.string)) }
-            object["additionalProperties"] = .bool(false)
+            if !rule.open { object["additionalProperties"] = .bool(false) }
             return .object(object)
         }
     }
