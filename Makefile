@@ -4,7 +4,7 @@ DATA ?= ./crm-data
 APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build run test bench schemas clean
+.PHONY: deps build run test bench schemas fixtures clean
 
 # Installs the C libraries crmd links against, only when they are missing.
 deps:
@@ -33,7 +33,14 @@ test: deps
 	rm -rf .build/test-events
 	CRMD_EVENT_DUMP=$(CURDIR)/.build/test-events swift test --skip-build
 	.build/debug/crmd schemas --check schemas
+	rm -rf .build/fixture-data && mkdir -p .build/fixture-data/log && cp Tests/Fixtures/product-v1-log/data.mdb .build/fixture-data/log/
+	.build/debug/crmd replay --data .build/fixture-data --format jsonl > .build/test-events/fixture-product-v1.jsonl
 	python3 tests/validate_schemas.py --events .build/test-events --min-events 200
+
+# Re-writes the checked-in logs that old schema versions must stay readable from.
+fixtures:
+	swift build --build-tests
+	CRMD_WRITE_FIXTURES=1 swift test --skip-build --filter SchemaEvolutionTests/testWriteV1Fixture
 
 # Re-renders schemas/ after a command or event changed.
 schemas:
