@@ -29,6 +29,7 @@ let package = Package(
         // `make bench`: the store against raw LMDB and SQLite, in one run.
         .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CLMDB", "CSQLite"], path: "Benchmarks/crmd-bench"),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CLMDB", "store-crash-child", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "CRMEventsTests", dependencies: ["CRMEvents"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projections"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "CRMEvents", "EventStore"]),
     ]

@@ -117,7 +117,9 @@ extension JSON {
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
         case .double(let d):
-            if d.isFinite, d == d.rounded(), abs(d) < 1e15 { out += String(Int64(d)) } else { out += "\(d)" }
+            // Swift prints the shortest text that reads back as the same Double ("1500.0", "1e+20"),
+            // which keeps a double a double on the way back; JSON has no NaN or infinity.
+            out += d.isFinite ? "\(d)" : "null"
         case .string(let s): JSON.writeString(s, to: &out)
         case .array(let elements):
             out += "["

@@ -34,13 +34,16 @@ public struct StringRule: Sendable {
     public var pattern: Pattern?
     /// The only values allowed, when set.
     public var values: [String]?
+    /// How to name the allowed values in an error, when listing them would not help.
+    public var valuesName: String?
 
     /// Describes a string's limits.
-    public init(minLength: Int = 0, maxLength: Int? = nil, pattern: Pattern? = nil, values: [String]? = nil) {
+    public init(minLength: Int = 0, maxLength: Int? = nil, pattern: Pattern? = nil, values: [String]? = nil, valuesName: String? = nil) {
         self.minLength = minLength
         self.maxLength = maxLength
         self.pattern = pattern
         self.values = values
+        self.valuesName = valuesName
     }
 }
 
@@ -166,6 +169,12 @@ public struct SchemaViolation: Error, Equatable, Sendable, CustomStringConvertib
     public var path: String
     /// What is wrong, for a person.
     public var message: String
+
+    /// Describes a violation.
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
 
     public var description: String { path.isEmpty ? message : "\(path): \(message)" }
 }

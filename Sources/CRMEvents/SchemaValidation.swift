@@ -8,7 +8,8 @@ public enum SchemaDefinitions {
     /// The definitions by name.
     public static let all: [String: Schema] = [
         "id": .described(.string(StringRule(pattern: .id)), "A client-chosen or generated identifier (SPEC §5)."),
-        "currency": .described(.string(StringRule(pattern: .currency)), "ISO 4217 code."),
+        "currency": .described(.string(StringRule(pattern: .currency, values: Currency.codes, valuesName: "an ISO 4217 currency code such as IRR or EUR")),
+                               "An active ISO 4217 code."),
         "money": .described(.object(ObjectRule([
             ("amount", .integer(minimum: 0, maximum: maxAmount)),
             ("currency", .ref("currency")),
@@ -95,7 +96,7 @@ extension Schema {
             if length < rule.minLength { return fail(rule.minLength == 1 ? "must not be empty" : "must have at least \(rule.minLength) characters") }
             if let max = rule.maxLength, length > max { return fail("must have at most \(max) characters") }
             if let values = rule.values, !values.contains(text) {
-                return fail("must be one of: \(values.joined(separator: ", "))")
+                return fail("must be " + (rule.valuesName ?? "one of: \(values.joined(separator: ", "))"))
             }
             if let pattern = rule.pattern, !pattern.matches(text) { return fail("must be \(pattern.explanation)") }
             return nil

@@ -24,7 +24,7 @@ enum CompanyOps {
     }
     struct Leave: Decodable {
         var agentId: String
-        var successorId: String
+        var successorId: String?
     }
     struct OpenBranch: Decodable {
         var branchId: String?
@@ -51,8 +51,8 @@ enum CompanyOps {
         CommandDefinition("agent.hire", Hire.self, .record([
             "agentId": .id, "name": .text(200), "role": .choice(["agent", "manager"]), "branchId": .id,
         ], required: ["name"]), hire),
-        CommandDefinition("agent.leave", Leave.self, .record(["agentId": .id, "successorId": .id],
-                                                            required: ["agentId", "successorId"]), leave),
+        // successorId is a business rule, not a schema matter: refused as `successor_required`.
+        CommandDefinition("agent.leave", Leave.self, .record(["agentId": .id, "successorId": .id], required: ["agentId"]), leave),
         CommandDefinition("branch.open", OpenBranch.self, .record([
             "branchId": .id, "name": .text(200), "region": .text(128), "kind": .choice(["branch", "representative"]),
         ], required: ["name", "region"]), openBranch),
@@ -102,19 +102,22 @@ enum CompanyOps {
     static func leave(_ args: Leave, _ context: DecisionContext) throws(CommandError) -> Decision {
         guard let agent = context.state.agents[args.agentId] else { throw .notFound("agent", args.agentId, path: "/agentId") }
         guard !agent.left else { throw .rule("agent_outside_company", "agent \(args.agentId) has already left", path: "/agentId") }
-        guard args.successorId != args.agentId else {
+        guard let successorId = args.successorId else {
+            throw .rule("successor_required", "an agent leaves only with a successor who takes over their customers", path: "/successorId")
+        }
+        guard successorId != args.agentId else {
             throw .rule("successor_is_leaving", "an agent cannot succeed themselves", path: "/successorId")
         }
-        guard let successor = context.state.agents[args.successorId], !successor.left else {
-            throw .rule("successor_inactive", "successor \(args.successorId) is not an active agent of the company", path: "/successorId")
+        guard let successor = context.state.agents[successorId], !successor.left else {
+            throw .rule("successor_inactive", "successor \(successorId) is not an active agent of the company", path: "/successorId")
         }
         let customers = (context.state.customersByAgent[args.agentId] ?? []).sorted()
         var decision = context.write(AggregateKind.agent.stream(try! EntityID(args.agentId)), id: args.agentId, [.agentLeft(AgentLeft(
-            agentId: args.agentId, successorId: args.successorId, reassigned: Int64(customers.count)))])
+            agentId: args.agentId, successorId: successorId, reassigned: Int64(customers.count)))])
         for customerId in customers {
             let stream = AggregateKind.customer.stream(try! EntityID(customerId))
             decision.appends.append(StreamAppend(stream: stream, expected: context.expected(stream), events: [
-                CRMEvent.customerAssigned(CustomerAssigned(customerId: customerId, from: args.agentId, to: args.successorId,
+                CRMEvent.customerAssigned(CustomerAssigned(customerId: customerId, from: args.agentId, to: successorId,
                                                            reason: "agent_left")).proposed,
             ]))
         }

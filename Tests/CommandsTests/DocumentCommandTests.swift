@@ -34,6 +34,9 @@ final class DocumentCommandTests: XCTestCase {
         await company.assertRule("product_unknown", "quote.give", #"{"customerId": "c1", "channel": "email", "lines": [{"productId": "nothing", "quantity": 1}]}"#, as: "maryam")
         await company.assertRule("mixed_currencies", "quote.give", #"{"customerId": "c1", "channel": "email", "lines": [{"productId": "toner", "quantity": 1}, {"productId": "printer", "quantity": 1, "unitPrice": {"amount": 300, "currency": "EUR"}}]}"#, as: "maryam")
         await company.assertRule("mixed_currencies", "quote.give", #"{"customerId": "c1", "channel": "email", "currency": "USD", "lines": [{"productId": "toner", "quantity": 1}]}"#, as: "maryam")
+        let madeUp = await company.refusal("quote.give", #"{"customerId": "c1", "channel": "email", "currency": "TMN", "lines": [{"productId": "toner", "quantity": 1}]}"#, as: "maryam")
+        XCTAssertEqual(madeUp?.path, "/currency")
+        XCTAssertEqual(madeUp?.message, "/currency: must be an ISO 4217 currency code such as IRR or EUR")
         await company.assertRule("product_retired", "product.reprice", #"{"productId": "old", "unitPrice": {"amount": 6, "currency": "IRR"}}"#)
     }
 

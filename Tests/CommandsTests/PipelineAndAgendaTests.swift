@@ -91,9 +91,7 @@ final class PipelineAndAgendaTests: XCTestCase {
         try await company.seed()
         for i in 1...5 { try await company.register("c\(i)", agent: "ali") }
         try await company.register("other", agent: "maryam")
-        let noSuccessor = await company.refusal("agent.leave", #"{"agentId": "ali"}"#)
-        XCTAssertEqual(noSuccessor?.code, .invalidArgs)
-        XCTAssertEqual(noSuccessor?.path, "/successorId")
+        await company.assertRule("successor_required", "agent.leave", #"{"agentId": "ali"}"#)
         await company.assertRule("successor_inactive", "agent.leave", #"{"agentId": "ali", "successorId": "nobody"}"#)
         await company.assertRule("successor_is_leaving", "agent.leave", #"{"agentId": "ali", "successorId": "ali"}"#)
 
