@@ -27,7 +27,8 @@ let package = Package(
         // Appends in a loop until killed; the crash tests SIGKILL it at random moments.
         .executableTarget(name: "store-crash-child", dependencies: ["EventStore", "CLMDB"]),
         // `make bench`: the store against raw LMDB and SQLite, in one run.
-        .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CLMDB", "CSQLite"], path: "Benchmarks/crmd-bench"),
+        .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CRMEvents", "Commands", "CLMDB", "CSQLite"],
+                         path: "Benchmarks/crmd-bench"),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CLMDB", "store-crash-child", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CRMEventsTests", dependencies: ["CRMEvents"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projections"]),

@@ -14,6 +14,8 @@ struct BenchReport {
     var arguments: BenchArguments
     var payload: BenchPayload
     var appends: [AppendRow]
+    var commands: CommandMeasurement
+    var commandClients: Int
     var read: ReadMeasurement
     var verifyRate: Double
 
@@ -56,6 +58,17 @@ struct BenchReport {
             Goal at 256 appenders: at least 60% of raw LMDB at the same batch size, and ahead of SQLite.
             This run: \(writeVerdict). Appends write only the events; the stream and request indexes are
             merged every 4096 events (docs/design.md), which is what the p99 column shows.
+
+            ## Commands (issue: the CRM domain)
+
+            `note.add` through `CommandService` from \(commandClients) concurrent agents, each on its own customer:
+            schema validation, the decision on the company's state (caught up from the log), sealing the
+            note under the customer's key, JSON encoding and the durable append. Beside it, the store's
+            own rate at the same concurrency from the table above (bare appends of a prepared event).
+
+            | clients | commands/s | p50 ms | p99 ms | store appends/s | commands / appends |
+            |---:|---:|---:|---:|---:|---:|
+            | \(commandClients) | \(int(commands.rate)) | \(ms(commands.p50)) | \(ms(commands.p99)) | \(int(top?.store.rate ?? 0)) | \(ratio(commands.rate, top?.store.rate ?? 0)) |
 
             ## Reading the whole log
 

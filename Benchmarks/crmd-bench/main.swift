@@ -31,6 +31,12 @@ for appenders in arguments.concurrency {
     appendRows.append(AppendRow(appenders: appenders, store: store, raw: raw, sqlite: sqlite))
 }
 
+let commandClients = arguments.concurrency.max() ?? 256
+log("commands: note.add from \(commandClients) concurrent agents ...")
+let commands = try await measureCommands(directory: "\(scratch)/commands", clients: commandClients,
+                                         maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
+log("  \(Int(commands.rate)) commands/s")
+
 log("read: building a log of \(arguments.readEvents) events ...")
 let read = try await measureRead(directory: "\(scratch)/read", events: arguments.readEvents, payload: payload)
 log("  decoded \(Int(read.decodedRate)) events/s, raw scan \(Int(read.rawRate)) events/s")
@@ -38,7 +44,8 @@ log("  decoded \(Int(read.decodedRate)) events/s, raw scan \(Int(read.rawRate)) 
 let verify = try measureVerify(directory: "\(scratch)/read")
 log("  verify \(Int(verify)) events/s")
 
-let report = BenchReport(arguments: arguments, payload: payload, appends: appendRows, read: read, verifyRate: verify).markdown()
+let report = BenchReport(arguments: arguments, payload: payload, appends: appendRows, commands: commands,
+                         commandClients: commandClients, read: read, verifyRate: verify).markdown()
 print(report)
 if let output = arguments.output {
     try report.write(toFile: output, atomically: true, encoding: .utf8)

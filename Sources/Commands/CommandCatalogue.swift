@@ -6,15 +6,20 @@ struct CommandDefinition: Sendable {
     let schema: Schema
     /// Destroys the customer's data key once the events are durable.
     var forgetsCustomer = false
-    let decide: @Sendable (JSON, DecisionContext) throws(CommandError) -> Decision
+    /// Decodes validated arguments (outside the decision lock) into the decision to make under it.
+    let prepare: @Sendable (JSON) throws(CommandError) -> Decider
 
-    init<A: Decodable & SendableMetatype>(_ name: String, _ args: A.Type, _ schema: Schema, forgetsCustomer: Bool = false,
-                       _ decide: @escaping @Sendable (A, DecisionContext) throws(CommandError) -> Decision) {
+    /// A command with decoded arguments, ready to be decided on the company's current state.
+    typealias Decider = @Sendable (DecisionContext) throws(CommandError) -> Decision
+
+    init<A: Decodable & Sendable>(_ name: String, _ args: A.Type, _ schema: Schema, forgetsCustomer: Bool = false,
+                                  _ decide: @escaping @Sendable (A, DecisionContext) throws(CommandError) -> Decision) {
         self.name = name
         self.schema = schema
         self.forgetsCustomer = forgetsCustomer
-        self.decide = { (json: JSON, context: DecisionContext) throws(CommandError) -> Decision in
-            try decide(try decodeArgs(A.self, json), context)
+        self.prepare = { (json: JSON) throws(CommandError) -> Decider in
+            let args = try decodeArgs(A.self, json)
+            return { (context: DecisionContext) throws(CommandError) -> Decision in try decide(args, context) }
         }
     }
 }

@@ -37,10 +37,11 @@ public final class CommandService: Sendable {
         if let violation = definition.schema.validate(args) {
             throw CommandError(.invalidArgs, violation.description, path: violation.path)
         }
+        let decider = try definition.prepare(args)
         for _ in 0..<CommandService.maxAttempts {
             let decision: Decision
             do {
-                decision = try decide(definition, args, context)
+                decision = try decide(decider, context)
             } catch {
                 if definition.forgetsCustomer, error.rule == "customer_forgotten", let id = args["customerId"]?.stringValue {
                     // Forgotten before, maybe by a run cut off before its key was destroyed: finish the job.
@@ -52,14 +53,14 @@ public final class CommandService: Sendable {
                 }
                 throw error
             }
-            let request = AppendRequest(appends: decision.appends, actor: context.actor, requestId: context.requestId,
+            let request = AppendRequest(appends: decision.encoded, actor: context.actor, requestId: context.requestId,
                                         correlationId: context.correlationId, causationId: context.causationId)
             do {
                 let result = try await store.append(request)
                 // The key goes only once CustomerForgotten is durable: a crash in between leaves a
                 // readable customer marked forgotten, which the next forget or reconcile finishes.
                 if definition.forgetsCustomer { try destroyKey(decision.id) }
-                return try describe(result, target: decision.target, id: decision.id)
+                return try describe(result, target: decision.target, id: decision.id, types: result.duplicate ? nil : decision.eventTypes)
             } catch let error as StoreError {
                 if case .wrongExpectedVersion(let stream, _, _) = error,
                    !(stream == decision.target && context.expectedVersion != nil) {
@@ -73,12 +74,12 @@ public final class CommandService: Sendable {
         throw CommandError(.conflict, "\(op) lost the race for its streams \(CommandService.maxAttempts) times; try again")
     }
 
-    private func decide(_ definition: CommandDefinition, _ args: JSON, _ context: CommandContext) throws(CommandError) -> Decision {
+    private func decide(_ decider: CommandDefinition.Decider, _ context: CommandContext) throws(CommandError) -> Decision {
         let now = clock()
         return try state.withLock { (state: inout CompanyState) throws(CommandError) -> Decision in
             try catchUp(&state)
             let decisionContext = DecisionContext(state: state, command: context, store: store, keys: keys, now: now)
-            let decision = try definition.decide(args, decisionContext)
+            let decision = try decider(decisionContext)
             if let expected = context.expectedVersion, state.version(decision.target) != expected {
                 throw CommandError(.conflict, "\(decision.target) is at version \(state.version(decision.target)), not \(expected)")
             }
@@ -125,18 +126,21 @@ public final class CommandService: Sendable {
         return destroyed
     }
 
-    private func describe(_ result: AppendResult, target: String, id: String) throws(CommandError) -> CommandResult {
+    /// The result of an append; `types` are read back from the log when not known (a duplicate's first result).
+    private func describe(_ result: AppendResult, target: String, id: String, types known: [String]? = nil) throws(CommandError) -> CommandResult {
         guard let primary = result.streams.first(where: { $0.stream == target }) ?? result.streams.first else {
             throw CommandError(.internal, "the append returned no streams")
         }
-        var types: [String] = []
-        do {
-            try store.scan(from: result.firstPosition, to: result.lastPosition) { event in
-                types.append(event.type)
-                return true
+        var types: [String] = known ?? []
+        if known == nil {
+            do {
+                try store.scan(from: result.firstPosition, to: result.lastPosition) { event in
+                    types.append(event.type)
+                    return true
+                }
+            } catch {
+                throw CommandError(.internal, "cannot read back the events just written: \(error)")
             }
-        } catch {
-            throw CommandError(.internal, "cannot read back the events just written: \(error)")
         }
         return CommandResult(stream: primary.stream, id: id, version: primary.lastVersion, position: result.lastPosition,
                              events: types, alsoWrote: result.streams.map(\.stream).filter { $0 != primary.stream },

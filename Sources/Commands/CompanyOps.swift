@@ -116,9 +116,8 @@ enum CompanyOps {
             agentId: args.agentId, successorId: successorId, reassigned: Int64(customers.count)))])
         for customerId in customers {
             let stream = AggregateKind.customer.stream(try! EntityID(customerId))
-            decision.appends.append(StreamAppend(stream: stream, expected: context.expected(stream), events: [
-                CRMEvent.customerAssigned(CustomerAssigned(customerId: customerId, from: args.agentId, to: successorId,
-                                                           reason: "agent_left")).proposed,
+            decision.appends.append(Decision.Append(stream: stream, expected: context.expected(stream), events: [
+                .customerAssigned(CustomerAssigned(customerId: customerId, from: args.agentId, to: successorId, reason: "agent_left")),
             ]))
         }
         return decision

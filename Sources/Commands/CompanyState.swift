@@ -77,11 +77,13 @@ struct CompanyState: Sendable {
     }
 
     /// Folds one recorded event in. Events that are not CRM events only bump versions.
+    ///
+    /// An event of a known type that cannot be decoded (a version written by newer code) throws
+    /// and leaves the state where it was: deciding on a state that skipped a fact would be wrong.
     mutating func apply(_ recorded: RecordedEvent) throws(EventDecodingError) {
+        if EventCatalogue.isKnown(type: recorded.type) { apply(try EventCatalogue.decode(recorded)) }
         position = recorded.position
         versions[recorded.stream] = recorded.version
-        guard EventCatalogue.isKnown(type: recorded.type) else { return }
-        apply(try EventCatalogue.decode(recorded))
     }
 
     private mutating func assign(_ customerId: String, to agentId: String) {

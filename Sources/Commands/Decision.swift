@@ -4,13 +4,30 @@ import EventStore
 import Foundation
 
 /// What a command decided to write: events per stream, with the versions they were decided on.
-struct Decision {
+///
+/// Events stay typed here; they are encoded after the decision lock is released.
+struct Decision: Sendable {
+    /// Events for one stream, expected at the version the decision saw.
+    struct Append: Sendable {
+        var stream: String
+        var expected: ExpectedVersion
+        var events: [CRMEvent]
+    }
+
     /// The command's target stream (its result names this stream).
     var target: String
     /// The id of the entity the command created or acted on.
     var id: String
     /// Every stream written, target first.
-    var appends: [StreamAppend]
+    var appends: [Append]
+
+    /// The appends as the store takes them.
+    var encoded: [StreamAppend] {
+        appends.map { StreamAppend(stream: $0.stream, expected: $0.expected, events: $0.events.map(\.proposed)) }
+    }
+
+    /// The event types in the order the store records them.
+    var eventTypes: [String] { appends.flatMap { $0.events.map(\.eventType) } }
 }
 
 /// What a decision may consult: the company's state at the head, the request, keys and the clock.
@@ -29,7 +46,7 @@ struct DecisionContext {
 
     /// A decision writing `events` to one target stream, expected at the version the state saw.
     func write(_ stream: String, id: String, _ events: [CRMEvent]) -> Decision {
-        Decision(target: stream, id: id, appends: [StreamAppend(stream: stream, expected: expected(stream), events: events.map(\.proposed))])
+        Decision(target: stream, id: id, appends: [Decision.Append(stream: stream, expected: expected(stream), events: events)])
     }
 
     /// The id from the arguments, else one derived from the request id, else a random one.
