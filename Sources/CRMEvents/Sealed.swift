@@ -28,6 +28,9 @@ public struct DataKey: Sendable {
     public let bytes: [UInt8]
     private var key: SymmetricKey { SymmetricKey(data: bytes) }
 
+    /// The key-store name of a customer's data key.
+    public static func owner(ofCustomer customerId: String) -> String { "customer-\(customerId)" }
+
     /// A fresh random key for `owner`.
     public static func generate(owner: String) -> DataKey {
         DataKey(owner: owner, bytes: SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })

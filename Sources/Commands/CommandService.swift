@@ -27,7 +27,7 @@ public final class CommandService: Sendable {
     }
 
     /// The key-store name of a customer's data key.
-    static func keyOwner(_ customerId: String) -> String { "customer-\(customerId)" }
+    static func keyOwner(_ customerId: String) -> String { DataKey.owner(ofCustomer: customerId) }
 
     /// Runs one command (`op` of SPEC §5) and returns what it wrote, once it is durable.
     public func execute(_ op: String, _ args: JSON, context: CommandContext = CommandContext()) async throws(CommandError) -> CommandResult {

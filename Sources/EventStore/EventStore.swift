@@ -161,6 +161,11 @@ public final class EventStore: Sendable {
         }
     }
 
+    /// Waits until the log's head passes `position`; returns the new head, or nil once the store closes.
+    public func waitForEvents(after position: Position) async -> Position? {
+        await headWatch.wait(after: position)
+    }
+
     /// The first result of request `requestId`, or nil when no append carried it.
     ///
     /// Lets a caller whose retry was refused on today's state (say, a payment that no longer
@@ -176,6 +181,20 @@ public final class EventStore: Sendable {
                 guard var result = try WriterTail.load(txn, databases).requests[requestId] else { return nil }
                 result.duplicate = true
                 return result
+            }
+        }
+    }
+
+    /// The events at `positions` (those that exist), in the order given, read in one transaction.
+    public func events(at positions: [Position]) throws -> [RecordedEvent] {
+        let databases = databases
+        return try EventStore.storageCall {
+            try environment.read { txn in
+                try positions.compactMap { position in
+                    try txn.withValue(databases.events, key: IndexKeys.position(position)) { bytes in
+                        try bytes.map { try EventStore.decode($0, at: position) }
+                    }
+                }
             }
         }
     }

@@ -83,7 +83,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     let readOnly: Bool
 
     /// Opens (creating when writable) the environment in directory `path`.
-    init(path: String, mapSize: Int, maxReaders: UInt32, maxDatabases: UInt32, readOnly: Bool) throws(LMDBError) {
+    init(path: String, mapSize: Int, maxReaders: UInt32, maxDatabases: UInt32, readOnly: Bool, noMetaSync: Bool = false) throws(LMDBError) {
         var pointer: OpaquePointer?
         try check(mdb_env_create(&pointer), "mdb_env_create")
         guard let env = pointer else { throw LMDBError(code: ENOMEM, operation: "mdb_env_create") }
@@ -93,6 +93,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             try check(mdb_env_set_mapsize(env, mapSize), "mdb_env_set_mapsize")
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
+            if noMetaSync { flags |= UInt32(MDB_NOMETASYNC) }
             try check(mdb_env_open(env, path, flags, 0o600), "mdb_env_open(\(path))")
         } catch {
             mdb_env_close(env)
@@ -257,6 +258,11 @@ struct LMDBTransaction {
         if rc == MDB_NOTFOUND { return false }
         try check(rc, "mdb_del")
         return true
+    }
+
+    /// Removes every entry of `db`, keeping the database.
+    func clear(_ db: LMDBDatabase) throws(LMDBError) {
+        try check(mdb_drop(pointer, db.handle, 0), "mdb_drop")
     }
 
     /// Number of entries in `db`.

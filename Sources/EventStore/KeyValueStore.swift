@@ -1,0 +1,110 @@
+import Foundation
+
+/// A general-purpose LMDB environment of named tables with ordered byte keys, for read models.
+///
+/// Knows nothing about events: projections keep their state and checkpoints here. Writes are
+/// closures run in one transaction, committed when they return; a write may run its body more
+/// than once (after the map grew), so bodies must not have effects outside the transaction.
+/// Commits use MDB_NOMETASYNC: a system crash may undo the last commits (never half of one),
+/// which a projection's checkpoint, written in the same transaction, then undoes too.
+public final class KeyValueStore: Sendable {
+    private let environment: LMDBEnvironment
+    private let tables: [String: LMDBDatabase]
+    /// The environment's directory.
+    public let directory: String
+
+    /// Opens (creating) the environment in `directory` with these tables.
+    public init(directory: String, tables names: [String], readOnly: Bool = false) throws {
+        self.directory = directory
+        do {
+            if !readOnly { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            environment = try LMDBEnvironment(path: directory, mapSize: 1 << 30, maxReaders: 126,
+                                              maxDatabases: UInt32(names.count + 1), readOnly: readOnly, noMetaSync: true)
+            if !readOnly { _ = try environment.clearStaleReaders() }
+            var tables: [String: LMDBDatabase] = [:]
+            for name in Set(names) { tables[name] = try environment.openDatabase(name, create: !readOnly) }
+            self.tables = tables
+        } catch {
+            throw StoreError.wrap(error)
+        }
+    }
+
+    /// Closes the environment once running transactions have finished.
+    public func close() { environment.close() }
+
+    /// Runs `body` in a read-only snapshot.
+    public func read<T>(_ body: (KeyValueTransaction) throws -> T) throws -> T {
+        try EventStore.storageCall { try environment.read { try body(KeyValueTransaction(txn: $0, tables: tables)) } }
+    }
+
+    /// Runs `body` in a write transaction, committed durably when it returns, aborted when it throws.
+    public func write<T>(_ body: (KeyValueTransaction) throws -> T) throws -> T {
+        while true {
+            do {
+                return try environment.write { try body(KeyValueTransaction(txn: $0, tables: tables)) }
+            } catch let error as LMDBError where error.isMapFull {
+                let size = environment.info().mapSize
+                do { try environment.setMapSize(size < (8 << 30) ? size * 2 : size + (8 << 30)) } catch { throw StoreError.wrap(error) }
+            } catch {
+                throw StoreError.wrap(error)
+            }
+        }
+    }
+
+    /// Bytes the environment's data file uses.
+    public var usedBytes: Int { environment.info().usedBytes }
+}
+
+/// A transaction over a `KeyValueStore`'s tables, valid only inside the closure that received it.
+/// Values are copied out; LMDB's memory never escapes.
+public struct KeyValueTransaction {
+    let txn: LMDBTransaction
+    let tables: [String: LMDBDatabase]
+
+    private func table(_ name: String) throws -> LMDBDatabase {
+        guard let table = tables[name] else { throw StoreError.invalidRequest("no table \(name) in this key-value store") }
+        return table
+    }
+
+    /// The value under `key`, or nil.
+    public func get(_ table: String, _ key: [UInt8]) throws -> [UInt8]? {
+        try txn.withValue(self.table(table), key: key) { $0.map { Array($0) } }
+    }
+
+    /// Stores `value` under `key`, replacing any value there.
+    public func put(_ table: String, _ key: [UInt8], _ value: [UInt8]) throws {
+        try txn.put(self.table(table), key: key, value: value)
+    }
+
+    /// Removes `key`; false when it was absent.
+    @discardableResult
+    public func delete(_ table: String, _ key: [UInt8]) throws -> Bool {
+        try txn.delete(self.table(table), key: key)
+    }
+
+    /// Removes every entry of `table`.
+    public func clear(_ table: String) throws {
+        try txn.clear(self.table(table))
+    }
+
+    /// Number of entries in `table`.
+    public func count(_ table: String) throws -> Int {
+        try txn.count(self.table(table))
+    }
+
+    /// Calls `body` with each entry whose key starts with `prefix`, in key order, from `start`
+    /// (at or after) when given; return false to stop.
+    public func scan(_ table: String, prefix: [UInt8], from start: [UInt8]? = nil,
+                     _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+        try txn.withCursor(self.table(table)) { cursor in
+            let from = start ?? prefix
+            var step: CursorMove = from.isEmpty ? .first : .atOrAfter(from)
+            while let more = try cursor.move(step, { key, value -> Bool in
+                guard key.count >= prefix.count, zip(key, prefix).allSatisfy({ $0 == $1 }) else { return false }
+                return try body(Array(key), Array(value))
+            }), more {
+                step = .next
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import CRMEvents
+import EventStore
+
+/// One event as projections see it: the stored envelope and, for CRM events, the decoded payload.
+public struct ProjectedEvent: Sendable {
+    /// The event as the log stores it.
+    public let recorded: RecordedEvent
+    /// The payload decoded and upcast to the current schema; nil for events that are not CRM events.
+    public let event: CRMEvent?
+
+    /// Pairs an envelope with its decoded payload.
+    public init(recorded: RecordedEvent, event: CRMEvent?) {
+        self.recorded = recorded
+        self.event = event
+    }
+
+    /// Decodes `recorded`; events of unknown types (not the CRM's) project as nil, events of a
+    /// known type that cannot be read (a schema version from newer code) throw.
+    public init(_ recorded: RecordedEvent) throws(EventDecodingError) {
+        self.recorded = recorded
+        self.event = EventCatalogue.isKnown(type: recorded.type) ? try EventCatalogue.decode(recorded) : nil
+    }
+}
+
+/// A read model folded from the log. `apply` must be deterministic: replaying gives the same state.
+///
+/// State lives in the projection's own tables of `DIR/projections`; the projector writes it and
+/// the projection's checkpoint in one transaction, so each event is applied exactly once.
+public protocol Projection: Sendable {
+    /// Unique name; also what `crmd rebuild NAME` and `system.status` call it.
+    static var name: String { get }
+    /// Bump to have the projection rebuilt from position 1 on the next start.
+    static var version: Int { get }
+    /// The tables it owns (cleared when it is rebuilt).
+    static var tables: [String] { get }
+    /// Folds one event into the projection's tables.
+    func apply(_ event: ProjectedEvent, in txn: KeyValueTransaction) throws
+}
+
+extension Projection {
+    /// The type's name, reachable from an existential.
+    var name: String { Self.name }
+    /// The type's version, reachable from an existential.
+    var version: Int { Self.version }
+    /// The type's tables, reachable from an existential.
+    var tables: [String] { Self.tables }
+}

@@ -1,0 +1,166 @@
+import CRMEvents
+import EventStore
+import Foundation
+import Synchronization
+
+/// Where a projection stands.
+public struct ProjectionStatus: Sendable, Equatable {
+    /// The projection's name.
+    public var name: String
+    /// Its code version.
+    public var version: Int
+    /// The last position folded in.
+    public var checkpoint: Position
+    /// Events the log holds beyond the checkpoint.
+    public var lag: Position
+}
+
+/// Progress of a catch-up or rebuild, for the command line's progress bar.
+public struct ProjectionProgress: Sendable {
+    /// Events folded so far in this run.
+    public var done: Int
+    /// Events this run has to fold in all.
+    public var total: Int
+    /// Seconds since the run began.
+    public var seconds: Double
+    /// Events per second so far.
+    public var rate: Double { seconds > 0 ? Double(done) / seconds : 0 }
+    /// Estimated seconds left.
+    public var eta: Double { rate > 0 ? Double(total - done) / rate : 0 }
+}
+
+/// Keeps projections in step with the log: on start, rebuilds those that are new or whose
+/// version changed; then folds every new event into each, in batches, state and checkpoint in
+/// one transaction of `DIR/projections`.
+///
+/// Thread-safe; folding runs one batch at a time (`folding` lock), whoever asks for it.
+public final class Projector: Sendable {
+    /// The log projections fold.
+    public let store: EventStore
+    /// The projections' tables and checkpoints.
+    public let state: KeyValueStore
+    private let projections: [any Projection]
+    private let folding = Mutex(())
+    static let checkpoints = "_checkpoints"
+
+    /// Opens `directory` (DIR/projections) for `projections`, resetting the stale ones.
+    public init(store: EventStore, directory: String, projections: [any Projection]) throws {
+        precondition(Set(projections.map(\.name)).count == projections.count, "projection names must be unique")
+        self.store = store
+        self.projections = projections
+        state = try KeyValueStore(directory: directory, tables: [Projector.checkpoints] + projections.flatMap(\.tables))
+        try state.write { txn in
+            for projection in projections {
+                let stored = try Projector.checkpoint(projection.name, txn)
+                if stored?.version != projection.version {
+                    for table in projection.tables { try txn.clear(table) }
+                    try Projector.setCheckpoint(projection, 0, txn)
+                }
+            }
+        }
+    }
+
+    /// Closes the projections' environment (the log stays open).
+    public func close() { state.close() }
+
+    static func checkpoint(_ name: String, _ txn: KeyValueTransaction) throws -> (version: Int, position: Position)? {
+        guard let bytes = try txn.get(checkpoints, Array(name.utf8)), bytes.count == 12 else { return nil }
+        let version = bytes[0..<4].reduce(0) { $0 << 8 | Int($1) }
+        let position = bytes[4..<12].reduce(Position(0)) { $0 << 8 | Position($1) }
+        return (version, position)
+    }
+
+    private static func setCheckpoint(_ projection: any Projection, _ position: Position, _ txn: KeyValueTransaction) throws {
+        var bytes = withUnsafeBytes(of: UInt32(projection.version).bigEndian) { Array($0) }
+        bytes += withUnsafeBytes(of: UInt64(position).bigEndian) { Array($0) }
+        try txn.put(checkpoints, Array(projection.name.utf8), bytes)
+    }
+
+    /// Each projection's checkpoint and lag behind the log's head.
+    public func status() throws -> [ProjectionStatus] {
+        let head = try store.head().position
+        return try state.read { txn in
+            try projections.map { projection in
+                let checkpoint = try Projector.checkpoint(projection.name, txn)?.position ?? 0
+                return ProjectionStatus(name: projection.name, version: projection.version, checkpoint: checkpoint,
+                                        lag: head > checkpoint ? head - checkpoint : 0)
+            }
+        }
+    }
+
+    /// The lowest checkpoint: every projection has folded the log up to here.
+    public func checkpoint() throws -> Position {
+        try status().map(\.checkpoint).min() ?? store.head().position
+    }
+
+    /// Folds every event up to the current head into every projection that has not seen it.
+    ///
+    /// Each batch of `batchSize` events is one transaction holding the projections' new state
+    /// and checkpoints, so a crash anywhere redoes at most one batch and applies nothing twice.
+    /// Returns the number of events read.
+    @discardableResult
+    public func catchUp(batchSize: Int = 4096, progress: (@Sendable (ProjectionProgress) -> Void)? = nil) throws -> Int {
+        try folding.withLock { _ in try foldToHead(batchSize: batchSize, progress: progress) }
+    }
+
+    private func foldToHead(batchSize: Int, progress: (@Sendable (ProjectionProgress) -> Void)?) throws -> Int {
+        let head = try store.head().position
+        var checkpoints = try state.read { txn in
+            try projections.map { try Projector.checkpoint($0.name, txn)?.position ?? 0 }
+        }
+        guard let low = checkpoints.min(), low < head else { return 0 }
+        let started = ContinuousClock.now
+        var next = low + 1
+        var done = 0
+        while next <= head {
+            var batch: [ProjectedEvent] = []
+            batch.reserveCapacity(batchSize)
+            try store.scan(from: next, to: min(head, next + Position(batchSize) - 1), batchSize: batchSize) { recorded in
+                batch.append(try ProjectedEvent(recorded))
+                return true
+            }
+            guard let last = batch.last?.recorded.position else { break }
+            try state.write { txn in
+                for (index, projection) in projections.enumerated() where checkpoints[index] < last {
+                    for event in batch where event.recorded.position > checkpoints[index] {
+                        try projection.apply(event, in: txn)
+                    }
+                    try Projector.setCheckpoint(projection, last, txn)
+                }
+            }
+            for index in checkpoints.indices where checkpoints[index] < last { checkpoints[index] = last }
+            done += batch.count
+            next = last + 1
+            progress?(ProjectionProgress(done: done, total: Int(head - low), seconds: (ContinuousClock.now - started).seconds))
+        }
+        return done
+    }
+
+    /// Empties the named projections (all when nil) and folds the whole log into them again.
+    public func rebuild(_ names: [String]? = nil, batchSize: Int = 8192,
+                        progress: (@Sendable (ProjectionProgress) -> Void)? = nil) throws {
+        let chosen = projections.filter { names?.contains($0.name) ?? true }
+        if let names, let unknown = names.first(where: { name in !projections.contains { $0.name == name } }) {
+            throw StoreError.invalidRequest("no projection named \(unknown); there are \(projections.map(\.name).joined(separator: ", "))")
+        }
+        try folding.withLock { _ in
+            try state.write { txn in
+                for projection in chosen {
+                    for table in projection.tables { try txn.clear(table) }
+                    try Projector.setCheckpoint(projection, 0, txn)
+                }
+            }
+            _ = try foldToHead(batchSize: batchSize, progress: progress)
+        }
+    }
+
+    /// Follows the log: folds new events as they are committed, until the task is cancelled or
+    /// the store closes. Under load a batch holds everything committed since the last one.
+    public func run(batchSize: Int = 4096) async throws {
+        while !Task.isCancelled {
+            try catchUp(batchSize: batchSize)
+            let seen = try checkpoint()
+            guard await store.waitForEvents(after: seen) != nil else { return }
+        }
+    }
+}
