@@ -30,8 +30,10 @@ let package = Package(
         .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CRMEvents", "Commands", "CLMDB", "CSQLite"],
                          path: "Benchmarks/crmd-bench"),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CLMDB", "store-crash-child", .product(name: "Crypto", package: "swift-crypto")]),
+        // A real company (log, keys, commands, projections) in a temporary directory, for tests.
+        .target(name: "CRMTestSupport", dependencies: ["EventStore", "CRMEvents", "Commands", "Projections"], path: "Tests/CRMTestSupport"),
         .testTarget(name: "CRMEventsTests", dependencies: ["CRMEvents"]),
-        .testTarget(name: "ProjectionTests", dependencies: ["Projections"]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "CRMEvents", "EventStore"]),
+        .testTarget(name: "ProjectionTests", dependencies: ["Projections", "CRMTestSupport", "Commands", "CRMEvents", "EventStore"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "CRMEvents", "EventStore", "CRMTestSupport"]),
     ]
 )

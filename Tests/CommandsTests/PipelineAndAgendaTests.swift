@@ -1,4 +1,5 @@
 import CRMEvents
+import CRMTestSupport
 import Commands
 import EventStore
 import Foundation

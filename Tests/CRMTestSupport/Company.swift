@@ -2,19 +2,22 @@ import CRMEvents
 import Commands
 import EventStore
 import Foundation
+import Projections
+import Synchronization
 import XCTest
 
 /// A real company for a test: a log and a key store in a temporary directory, and the command
 /// service on top. Every event it wrote is dumped for the schema check of `make test`.
-final class Company: @unchecked Sendable {
+public final class Company: @unchecked Sendable {
     // @unchecked: tests use one Company from one test method at a time.
-    let directory: String
-    let store: EventStore
-    let keys: KeyStore
-    let service: CommandService
+    public let directory: String
+    public let store: EventStore
+    public let keys: KeyStore
+    public let service: CommandService
+    private var openedProjector: Projector?
     private var closed = false
 
-    init(_ test: XCTestCase, clock: (@Sendable () -> Timestamp)? = nil) throws {
+    public init(_ test: XCTestCase, clock: (@Sendable () -> Timestamp)? = nil) throws {
         directory = NSTemporaryDirectory() + "crmd-company-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var options = StoreOptions()
@@ -31,16 +34,26 @@ final class Company: @unchecked Sendable {
         }
     }
 
-    func close() {
+    /// Closes everything; a closed company's events are not dumped for the schema check.
+    public func close() {
         guard !closed else { return }
         closed = true
+        openedProjector?.close()
         store.close()
         keys.close()
     }
 
+    /// The company's projector over every projection, in DIR/projections (opened once).
+    public func projector() throws -> Projector {
+        if let openedProjector { return openedProjector }
+        let projector = try Projector(store: store, directory: directory + "/projections", projections: Projections.all)
+        openedProjector = projector
+        return projector
+    }
+
     /// Sends `op` with `args` (JSON text) and returns the result, failing the test on refusal.
     @discardableResult
-    func send(_ op: String, _ args: String, as principal: String = "admin", requestId: String? = nil,
+    public func send(_ op: String, _ args: String, as principal: String = "admin", requestId: String? = nil,
               expectedVersion: StreamVersion? = nil, file: StaticString = #filePath, line: UInt = #line) async throws -> CommandResult {
         do {
             return try await service.execute(op, try JSON.parse(args), context: CommandContext(
@@ -52,7 +65,7 @@ final class Company: @unchecked Sendable {
     }
 
     /// Sends `op` expecting a refusal, and returns it.
-    func refusal(_ op: String, _ args: String, as principal: String = "admin", requestId: String? = nil,
+    public func refusal(_ op: String, _ args: String, as principal: String = "admin", requestId: String? = nil,
                  expectedVersion: StreamVersion? = nil, file: StaticString = #filePath, line: UInt = #line) async -> CommandError? {
         do {
             let result = try await service.execute(op, try JSON.parse(args), context: CommandContext(
@@ -68,7 +81,7 @@ final class Company: @unchecked Sendable {
     }
 
     /// Asserts that `op` is refused by business rule `rule`.
-    func assertRule(_ rule: String, _ op: String, _ args: String, as principal: String = "admin",
+    public func assertRule(_ rule: String, _ op: String, _ args: String, as principal: String = "admin",
                     file: StaticString = #filePath, line: UInt = #line) async {
         guard let error = await refusal(op, args, as: principal, file: file, line: line) else { return }
         XCTAssertEqual(error.code, .ruleViolation, "\(error)", file: file, line: line)
@@ -76,20 +89,20 @@ final class Company: @unchecked Sendable {
     }
 
     /// Every event of `stream`, decoded.
-    func events(_ stream: String) throws -> [CRMEvent] {
+    public func events(_ stream: String) throws -> [CRMEvent] {
         try store.readStream(stream).map { try EventCatalogue.decode($0) }
     }
 
     /// The whole log.
-    func log() throws -> [RecordedEvent] { try store.read(from: 1, limit: .max) }
+    public func log() throws -> [RecordedEvent] { try store.read(from: 1, limit: .max) }
 
     /// The data key of a customer, as the key store holds it.
-    func key(_ customerId: String) throws -> DataKey? {
+    public func key(_ customerId: String) throws -> DataKey? {
         try keys.key(for: "customer-\(customerId)").map { DataKey(owner: "customer-\(customerId)", bytes: $0) }
     }
 
     /// A staffed company: a branch, a manager and two agents, and two products priced in rials.
-    func seed() async throws {
+    public func seed() async throws {
         try await send("branch.open", #"{"branchId": "tehran", "name": "شعبه تهران", "region": "تهران", "kind": "branch"}"#)
         try await send("agent.hire", #"{"agentId": "maryam", "name": "مریم رضایی", "role": "agent", "branchId": "tehran"}"#)
         try await send("agent.hire", #"{"agentId": "ali", "name": "علی محمدی", "role": "agent"}"#)
@@ -100,7 +113,7 @@ final class Company: @unchecked Sendable {
 
     /// Registers a Persian-named person served by `agent`.
     @discardableResult
-    func register(_ id: String, agent: String = "maryam", name: String = "رضا\u{200C}زاده") async throws -> CommandResult {
+    public func register(_ id: String, agent: String = "maryam", name: String = "رضا\u{200C}زاده") async throws -> CommandResult {
         try await send("customer.register", """
             {"customerId": "\(id)", "kind": "person", "name": "\(name)", "phones": ["+98 912 345 6789"],
              "emails": ["reza@example.ir"], "address": "تهران، خیابان ولیعصر", "birthday": "1990-03-21",
@@ -118,4 +131,17 @@ final class Company: @unchecked Sendable {
         let text = events.map(Envelope.line).joined(separator: "\n") + "\n"
         FileManager.default.createFile(atPath: "\(target)/\(safe)-\(UUID().uuidString.prefix(8)).jsonl", contents: Data(text.utf8))
     }
+}
+
+/// A clock a test moves by hand, for the store's recordedAt.
+public final class TestClock: Sendable {
+    private let now: Mutex<Int64>
+    /// Starts at `start` (RFC 3339).
+    public init(_ start: String) { now = Mutex(Timestamp(rfc3339: start)!.microsecondsSince1970) }
+    /// Moves to `time` (RFC 3339).
+    public func set(_ time: String) { now.withLock { $0 = Timestamp(rfc3339: time)!.microsecondsSince1970 } }
+    /// Moves on by `seconds`.
+    public func advance(_ seconds: Int64) { now.withLock { $0 += seconds * 1_000_000 } }
+    /// The clock as the store takes it.
+    public var read: @Sendable () -> Timestamp { { Timestamp(microsecondsSince1970: self.now.withLock { $0 }) } }
 }
