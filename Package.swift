@@ -25,7 +25,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Appends in a loop until killed; the crash tests SIGKILL it at random moments.
-        .executableTarget(name: "store-crash-child", dependencies: ["EventStore", "CLMDB"]),
+        .executableTarget(name: "store-crash-child", dependencies: ["EventStore", "CLMDB", "Projections"]),
         // `make bench`: the store against raw LMDB and SQLite, in one run.
         .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CRMEvents", "Commands", "CLMDB", "CSQLite"],
                          path: "Benchmarks/crmd-bench"),
@@ -33,7 +33,7 @@ let package = Package(
         // A real company (log, keys, commands, projections) in a temporary directory, for tests.
         .target(name: "CRMTestSupport", dependencies: ["EventStore", "CRMEvents", "Commands", "Projections"], path: "Tests/CRMTestSupport"),
         .testTarget(name: "CRMEventsTests", dependencies: ["CRMEvents"]),
-        .testTarget(name: "ProjectionTests", dependencies: ["Projections", "CRMTestSupport", "Commands", "CRMEvents", "EventStore"]),
+        .testTarget(name: "ProjectionTests", dependencies: ["Projections", "CRMTestSupport", "Commands", "CRMEvents", "EventStore", "store-crash-child"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "CRMEvents", "EventStore", "CRMTestSupport"]),
     ]
 )

@@ -154,6 +154,23 @@ public final class Projector: Sendable {
         }
     }
 
+    /// Every entry of every projection table (checkpoints excluded), for comparing two projectors'
+    /// states: live-updated against rebuilt.
+    public func exportState() throws -> [String: [[UInt8]]] {
+        try state.read { txn in
+            var tables: [String: [[UInt8]]] = [:]
+            for table in projections.flatMap(\.tables) {
+                var entries: [[UInt8]] = []
+                try txn.scan(table, prefix: []) { key, value in
+                    entries.append(withUnsafeBytes(of: UInt32(key.count).bigEndian) { Array($0) } + key + value)
+                    return true
+                }
+                tables[table] = entries
+            }
+            return tables
+        }
+    }
+
     /// Follows the log: folds new events as they are committed, until the task is cancelled or
     /// the store closes. Under load a batch holds everything committed since the last one.
     public func run(batchSize: Int = 4096) async throws {

@@ -4,14 +4,39 @@
 //
 // usage: store-crash-child DIR SEED
 // prints: ack <requestId> <firstPosition> <lastPosition> <eventCount>
+//
+// `store-crash-child project DIR` instead folds DIR/log into DIR/projections in small batches,
+// over and over, printing each checkpoint, so a test can kill the projector mid-batch.
 import CLMDB
 import EventStore
 import Foundation
+import Projections
 
 let arguments = CommandLine.arguments
 if arguments.count == 3, arguments[1] == "hold-reader" {
     // Takes an LMDB reader slot and keeps it until killed, like a reporting tool that died mid-read.
     holdReaderSlot(arguments[2])
+}
+if arguments.count == 3, arguments[1] == "project" {
+    projectForever(arguments[2])
+}
+
+/// Follows the log with every projection in batches of 7 events until killed.
+func projectForever(_ directory: String) -> Never {
+    do {
+        var options = StoreOptions()
+        options.readOnly = true
+        let store = try EventStore(directory: directory + "/log", options: options)
+        let projector = try Projector(store: store, directory: directory + "/projections", projections: Projections.all)
+        emit("projecting")
+        while true {
+            if try projector.catchUp(batchSize: 7) == 0 { usleep(1000) }
+            emit("checkpoint \(try projector.checkpoint())")
+        }
+    } catch {
+        FileHandle.standardError.write(Data("projector failed: \(error)\n".utf8))
+        exit(1)
+    }
 }
 guard arguments.count == 3, let seed = UInt64(arguments[2]) else {
     FileHandle.standardError.write(Data("usage: store-crash-child DIR SEED | store-crash-child hold-reader DIR\n".utf8))

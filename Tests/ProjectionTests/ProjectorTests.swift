@@ -1,0 +1,165 @@
+import CRMEvents
+import CRMTestSupport
+import Commands
+import EventStore
+import Foundation
+import Projections
+import XCTest
+
+/// A counter under the name `counter`, at two code versions, to watch version-triggered rebuilds.
+struct CounterV1: Projection {
+    static let name = "counter"
+    static let version = 1
+    static let tables = ["counter"]
+    func apply(_ event: ProjectedEvent, in txn: KeyValueTransaction) throws {
+        let count = try txn.get("counter", [0]).map { Int($0[0]) << 8 | Int($0[1]) } ?? 0
+        try txn.put("counter", [0], [UInt8((count + 1) >> 8), UInt8((count + 1) & 0xFF)])
+    }
+}
+
+struct CounterV2: Projection {
+    static let name = "counter"
+    static let version = 2
+    static let tables = ["counter"]
+    func apply(_ event: ProjectedEvent, in txn: KeyValueTransaction) throws {
+        try CounterV1().apply(event, in: txn)
+    }
+}
+
+final class ProjectorTests: XCTestCase {
+    /// The helper executable, built beside the test bundle.
+    static var childPath: String {
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent("store-crash-child").path }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    /// Appends a mixed, seeded history of about `commands` commands.
+    func writeHistory(_ company: Company, commands: Int, seed: UInt64, offset: Int = 0) async throws {
+        var rng = SeededGenerator(seed: seed)
+        for step in offset..<(offset + commands) {
+            let customer = "c\(Int.random(in: 0..<(10 + step / 10), using: &rng))"
+            let op: String
+            let args: String
+            switch Int.random(in: 0..<6, using: &rng) {
+            case 0: (op, args) = ("customer.register", #"{"customerId": "\#(customer)", "name": "مشتری \#(step)", "agentId": "maryam"}"#)
+            case 1: (op, args) = ("note.add", #"{"customerId": "\#(customer)", "text": "یادداشت \#(step)", "agentId": "ali"}"#)
+            case 2: (op, args) = ("invoice.issue", #"{"customerId": "\#(customer)", "agentId": "ali", "lines": [{"productId": "toner", "quantity": 1}], "dueAt": "2026-12-01T00:00:00Z"}"#)
+            case 3: (op, args) = ("customer.edit", #"{"customerId": "\#(customer)", "tags": ["t\#(step)"]}"#)
+            case 4: (op, args) = ("deal.open", #"{"customerId": "\#(customer)", "agentId": "maryam"}"#)
+            default: (op, args) = ("call.log", #"{"customerId": "\#(customer)", "agentId": "maryam", "direction": "inbound"}"#)
+            }
+            _ = try? await company.service.execute(op, try JSON.parse(args)) // refusals (unknown customer, …) are part of life
+        }
+    }
+
+    func testEventsAreFoldedOnceAndCheckpointsReachTheHead() async throws {
+        let company = try Company(self)
+        try await company.seed()
+        try await writeHistory(company, commands: 200, seed: 7)
+        let projector = try company.projector()
+        let head = try company.store.head().position
+        XCTAssertEqual(try projector.status().map(\.lag), [head, head])
+        XCTAssertEqual(try projector.catchUp(batchSize: 33), Int(head))
+        XCTAssertEqual(try projector.status().map(\.checkpoint), [head, head])
+        XCTAssertEqual(try projector.catchUp(), 0, "nothing is folded twice")
+        var expected: [String: UInt64] = [:]
+        for event in try company.log() { expected[event.type, default: 0] += 1 }
+        XCTAssertEqual(try EventCounts.counts(projector), expected)
+    }
+
+    func testANewOrChangedProjectionRebuildsItselfWhileTheOthersCarryOn() async throws {
+        let company = try Company(self)
+        try await company.seed()
+        let directory = company.directory + "/versioned"
+        let first = try Projector(store: company.store, directory: directory, projections: [EventCounts(), CounterV1()])
+        try first.catchUp()
+        first.close()
+        try await writeHistory(company, commands: 20, seed: 1)
+        let head = try company.store.head().position
+
+        let second = try Projector(store: company.store, directory: directory, projections: [EventCounts(), CounterV2(), CustomerTimeline()])
+        defer { second.close() }
+        let before = try second.status()
+        XCTAssertEqual(before.map(\.name), ["event-counts", "counter", "customer-timeline"])
+        XCTAssertEqual(before[0].checkpoint, 6, "the unchanged projection keeps its checkpoint")
+        XCTAssertEqual(before[1].checkpoint, 0, "a new version starts again from position 1")
+        XCTAssertEqual(before[2].checkpoint, 0, "a new projection starts from position 1")
+        try second.catchUp()
+        XCTAssertEqual(try second.status().map(\.checkpoint), [head, head, head])
+        let counter = try second.state.read { try $0.get("counter", [0]) }.map { Int($0[0]) << 8 | Int($0[1]) }
+        XCTAssertEqual(counter, Int(head), "the rebuilt counter saw every event exactly once")
+        XCTAssertThrowsError(try second.rebuild(["nope"]))
+    }
+
+    func testFollowingLiveKeepsUpWithAppends() async throws {
+        let company = try Company(self)
+        try await company.seed()
+        let projector = try company.projector()
+        let follower = Task { try await projector.run(batchSize: 64) }
+        try await writeHistory(company, commands: 100, seed: 3)
+        let head = try company.store.head().position
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try projector.checkpoint() < head, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        XCTAssertEqual(try projector.checkpoint(), head)
+        follower.cancel()
+        _ = try await follower.value
+        XCTAssertEqual(try projector.status().map(\.lag), [0, 0])
+    }
+
+    func testLiveProjectionsKilledMidBatchEqualAFullRebuild() async throws {
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: ProjectorTests.childPath), "build store-crash-child first")
+        let company = try Company(self)
+        try await company.seed()
+        var generator = SystemRandomNumberGenerator()
+        var killedWhileBehind = 0
+        for round in 0..<6 {
+            try await writeHistory(company, commands: 150, seed: UInt64(round), offset: round * 150)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ProjectorTests.childPath)
+            process.arguments = ["project", company.directory]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let handle = pipe.fileHandleForReading
+            var output = Data()
+            let start = ContinuousClock.now
+            while !String(decoding: output, as: UTF8.self).contains("projecting"), ContinuousClock.now - start < .seconds(30) {
+                output.append(handle.availableData)
+            }
+            try await Task.sleep(for: .microseconds(Int.random(in: 2_000...40_000, using: &generator)))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationReason, .uncaughtSignal, "round \(round)")
+            let probe = try Projector(store: company.store, directory: company.directory + "/projections", projections: Projections.all)
+            if try probe.checkpoint() < company.store.head().position { killedWhileBehind += 1 }
+            probe.close()
+        }
+        XCTAssertGreaterThan(killedWhileBehind, 0, "some kills must land before the projector caught up")
+
+        let live = try company.projector()
+        try live.catchUp()
+        let rebuilt = try Projector(store: company.store, directory: company.directory + "/rebuilt", projections: Projections.all)
+        defer { rebuilt.close() }
+        try rebuilt.rebuild()
+        XCTAssertEqual(try live.exportState(), try rebuilt.exportState(), "killed and resumed equals built in one go")
+        var expected: [String: UInt64] = [:]
+        for event in try company.log() { expected[event.type, default: 0] += 1 }
+        XCTAssertEqual(try EventCounts.counts(live), expected, "no event was counted twice or missed")
+    }
+
+    func testRebuildReportsProgress() async throws {
+        let company = try Company(self)
+        try await company.seed()
+        try await writeHistory(company, commands: 300, seed: 11)
+        let projector = try company.projector()
+        let reports = Mutex<[ProjectionProgress]>([])
+        try projector.rebuild(batchSize: 50) { progress in reports.withLock { $0.append(progress) } }
+        let seen = reports.withLock { $0 }
+        XCTAssertGreaterThan(seen.count, 2)
+        XCTAssertEqual(seen.last?.done, seen.last?.total)
+        XCTAssertEqual(seen.map(\.done), seen.map(\.done).sorted())
+    }
+}
+
+import Synchronization
