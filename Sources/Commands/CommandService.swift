@@ -53,13 +53,14 @@ public final class CommandService: Sendable {
                 }
                 throw error
             }
-            let request = AppendRequest(appends: decision.encoded, actor: context.actor, requestId: context.requestId,
+            let request = AppendRequest(appends: decision.encoded, conditions: decision.conditions, actor: context.actor, requestId: context.requestId,
                                         correlationId: context.correlationId, causationId: context.causationId)
             do {
                 let result = try await store.append(request)
                 // The key goes only once CustomerForgotten is durable: a crash in between leaves a
                 // readable customer marked forgotten, which the next forget or reconcile finishes.
                 if definition.forgetsCustomer { try destroyKey(decision.id) }
+                if definition.name == "agent.leave", !result.duplicate { try await sweepCustomers(of: decision, context) }
                 return try describe(result, target: decision.target, id: decision.id, types: result.duplicate ? nil : decision.eventTypes)
             } catch let error as StoreError {
                 if case .wrongExpectedVersion(let stream, _, _) = error,
@@ -79,7 +80,8 @@ public final class CommandService: Sendable {
         return try state.withLock { (state: inout CompanyState) throws(CommandError) -> Decision in
             try catchUp(&state)
             let decisionContext = DecisionContext(state: state, command: context, store: store, keys: keys, now: now)
-            let decision = try decider(decisionContext)
+            var decision = try decider(decisionContext)
+            decision.conditions = decisionContext.conditions(for: decision)
             if let expected = context.expectedVersion, state.version(decision.target) != expected {
                 throw CommandError(.conflict, "\(decision.target) is at version \(state.version(decision.target)), not \(expected)")
             }
@@ -98,6 +100,36 @@ public final class CommandService: Sendable {
             throw CommandError(error)
         } catch {
             throw CommandError(.internal, "the log holds an event the write side cannot read: \(error)")
+        }
+    }
+
+    /// Reassigns customers given to a leaving agent by commands that committed after `agent.leave`
+    /// was decided but before it committed (later ones fail their condition on the agent's stream).
+    private func sweepCustomers(of leave: Decision, _ context: CommandContext) async throws(CommandError) {
+        guard case .agentLeft(let left)? = leave.appends.first?.events.first else { return }
+        for _ in 0..<CommandService.maxAttempts {
+            let decision = try state.withLock { (state: inout CompanyState) throws(CommandError) -> Decision? in
+                try catchUp(&state)
+                let stranded = (state.customersByAgent[left.agentId] ?? []).sorted()
+                guard !stranded.isEmpty else { return nil }
+                let context = DecisionContext(state: state, command: context, store: store, keys: keys, now: clock())
+                return Decision(target: stranded[0], id: left.agentId, appends: stranded.map { customerId in
+                    let stream = AggregateKind.customer.stream(try! EntityID(customerId))
+                    return Decision.Append(stream: stream, expected: context.expected(stream), events: [
+                        .customerAssigned(CustomerAssigned(customerId: customerId, from: left.agentId, to: left.successorId, reason: "agent_left")),
+                    ])
+                })
+            }
+            guard let decision else { return }
+            do {
+                _ = try await store.append(AppendRequest(appends: decision.encoded, actor: context.actor,
+                                                         correlationId: context.correlationId ?? context.requestId))
+                return
+            } catch StoreError.wrongExpectedVersion {
+                continue
+            } catch {
+                throw CommandError(error as? StoreError ?? .closed)
+            }
         }
     }
 

@@ -111,6 +111,7 @@ enum CompanyOps {
         guard let successor = context.state.agents[successorId], !successor.left else {
             throw .rule("successor_inactive", "successor \(successorId) is not an active agent of the company", path: "/successorId")
         }
+        context.relied(on: .agent, successorId)
         let customers = (context.state.customersByAgent[args.agentId] ?? []).sorted()
         var decision = context.write(AggregateKind.agent.stream(try! EntityID(args.agentId)), id: args.agentId, [.agentLeft(AgentLeft(
             agentId: args.agentId, successorId: successorId, reassigned: Int64(customers.count)))])

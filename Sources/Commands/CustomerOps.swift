@@ -223,8 +223,11 @@ enum CustomerOps {
         guard !customer.contracts.contains(contractId) else {
             throw CommandError(.conflict, "contract \(contractId) already exists", path: "/contractId")
         }
-        if let productId = args.productId, context.state.products[productId] == nil {
-            throw .rule("product_unknown", "product \(productId) is not in the catalogue", path: "/productId")
+        if let productId = args.productId {
+            guard context.state.products[productId] != nil else {
+                throw .rule("product_unknown", "product \(productId) is not in the catalogue", path: "/productId")
+            }
+            context.relied(on: .product, productId)
         }
         let startsOn = args.startsOn ?? String(context.now.rfc3339.prefix(10))
         try context.date(startsOn, path: "/startsOn")

@@ -75,6 +75,7 @@ enum DealOps {
         let agentId = try context.activeAgent(args.agentId)
         let pipelineId = args.pipelineId ?? "default"
         guard let stages = context.state.stages(of: pipelineId) else { throw .notFound("pipeline", pipelineId, path: "/pipelineId") }
+        context.relied(on: .pipeline, pipelineId)
         let stage = args.stage ?? stages.first { !closedStages.contains($0) }!
         guard stages.contains(stage) else {
             throw .rule("stage_unknown", "pipeline \(pipelineId) has no stage \(stage) (it has \(stages.joined(separator: ", ")))", path: "/stage")
@@ -103,6 +104,7 @@ enum DealOps {
     static func move(_ args: Move, _ context: DecisionContext) throws(CommandError) -> Decision {
         let deal = try openDeal(args.dealId, context)
         let stages = context.state.stages(of: deal.pipelineId) ?? defaultPipelineStages
+        context.relied(on: .pipeline, deal.pipelineId)
         guard stages.contains(args.stage) else {
             throw .rule("stage_unknown", "pipeline \(deal.pipelineId) has no stage \(args.stage)", path: "/stage")
         }

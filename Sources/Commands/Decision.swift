@@ -20,6 +20,8 @@ struct Decision: Sendable {
     var id: String
     /// Every stream written, target first.
     var appends: [Append]
+    /// Streams the decision relied on but does not write, with the versions it saw.
+    var conditions: [StreamCondition] = []
 
     /// The appends as the store takes them.
     var encoded: [StreamAppend] {
@@ -30,6 +32,12 @@ struct Decision: Sendable {
     var eventTypes: [String] { appends.flatMap { $0.events.map(\.eventType) } }
 }
 
+/// The streams a decision read facts from (a customer's status, an agent's employment, a
+/// product's price); the decision commits only if none of them moved meanwhile.
+final class ReadStreams {
+    var streams: Set<String> = []
+}
+
 /// What a decision may consult: the company's state at the head, the request, keys and the clock.
 struct DecisionContext {
     let state: CompanyState
@@ -37,6 +45,14 @@ struct DecisionContext {
     let store: EventStore
     let keys: KeyStore
     let now: Timestamp
+    /// Filled by the lookups below, so that every fact a rule used is guarded.
+    let read = ReadStreams()
+
+    /// The conditions that make `decision` commit only on the state it saw.
+    func conditions(for decision: Decision) -> [StreamCondition] {
+        let written = Set(decision.appends.map(\.stream))
+        return read.streams.subtracting(written).sorted().map { StreamCondition(stream: $0, expected: expected($0)) }
+    }
 
     /// The version to expect of `stream` when writing it: what the decision saw.
     func expected(_ stream: String) -> ExpectedVersion {
@@ -63,6 +79,7 @@ struct DecisionContext {
     /// The customer, refusing unknown and forgotten ones.
     func customer(_ id: String, path: String = "/customerId") throws(CommandError) -> CompanyState.Customer {
         guard let customer = state.customers[id] else { throw .notFound("customer", id, path: path) }
+        read.streams.insert(AggregateKind.customer.stream(try! EntityID(id)))
         guard !customer.forgotten else {
             throw .rule("customer_forgotten", "customer \(id) was forgotten; nothing more can be recorded about them", path: path)
         }
@@ -77,7 +94,13 @@ struct DecisionContext {
             throw .rule("agent_outside_company", "\(id) is not an agent of the company", path: path)
         }
         guard !agent.left else { throw .rule("agent_outside_company", "agent \(id) has left the company", path: path) }
+        read.streams.insert(AggregateKind.agent.stream(try! EntityID(id)))
         return id
+    }
+
+    /// Notes that the decision relied on `stream`'s current state.
+    func relied(on kind: AggregateKind, _ id: String) {
+        if let entity = try? EntityID(id) { read.streams.insert(kind.stream(entity)) }
     }
 
     /// The customer's data key, for sealing personal data.

@@ -89,6 +89,7 @@ enum DocumentOps {
             guard !product.retired else {
                 throw .rule("product_retired", "product \(line.productId) is retired and can no longer be sold", path: "/lines/\(i)/productId")
             }
+            context.relied(on: .product, line.productId)
             let unitPrice = line.unitPrice ?? product.price
             if let documentCurrency, documentCurrency != unitPrice.currency {
                 throw .rule("mixed_currencies", "line \(i) is priced in \(unitPrice.currency) but the document is in \(documentCurrency)",

@@ -32,10 +32,29 @@ public struct StreamAppend: Hashable, Sendable {
     }
 }
 
+/// A stream an append reads but does not write: the append fails unless it is at `expected`.
+///
+/// Lets a decision that relied on another stream's state (a customer not forgotten, an agent
+/// still employed) commit only if that state still holds, without writing to that stream.
+public struct StreamCondition: Hashable, Sendable {
+    /// The stream checked.
+    public var stream: String
+    /// The version it must be at.
+    public var expected: ExpectedVersion
+
+    /// Names the stream and the version it must be at.
+    public init(stream: String, expected: ExpectedVersion) {
+        self.stream = stream
+        self.expected = expected
+    }
+}
+
 /// One atomic unit of writing: events for one or more streams, all recorded or none.
 public struct AppendRequest: Hashable, Sendable {
     /// The streams written; each stream appears once.
     public var appends: [StreamAppend]
+    /// Streams read but not written, checked in the same transaction; none of them is written.
+    public var conditions: [StreamCondition] = []
     /// Who caused the events.
     public var actor: Actor
     /// Idempotency key: a request id seen before returns the first result and writes nothing.
@@ -46,9 +65,10 @@ public struct AppendRequest: Hashable, Sendable {
     public var causationId: String?
 
     /// Builds a request writing to several streams at once.
-    public init(appends: [StreamAppend], actor: Actor = .system, requestId: String? = nil,
+    public init(appends: [StreamAppend], conditions: [StreamCondition] = [], actor: Actor = .system, requestId: String? = nil,
                 correlationId: String? = nil, causationId: String? = nil) {
         self.appends = appends
+        self.conditions = conditions
         self.actor = actor
         self.requestId = requestId
         self.correlationId = correlationId

@@ -131,6 +131,13 @@ public final class EventStore: Sendable {
                 }
             }
         }
+        for condition in request.conditions {
+            try name(condition.stream, "a stream name")
+            if condition.stream.utf8.contains(0) { throw StoreError.invalidRequest("stream name '\(condition.stream)' contains a NUL byte") }
+            guard !request.appends.contains(where: { $0.stream == condition.stream }) else {
+                throw StoreError.invalidRequest("stream '\(condition.stream)' is both written and only checked")
+            }
+        }
         try name(request.actor.principal, "the actor's principal")
         if let id = request.requestId { try name(id, "the request id") }
         if let id = request.correlationId { try name(id, "the correlation id") }

@@ -295,6 +295,13 @@ final class GroupCommitter: @unchecked Sendable {
                 }
                 current.append(version)
             }
+            for condition in request.conditions where refusal == nil {
+                let version = try streamVersions[condition.stream] ?? knownVersions[condition.stream]
+                    ?? LogTail.streamVersion(condition.stream, txn, databases)
+                if !condition.expected.accepts(version) {
+                    refusal = .wrongExpectedVersion(stream: condition.stream, expected: condition.expected, actual: version)
+                }
+            }
             if let refusal {
                 outcome.outcomes.append(.failure(refusal))
                 continue

@@ -21,7 +21,7 @@ if arguments.count == 3, arguments[1] == "project" {
     projectForever(arguments[2])
 }
 
-/// Follows the log with every projection in batches of 7 events until killed.
+/// Follows the log with every projection in batches of 3 events until killed.
 func projectForever(_ directory: String) -> Never {
     do {
         var options = StoreOptions()
@@ -30,7 +30,7 @@ func projectForever(_ directory: String) -> Never {
         let projector = try Projector(store: store, directory: directory + "/projections", projections: Projections.all)
         emit("projecting")
         while true {
-            if try projector.catchUp(batchSize: 7) == 0 { usleep(1000) }
+            if try projector.catchUp(batchSize: 3) == 0 { usleep(1000) }
             emit("checkpoint \(try projector.checkpoint())")
         }
     } catch {

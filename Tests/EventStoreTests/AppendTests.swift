@@ -147,3 +147,49 @@ final class AppendTests: XCTestCase {
         XCTAssertTrue(try reader.verify().isValid)
     }
 }
+
+final class ConditionTests: XCTestCase {
+    func testAConditionGuardsAStreamTheAppendDoesNotWrite() async throws {
+        let store = try EventStore(directory: try temporaryDirectory(self), options: testOptions())
+        defer { store.close() }
+        _ = try await store.append(to: "customer-c1", [event("registered")])
+        let guarded = AppendRequest(appends: [StreamAppend(stream: "deal-d1", expected: .noStream, events: [event("opened")])],
+                                    conditions: [StreamCondition(stream: "customer-c1", expected: .exact(1))])
+        let result = try await store.append(guarded)
+        XCTAssertEqual(result.streams.map(\.stream), ["deal-d1"], "a condition is not written")
+        XCTAssertEqual(try store.streamVersion("customer-c1"), 1)
+
+        _ = try await store.append(to: "customer-c1", [event("forgotten")])
+        var stale = guarded
+        stale.appends[0].stream = "deal-d2"
+        await assertStoreError({ try await store.append(stale) }) {
+            $0 == .wrongExpectedVersion(stream: "customer-c1", expected: .exact(1), actual: 2)
+        }
+        XCTAssertEqual(try store.streamVersion("deal-d2"), 0, "a failed condition writes nothing")
+        await assertStoreError({
+            try await store.append(AppendRequest(appends: [StreamAppend(stream: "x", events: [event("e")])],
+                                                 conditions: [StreamCondition(stream: "x", expected: .any)]))
+        }) { if case .invalidRequest = $0 { return true } else { return false } }
+    }
+
+    func testAConditionSeesWritesEarlierInTheSameBatch() async throws {
+        let store = try EventStore(directory: try temporaryDirectory(self), options: testOptions())
+        defer { store.close() }
+        _ = try await store.append(to: "agent-a", [event("hired")])
+        // Many concurrent pairs: each writer bumps agent-a; each guarded append expects version 1.
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await store.append(to: "agent-a", expected: .exact(1), [event("left")])) != nil }
+            for i in 0..<20 {
+                group.addTask {
+                    (try? await store.append(AppendRequest(
+                        appends: [StreamAppend(stream: "customer-\(i)", events: [event("assigned to a")])],
+                        conditions: [StreamCondition(stream: "agent-a", expected: .exact(1))]))) != nil
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        let committedAfterLeave = try store.read(from: 1, limit: 100).drop { $0.stream != "agent-a" || $0.version != 2 }.dropFirst()
+        XCTAssertTrue(committedAfterLeave.isEmpty, "nothing guarded by agent-a at version 1 commits after it moved to 2")
+        XCTAssertEqual(outcomes.filter { $0 }.count, try store.read(from: 1, limit: 100).count - 1)
+    }
+}

@@ -114,7 +114,7 @@ final class ProjectorTests: XCTestCase {
         var generator = SystemRandomNumberGenerator()
         var killedWhileBehind = 0
         for round in 0..<6 {
-            try await writeHistory(company, commands: 150, seed: UInt64(round), offset: round * 150)
+            try await writeHistory(company, commands: 300, seed: UInt64(round), offset: round * 300)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: ProjectorTests.childPath)
             process.arguments = ["project", company.directory]
@@ -127,7 +127,7 @@ final class ProjectorTests: XCTestCase {
             while !String(decoding: output, as: UTF8.self).contains("projecting"), ContinuousClock.now - start < .seconds(30) {
                 output.append(handle.availableData)
             }
-            try await Task.sleep(for: .microseconds(Int.random(in: 2_000...40_000, using: &generator)))
+            try await Task.sleep(for: .microseconds(Int.random(in: 500...12_000, using: &generator)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             XCTAssertEqual(process.terminationReason, .uncaughtSignal, "round \(round)")
