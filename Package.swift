@@ -19,7 +19,7 @@ let package = Package(
         // The CRM's event definitions and schemas, shared by the write side and the read side.
         .target(name: "CRMEvents", dependencies: ["EventStore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Commands", dependencies: ["EventStore", "CRMEvents", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Projections", dependencies: ["EventStore", "CRMEvents"]),
+        .target(name: "Projections", dependencies: ["EventStore", "CRMEvents", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "crmd", dependencies: [
             "EventStore", "CRMEvents", "Commands", "Projections",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

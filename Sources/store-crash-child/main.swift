@@ -27,7 +27,8 @@ func projectForever(_ directory: String) -> Never {
         var options = StoreOptions()
         options.readOnly = true
         let store = try EventStore(directory: directory + "/log", options: options)
-        let projector = try Projector(store: store, directory: directory + "/projections", projections: Projections.all)
+        let keys = try KeyStore(directory: directory + "/keys")
+        let projector = try Projector(store: store, directory: directory + "/projections", projections: Projections.all(keys: keys))
         emit("projecting")
         while true {
             if try projector.catchUp(batchSize: 3) == 0 { usleep(1000) }

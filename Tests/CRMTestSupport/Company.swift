@@ -46,7 +46,7 @@ public final class Company: @unchecked Sendable {
     /// The company's projector over every projection, in DIR/projections (opened once).
     public func projector() throws -> Projector {
         if let openedProjector { return openedProjector }
-        let projector = try Projector(store: store, directory: directory + "/projections", projections: Projections.all)
+        let projector = try Projector(store: store, directory: directory + "/projections", projections: Projections.all(keys: keys))
         openedProjector = projector
         return projector
     }

@@ -1,0 +1,70 @@
+import CRMEvents
+import EventStore
+
+/// JSON rows and ordered keys over `KeyValueTransaction`, the vocabulary of the CRM read models.
+extension KeyValueTransaction {
+    /// The row under `key`, parsed; nil when absent.
+    func row(_ table: String, _ key: [UInt8]) throws -> JSONObject? {
+        try get(table, key).flatMap { try JSON.parse($0).objectValue }
+    }
+
+    /// Stores `row` under `key`.
+    func put(_ table: String, _ key: [UInt8], row: JSONObject) throws {
+        try put(table, key, JSON.object(row).bytes())
+    }
+
+    /// Changes the row under `key` in place, if there is one.
+    func update(_ table: String, _ key: [UInt8], _ change: (inout JSONObject) throws -> Void) throws {
+        guard var row = try row(table, key) else { return }
+        try change(&row)
+        try put(table, key, row: row)
+    }
+
+    /// Every row whose key starts with `prefix`, with its key, in key order.
+    func rows(_ table: String, prefix: [UInt8] = [], from start: [UInt8]? = nil,
+              while more: ([UInt8]) -> Bool = { _ in true }) throws -> [(key: [UInt8], row: JSONObject)] {
+        var out: [(key: [UInt8], row: JSONObject)] = []
+        try scan(table, prefix: prefix, from: start) { key, value in
+            guard more(key) else { return false }
+            if let row = try JSON.parse(value).objectValue { out.append((key, row)) }
+            return true
+        }
+        return out
+    }
+}
+
+/// Builders of ordered keys: text parts are NUL-terminated, numbers big-endian, so keys sort as
+/// their parts do.
+enum Key {
+    /// `parts` joined into one key.
+    static func of(_ parts: KeyPart...) -> [UInt8] { parts.flatMap(\.bytes) }
+}
+
+/// One part of an ordered key.
+enum KeyPart {
+    case text(String)
+    case time(Int64)
+    case number(UInt64)
+
+    var bytes: [UInt8] {
+        switch self {
+        case .text(let text): Array(text.utf8) + [0]
+        // Flipping the sign bit makes negative times (before 1970) sort before positive ones.
+        case .time(let micros): withUnsafeBytes(of: (UInt64(bitPattern: micros) ^ (1 << 63)).bigEndian) { Array($0) }
+        case .number(let value): withUnsafeBytes(of: value.bigEndian) { Array($0) }
+        }
+    }
+
+    /// Reads a time part at `offset` of `key`.
+    static func time(in key: [UInt8], at offset: Int) -> Int64 {
+        let raw = key[offset..<(offset + 8)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return Int64(bitPattern: raw ^ (1 << 63))
+    }
+}
+
+extension JSONObject {
+    /// A string member.
+    func string(_ key: String) -> String? { self[key]?.stringValue }
+    /// An integer member (0 when absent).
+    func int(_ key: String) -> Int64 { self[key]?.intValue ?? 0 }
+}

@@ -1,0 +1,92 @@
+import CRMEvents
+import Crypto
+import EventStore
+import Foundation
+
+/// Search tokens for personal data: keyed hashes (HMAC-SHA256 under a search key kept in
+/// `DIR/keys`), never the text itself, so the projections file holds no readable phone, email,
+/// name or note. A forgotten customer's tokens are deleted; any left in LMDB's free pages are
+/// hashes of low-entropy values only the holder of the search key could test guesses against.
+struct SearchIndex: Sendable {
+    let key: [UInt8]
+
+    /// The fields a token belongs to; a field's tokens are replaced when the field changes.
+    enum Field: String, CaseIterable {
+        case name, phones, emails, text
+
+        /// The byte after the token in the forward key: the same word in a name and in a note
+        /// are two entries, so replacing one field's tokens leaves the other's.
+        var tag: UInt8 { UInt8(Field.allCases.firstIndex(of: self)!) }
+    }
+
+    static let forward = "search"
+    static let reverse = "search-by-customer"
+
+    /// The token of one normalised value.
+    func token(_ field: Field, _ value: String) -> [UInt8] {
+        let kind = field == .phones ? "phone" : field == .emails ? "email" : "word"
+        let mac = HMAC<SHA256>.authenticationCode(for: Data((kind + "\u{0}" + value).utf8), using: SymmetricKey(data: key))
+        return Array(mac.prefix(16))
+    }
+
+    /// The phone number as compared: its last ten digits (the national number; +98 912… and
+    /// 0912… match), or all of them when shorter.
+    static func phone(_ text: String) -> String {
+        String(SearchText.phoneDigits(text).suffix(10))
+    }
+
+    /// The normalised values of a field's text.
+    static func values(_ field: Field, _ texts: [String]) -> Set<String> {
+        switch field {
+        case .phones: Set(texts.map(phone).filter { $0.count >= 3 })
+        case .emails: Set(texts.map { $0.lowercased().trimmingCharacters(in: .whitespaces) })
+        case .name, .text: Set(texts.flatMap(SearchText.words).filter { !$0.isEmpty })
+        }
+    }
+
+    /// Replaces (or, for `text`, adds to) the customer's tokens of `field`.
+    func index(_ customerId: String, _ field: Field, _ texts: [String], replacing: Bool, _ txn: KeyValueTransaction) throws {
+        let prefix = Key.of(.text(customerId), .text(field.rawValue))
+        if replacing {
+            var keys: [[UInt8]] = []
+            try txn.scan(SearchIndex.reverse, prefix: prefix) { key, _ in keys.append(key); return true }
+            for key in keys { try remove(key, field, customerId, prefix.count, txn) }
+        }
+        for value in SearchIndex.values(field, texts) {
+            let token = token(field, value)
+            try txn.put(SearchIndex.forward, token + [field.tag] + Array(customerId.utf8), [])
+            try txn.put(SearchIndex.reverse, prefix + token, [])
+        }
+    }
+
+    private func remove(_ reverseKey: [UInt8], _ field: Field, _ customerId: String, _ prefixLength: Int, _ txn: KeyValueTransaction) throws {
+        let token = Array(reverseKey[prefixLength...])
+        try txn.delete(SearchIndex.forward, token + [field.tag] + Array(customerId.utf8))
+        try txn.delete(SearchIndex.reverse, reverseKey)
+    }
+
+    /// Deletes every token of a customer (when they are forgotten).
+    func forget(_ customerId: String, _ txn: KeyValueTransaction) throws {
+        for field in Field.allCases {
+            let prefix = Key.of(.text(customerId), .text(field.rawValue))
+            var keys: [[UInt8]] = []
+            try txn.scan(SearchIndex.reverse, prefix: prefix) { key, _ in keys.append(key); return true }
+            for key in keys { try remove(key, field, customerId, prefix.count, txn) }
+        }
+    }
+
+    /// Customers having every normalised value of `query` in `field` (for words: in any field of words).
+    func customers(_ field: Field, matching query: String, _ txn: KeyValueTransaction) throws -> Set<String> {
+        var result: Set<String>?
+        for value in SearchIndex.values(field, [query]) {
+            var found = Set<String>()
+            let token = token(field, value)
+            try txn.scan(SearchIndex.forward, prefix: token) { key, _ in
+                found.insert(String(decoding: key[17...], as: UTF8.self))
+                return true
+            }
+            result = result.map { $0.intersection(found) } ?? found
+        }
+        return result ?? []
+    }
+}
