@@ -34,6 +34,6 @@ let package = Package(
         .target(name: "CRMTestSupport", dependencies: ["EventStore", "CRMEvents", "Commands", "Projections"], path: "Tests/CRMTestSupport"),
         .testTarget(name: "CRMEventsTests", dependencies: ["CRMEvents"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projections", "CRMTestSupport", "Commands", "CRMEvents", "EventStore", "store-crash-child"]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "CRMEvents", "EventStore", "CRMTestSupport"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "CRMEvents", "EventStore", "Projections", "CRMTestSupport"]),
     ]
 )

@@ -96,6 +96,11 @@ def main():
                     problems.append(f"{where}: request {problem}")
                     continue
                 key = f"commands/{value['op']}.json"
+                if key not in validators:
+                    key = f"queries/{value['op']}.json"
+                if key not in validators:
+                    problems.append(f"{where}: no schema for op {value['op']}")
+                    continue
                 if key in validators and (problem := first_error(validators[key], value.get("args", {}))) is not None:
                     problems.append(f"{where}: args {problem}")
     print(f"docs: {examples} request examples match the wire and command schemas")

@@ -2,9 +2,13 @@ import CRMEvents
 
 /// The files under `schemas/`, rendered from the definitions the code enforces.
 public enum SchemaFiles {
-    /// Every schema file: its path below `schemas/` and its content.
-    public static func all() -> [(path: String, content: String)] {
+    /// Every schema file: its path below `schemas/` and its content; `queries` are the read
+    /// side's ops (Projections), passed in because Commands does not know them.
+    public static func all(queries: [(op: String, schema: Schema)]) -> [(path: String, content: String)] {
         var files: [(String, JSON)] = []
+        for query in queries.sorted(by: { $0.op < $1.op }) {
+            files.append(("queries/\(query.op).json", query.schema.document(id: "queries/\(query.op).json", title: "Arguments of \(query.op)")))
+        }
         for definition in CommandCatalogue.definitions.sorted(by: { $0.name < $1.name }) {
             files.append(("commands/\(definition.name).json",
                           definition.schema.document(id: "commands/\(definition.name).json", title: "Arguments of \(definition.name)")))

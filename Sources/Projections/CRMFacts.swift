@@ -55,10 +55,11 @@ public struct CRMFacts: Projection {
     static let branches = "branches"
     static let products = "products"
     static let targets = "targets"
+    static let pipelines = "pipelines"
 
     public static let tables = [customers, customersByAgent, customersByTag, sales, invoiceKeys, quotes, quotesByExpiry, interactions,
                                 payments, deals, followups, followupsByAgent, deferrals, contracts, agents, branches, products, targets,
-                                SearchIndex.forward, SearchIndex.reverse]
+                                pipelines, SearchIndex.forward, SearchIndex.reverse]
 
     let keys: KeyStore
     let search: SearchIndex
@@ -255,8 +256,8 @@ public struct CRMFacts: Projection {
             try closeFollowup(e.followupId, status: "completed", txn)
         case .followupCancelled(let e):
             try closeFollowup(e.followupId, status: "cancelled", txn)
-        case .pipelineDefined:
-            break
+        case .pipelineDefined(let e):
+            try txn.put(Self.pipelines, Key.of(.text(e.pipelineId)), row: ["pipelineId": .string(e.pipelineId), "stages": .array(e.stages.map(JSON.string))])
         case .productDefined(let e):
             try txn.put(Self.products, Key.of(.text(e.productId)), row: [
                 "productId": .string(e.productId), "name": .string(e.name), "unitPrice": Self.money(e.unitPrice), "retired": false,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Commands
 import Foundation
+import Projections
 
 /// `crmd schemas`: writes or checks the JSON Schema files under `schemas/`.
 struct SchemasCommand: ParsableCommand {
@@ -28,7 +29,7 @@ struct SchemasCommand: ParsableCommand {
     }
 
     func run() throws {
-        let files = SchemaFiles.all()
+        let files = SchemaFiles.all(queries: CRMQueries.schemas)
         let fm = FileManager.default
         if let directory = write {
             for file in files {
