@@ -12,12 +12,14 @@ public struct CRMQueries: Sendable {
     let keys: KeyStore
     let search: SearchIndex
     let clock: @Sendable () -> Timestamp
+    let startedAt: Timestamp
 
     /// Answers from `projector`, opening personal data with `keys`; `clock` says what "now" is.
     public init(projector: Projector, keys: KeyStore, clock: @escaping @Sendable () -> Timestamp = { .now() }) throws {
         self.projector = projector
         self.keys = keys
         self.clock = clock
+        self.startedAt = clock()
         let owner = "search-index"
         search = SearchIndex(key: try keys.keyCreatingIfNeeded(for: owner) { DataKey.generate(owner: owner).bytes })
     }
@@ -43,6 +45,8 @@ public struct CRMQueries: Sendable {
         ("report.targets", .record(["period": .matching(.period), "calendar": .choice(["gregorian", "persian"])], required: ["period"])),
         ("report.branches", .record(["from": .dateTime, "to": .dateTime, "stalledDays": .integer(minimum: 1, maximum: 3650)],
                                     required: ["from", "to"])),
+        ("log.read", .record(["from": .integer(minimum: 1, maximum: nil), "limit": .integer(minimum: 1, maximum: 10_000)], required: [])),
+        ("system.status", .record([:], required: [])),
     ]
 
     private static let schemaByOp = Dictionary(uniqueKeysWithValues: schemas.map { ($0.op, $0.schema) })
@@ -53,6 +57,9 @@ public struct CRMQueries: Sendable {
         if let violation = schema.validate(args) { throw QueryError("invalid_args", violation.description, path: violation.path) }
         let a = QueryArguments(json: args)
         do {
+            // A read model is never behind the log it answers for: fold what is new first
+            // (nothing, when the daemon's projector is following live).
+            if op != "system.status", op != "log.read" { try projector.catchUp() }
             switch op {
             case "customer.get":
                 let queries = CustomerQueries(projector: projector, keys: keys)
@@ -72,6 +79,10 @@ public struct CRMQueries: Sendable {
             case "report.receivables": return try receivables(a)
             case "report.workload": return try workload(a)
             case "report.targets": return try targets(a)
+            case "log.read":
+                let events = try projector.store.read(from: Position(a.int("from") ?? 1), limit: Int(a.int("limit") ?? 100))
+                return .object(["events": .array(events.map(Envelope.json)), "next": .int(Int64((events.last?.position ?? Position(a.int("from") ?? 1) - 1) + 1))])
+            case "system.status": return try status()
             default: return try branches(a)
             }
         } catch let error as QueryError {
@@ -83,13 +94,32 @@ public struct CRMQueries: Sendable {
         }
     }
 
+    /// `system.status`: the log's head, each projection's checkpoint and lag, event counts, uptime.
+    func status() throws -> JSON {
+        let store = try projector.store.status()
+        let projections = try projector.status()
+        let counts = try EventCounts.counts(projector)
+        var byType = JSONObject()
+        for type in counts.keys.sorted() { byType[type] = .int(Int64(counts[type]!)) }
+        return .object([
+            "headPosition": .int(Int64(store.headPosition)), "headHash": .string(store.headHash.hex),
+            "lastRecordedAt": store.lastRecordedAt.map { .string($0.rfc3339) } ?? .null,
+            "streams": .int(Int64(store.streams)), "logBytes": .int(Int64(store.usedBytes)),
+            "projectionBytes": .int(Int64(projector.state.usedBytes)),
+            "projections": .array(projections.map { .object([
+                "name": .string($0.name), "version": .int(Int64($0.version)), "checkpoint": .int(Int64($0.checkpoint)), "lag": .int(Int64($0.lag)),
+            ]) }),
+            "eventsByType": .object(byType),
+            "uptimeSeconds": .int((clock().microsecondsSince1970 - startedAt.microsecondsSince1970) / 1_000_000),
+        ])
+    }
+
     // MARK: Helpers
 
     var now: Int64 { clock().microsecondsSince1970 }
 
     func read<T>(_ body: (KeyValueTransaction) throws -> T) throws -> T {
-        try projector.catchUp()
-        return try projector.state.read(body)
+        try projector.state.read(body)
     }
 
     func key(_ customerId: String) -> DataKey? {

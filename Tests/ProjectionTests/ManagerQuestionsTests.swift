@@ -205,3 +205,25 @@ final class ManagerQuestionsTests: XCTestCase {
         XCTAssertEqual(tehran?["expectedReceipts"], .object(["IRR": 286_000_000]))
     }
 }
+
+extension ManagerQuestionsTests {
+    func testStatusAndLogReadAnswerFromTheLogAndTheProjections() throws {
+        let head = try company.store.head().position
+        let before = try query("system.status", "{}")
+        XCTAssertEqual(before["headPosition"], .int(Int64(head)))
+        XCTAssertEqual(before["projections"]?.arrayValue?.map { $0["lag"] }, Array(repeating: .int(Int64(head)), count: 3),
+                       "status reports the lag as it is; nothing has folded the log yet")
+        _ = try query("customer.get", #"{"customerId": "reza"}"#)
+        let status = try query("system.status", "{}")
+        XCTAssertEqual(status["projections"]?.arrayValue?.map { $0["lag"] }, [0, 0, 0], "a query catches the projections up first")
+        XCTAssertEqual(status["eventsByType"]?["InvoiceIssued"], 3)
+        let page = try query("log.read", #"{"from": 5, "limit": 3}"#)
+        XCTAssertEqual(page["events"]?.arrayValue?.map { $0["position"] }, [5, 6, 7])
+        XCTAssertEqual(page["next"], 8)
+        let unknown = try? queries.run("report.nothing", .object([:]))
+        XCTAssertNil(unknown)
+        XCTAssertThrowsError(try queries.run("report.sales", try JSON.parse(#"{"from": "yesterday", "to": "2026-01-01T00:00:00Z"}"#))) {
+            XCTAssertEqual(($0 as? QueryError)?.path, "/from")
+        }
+    }
+}

@@ -153,6 +153,26 @@ final class ProjectorTests: XCTestCase {
         XCTAssertEqual(try EventCounts.counts(live), expected, "no event was counted twice or missed")
     }
 
+    func testFollowingLiveOverALongRandomHistoryEqualsAFullRebuild() async throws {
+        let company = try Company(self)
+        try await company.seed()
+        let live = try company.projector()
+        let follower = Task { try await live.run(batchSize: 50) }
+        try await writeHistory(company, commands: 1500, seed: 42)
+        let head = try company.store.head().position
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try live.checkpoint() < head, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        follower.cancel()
+        _ = try await follower.value
+        let rebuilt = try Projector(store: company.store, directory: company.directory + "/rebuilt", projections: Projections.all(keys: company.keys))
+        defer { rebuilt.close() }
+        try rebuilt.rebuild()
+        let liveState = try live.exportState()
+        let rebuiltState = try rebuilt.exportState()
+        XCTAssertEqual(liveState.keys.filter { liveState[$0] != rebuiltState[$0] }.sorted(), [], "followed live equals rebuilt, table by table")
+        XCTAssertGreaterThan(head, 800, "a long history (commands about unknown customers are refused)")
+    }
+
     func testRebuildReportsProgress() async throws {
         let company = try Company(self)
         try await company.seed()
