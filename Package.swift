@@ -27,7 +27,7 @@ let package = Package(
         // Appends in a loop until killed; the crash tests SIGKILL it at random moments.
         .executableTarget(name: "store-crash-child", dependencies: ["EventStore", "CLMDB", "Projections"]),
         // `make bench`: the store against raw LMDB and SQLite, in one run.
-        .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CRMEvents", "Commands", "CLMDB", "CSQLite"],
+        .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CRMEvents", "Commands", "Projections", "CLMDB", "CSQLite"],
                          path: "Benchmarks/crmd-bench"),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CLMDB", "store-crash-child", .product(name: "Crypto", package: "swift-crypto")]),
         // A real company (log, keys, commands, projections) in a temporary directory, for tests.

@@ -13,6 +13,7 @@ struct BenchArguments {
     var readEvents = 1_000_000
     var maxEvents = 500_000
     var mergeThreshold = StoreOptions().indexMergeThreshold
+    var rebuildSizes = [250_000, 1_000_000]
 
     init<S: Sequence<String>>(_ arguments: S) {
         var iterator = arguments.makeIterator()
@@ -23,11 +24,13 @@ struct BenchArguments {
             case "--read-events": readEvents = iterator.next().flatMap(Int.init) ?? readEvents
             case "--max-events": maxEvents = iterator.next().flatMap(Int.init) ?? maxEvents
             case "--merge-threshold": mergeThreshold = iterator.next().flatMap(Int.init) ?? mergeThreshold
+            case "--rebuild-sizes":
+                rebuildSizes = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? rebuildSizes
             case "--concurrency":
                 concurrency = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? concurrency
             default:
                 FileHandle.standardError.write(Data("""
-                    usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--merge-threshold N]
+                    usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--merge-threshold N] [--rebuild-sizes 250000,1000000]
 
                     """.utf8))
                 exit(2)

@@ -44,8 +44,11 @@ log("  decoded \(Int(read.decodedRate)) events/s, raw scan \(Int(read.rawRate)) 
 let verify = try measureVerify(directory: "\(scratch)/read")
 log("  verify \(Int(verify)) events/s")
 
+log("projections: a demo company's history, then rebuilds at \(arguments.rebuildSizes) events ...")
+let projections = try await measureProjections(directory: "\(scratch)/demo", sizes: arguments.rebuildSizes)
+
 let report = BenchReport(arguments: arguments, payload: payload, appends: appendRows, commands: commands,
-                         commandClients: commandClients, read: read, verifyRate: verify).markdown()
+                         commandClients: commandClients, read: read, verifyRate: verify, projections: projections).markdown()
 print(report)
 if let output = arguments.output {
     try report.write(toFile: output, atomically: true, encoding: .utf8)

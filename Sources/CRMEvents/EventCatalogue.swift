@@ -81,7 +81,7 @@ public enum EventCatalogue {
         ]
         for kind in InteractionKind.allCases {
             entries.append(Entry(type: kind.eventType, version: 1, schema: Interaction.schema, current: true) {
-                .interaction(kind, try JSONDecoder().decode(Interaction.self, from: $0))
+                .interaction(kind, try Interaction(payload: Array($0)))
             })
         }
         return entries

@@ -45,6 +45,34 @@ public struct Interaction: Codable, Equatable, Sendable {
     /// The decision maker spoken to, for organisations.
     public var contactId: String?
 
+    /// Reads a stored payload with crmd's own parser: interactions are most of a CRM's log, and
+    /// this is several times faster than `JSONDecoder` (which remains the reference: both must
+    /// accept exactly the payloads the schema allows).
+    public init(payload bytes: [UInt8]) throws {
+        guard case .object(let object) = try JSON.parse(bytes) else { throw JSONParseError(offset: 0, reason: "an interaction is an object") }
+        func text(_ key: String) throws -> String? {
+            switch object[key] {
+            case nil, .null?: return nil
+            case .string(let value)?: return value
+            default: throw JSONParseError(offset: 0, reason: "\(key) must be a string")
+            }
+        }
+        func required(_ key: String) throws -> String {
+            guard let value = try text(key) else { throw JSONParseError(offset: 0, reason: "\(key) is required") }
+            return value
+        }
+        var duration: Int64?
+        switch object["durationSeconds"] {
+        case nil, .null?: duration = nil
+        case .int(let value)?: duration = value
+        default: throw JSONParseError(offset: 0, reason: "durationSeconds must be an integer")
+        }
+        self.init(interactionId: try required("interactionId"), customerId: try required("customerId"), agentId: try required("agentId"),
+                  at: try required("at"), direction: try text("direction"), durationSeconds: duration, outcome: try text("outcome"),
+                  subject: try text("subject").map(Sealed.init(text:)), text: try text("text").map(Sealed.init(text:)),
+                  address: try text("address").map(Sealed.init(text:)), contactId: try text("contactId"))
+    }
+
     /// Describes an interaction.
     public init(interactionId: String, customerId: String, agentId: String, at: String, direction: String? = nil,
                 durationSeconds: Int64? = nil, outcome: String? = nil, subject: Sealed? = nil, text: Sealed? = nil,

@@ -70,6 +70,9 @@ public struct JSONObject: Hashable, Sendable, ExpressibleByDictionaryLiteral {
     /// The keys in order.
     public var keys: [String] { members.map(\.key) }
 
+    /// Appends a member whose key the caller knows is new (the parser checks with a set).
+    mutating func appendUnchecked(_ key: String, _ value: JSON) { members.append((key, value)) }
+
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members.count == rhs.members.count && lhs.members.allSatisfy { rhs[$0.key] == $0.value }
     }
@@ -85,11 +88,76 @@ public struct JSONObject: Hashable, Sendable, ExpressibleByDictionaryLiteral {
 extension JSON {
     /// Compact JSON text; with `sortedKeys` the output is canonical (same value, same bytes).
     public func serialized(sortedKeys: Bool = false) -> String {
-        var out = ""
+        String(decoding: bytes(sortedKeys: sortedKeys), as: UTF8.self)
+    }
+
+    /// Compact JSON as UTF-8 bytes, written straight into a byte buffer (the projections' hot path).
+    public func bytes(sortedKeys: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         write(to: &out, sortedKeys: sortedKeys)
         return out
     }
 
+    private func write(to out: inout [UInt8], sortedKeys: Bool) {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .double(let d):
+            // Swift prints the shortest text that reads back as the same Double ("1500.0", "1e+20"),
+            // which keeps a double a double on the way back; JSON has no NaN or infinity.
+            out.append(contentsOf: (d.isFinite ? "\(d)" : "null").utf8)
+        case .string(let s): JSON.writeString(s, to: &out)
+        case .array(let elements):
+            out.append(UInt8(ascii: "["))
+            for (i, element) in elements.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                element.write(to: &out, sortedKeys: sortedKeys)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let object):
+            out.append(UInt8(ascii: "{"))
+            let members = sortedKeys ? object.members.sorted { $0.key < $1.key } : object.members
+            for (i, member) in members.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSON.writeString(member.key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                member.value.write(to: &out, sortedKeys: sortedKeys)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Writes a string literal; UTF-8 passes through, only quotes, backslashes and control characters are escaped.
+    private static func writeString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { utf8 in
+            var runStart = 0
+            for (i, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i]))
+                runStart = i + 1
+                switch byte {
+                case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
+                case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
+                case UInt8(ascii: "\n"): out.append(contentsOf: "\\n".utf8)
+                case UInt8(ascii: "\r"): out.append(contentsOf: "\\r".utf8)
+                case UInt8(ascii: "\t"): out.append(contentsOf: "\\t".utf8)
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: "\\u00".utf8)
+                    out.append(hex[Int(byte >> 4)])
+                    out.append(hex[Int(byte & 0xF)])
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+extension JSON {
     /// Indented JSON (two spaces, one member per line) for files people read and diff.
     public func pretty(indent: String = "") -> String {
         let inner = indent + "  "
@@ -106,56 +174,5 @@ extension JSON {
         default:
             return serialized()
         }
-    }
-
-    /// Compact JSON as UTF-8 bytes.
-    public func bytes(sortedKeys: Bool = false) -> [UInt8] { Array(serialized(sortedKeys: sortedKeys).utf8) }
-
-    private func write(to out: inout String, sortedKeys: Bool) {
-        switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d):
-            // Swift prints the shortest text that reads back as the same Double ("1500.0", "1e+20"),
-            // which keeps a double a double on the way back; JSON has no NaN or infinity.
-            out += d.isFinite ? "\(d)" : "null"
-        case .string(let s): JSON.writeString(s, to: &out)
-        case .array(let elements):
-            out += "["
-            for (i, element) in elements.enumerated() {
-                if i > 0 { out += "," }
-                element.write(to: &out, sortedKeys: sortedKeys)
-            }
-            out += "]"
-        case .object(let object):
-            out += "{"
-            let members = sortedKeys ? object.members.sorted { $0.key < $1.key } : object.members
-            for (i, member) in members.enumerated() {
-                if i > 0 { out += "," }
-                JSON.writeString(member.key, to: &out)
-                out += ":"
-                member.value.write(to: &out, sortedKeys: sortedKeys)
-            }
-            out += "}"
-        }
-    }
-
-    private static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 }

@@ -66,6 +66,7 @@ extension JSON {
         mutating func object(depth: Int) throws(JSONParseError) -> JSON {
             index += 1
             var object = JSONObject()
+            var seen = Set<String>()
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(object) }
             while true {
@@ -73,14 +74,14 @@ extension JSON {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
                 let keyOffset = index
                 let key = try string()
-                guard object[key] == nil else {
+                guard seen.insert(key).inserted else {
                     throw JSONParseError(offset: keyOffset, reason: "duplicate member name \"\(key)\"")
                 }
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
                 index += 1
                 skipWhitespace()
-                object[key] = try value(depth: depth + 1)
+                object.appendUnchecked(key, try value(depth: depth + 1))
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unexpected end of input") }
                 if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

@@ -35,7 +35,7 @@ enum PersonalValue {
 /// the events' own ciphertext, see `PersonalValue`.)
 public struct CRMFacts: Projection {
     public static let name = "crm-facts"
-    public static let version = 1
+    public static let version = 2
 
     static let customers = "customers"
     static let customersByAgent = "customers-by-agent"
@@ -56,10 +56,14 @@ public struct CRMFacts: Projection {
     static let products = "products"
     static let targets = "targets"
     static let pipelines = "pipelines"
+    /// customerId → the last call, meeting, email or SMS; small and apart, because every interaction updates it.
+    static let lastContacts = "last-contacts"
+    /// customerId → when their first invoice was issued.
+    static let firstInvoices = "first-invoices"
 
     public static let tables = [customers, customersByAgent, customersByTag, sales, invoiceKeys, quotes, quotesByExpiry, interactions,
                                 payments, deals, followups, followupsByAgent, deferrals, contracts, agents, branches, products, targets,
-                                pipelines, SearchIndex.forward, SearchIndex.reverse]
+                                pipelines, lastContacts, firstInvoices, SearchIndex.forward, SearchIndex.reverse]
 
     let keys: KeyStore
     let search: SearchIndex
@@ -155,11 +159,12 @@ public struct CRMFacts: Projection {
                 "outcome": e.outcome.map(JSON.string) ?? .null, "direction": e.direction.map(JSON.string) ?? .null,
             ])
             if kind != .note {
-                try txn.update(Self.customers, Key.of(.text(e.customerId))) { row in
-                    guard row.int("lastContactMicros") <= business || row["lastContactMicros"] == nil else { return }
-                    row["lastContactMicros"] = .int(business)
-                    row["lastContact"] = .object(["at": .string(e.at), "kind": .string(kind.rawValue), "agentId": .string(e.agentId),
-                                                  "outcome": e.outcome.map(JSON.string) ?? .null])
+                let key = Key.of(.text(e.customerId))
+                let previous = try txn.get(Self.lastContacts, key).map { KeyPart.time(in: $0, at: 0) }
+                if previous.map({ $0 <= business }) ?? true {
+                    let row: JSON = .object(["at": .string(e.at), "kind": .string(kind.rawValue), "agentId": .string(e.agentId),
+                                             "outcome": e.outcome.map(JSON.string) ?? .null])
+                    try txn.put(Self.lastContacts, key, KeyPart.time(business).bytes + row.bytes())
                 }
             }
             let key = try key(e.customerId)
@@ -188,8 +193,8 @@ public struct CRMFacts: Projection {
                                                        "amount": .int($0.quantity * $0.unitPrice.amount)]) }),
             ])
             try txn.put(Self.invoiceKeys, Key.of(.text(d.documentId)), saleKey)
-            try txn.update(Self.customers, Key.of(.text(d.customerId))) { row in
-                if row["firstInvoiceMicros"] == nil { row["firstInvoiceMicros"] = .int(at) }
+            if try txn.get(Self.firstInvoices, Key.of(.text(d.customerId))) == nil {
+                try txn.put(Self.firstInvoices, Key.of(.text(d.customerId)), KeyPart.time(at).bytes)
             }
         case .invoiceVoided(let e):
             if let saleKey = try txn.get(Self.invoiceKeys, Key.of(.text(e.invoiceId))) {
@@ -286,6 +291,12 @@ public struct CRMFacts: Projection {
                 "scopeId": e.scopeId.map(JSON.string) ?? .null, "amount": Self.money(e.amount), "setAt": when,
             ])
         }
+    }
+
+    /// The last contact of a customer: when (business time) and what, or nil.
+    static func lastContact(_ customerId: String, _ txn: KeyValueTransaction) throws -> (at: Int64, row: JSON)? {
+        guard let bytes = try txn.get(lastContacts, Key.of(.text(customerId))), bytes.count > 8 else { return nil }
+        return (KeyPart.time(in: bytes, at: 0), try JSON.parse(Array(bytes[8...])))
     }
 
     private func moveDeal(_ dealId: String, to stage: String, at: Int64, _ txn: KeyValueTransaction,

@@ -194,10 +194,11 @@ extension CRMQueries {
             var rows: [(Int64, JSON)] = []
             for (_, customer) in try txn.rows(CRMFacts.customers) where customer["forgotten"] != true {
                 if let agent = a.string("agentId"), customer.string("agentId") != agent { continue }
-                let last = customer["lastContactMicros"]?.intValue
+                let contact = try CRMFacts.lastContact(customer.string("customerId") ?? "", txn)
+                let last = contact?.at
                 guard (last ?? customer.int("registeredMicros")) < cutoff else { continue }
                 var entry = summary(customer).objectValue!
-                entry["lastContact"] = customer["lastContact"] ?? .null
+                entry["lastContact"] = contact?.row ?? .null
                 entry["daysSince"] = last.map { .int((now - $0) / CRMQueries.day) } ?? .null
                 rows.append((last ?? Int64.min, .object(entry)))
             }

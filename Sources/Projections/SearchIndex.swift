@@ -9,6 +9,19 @@ import Foundation
 /// hashes of low-entropy values only the holder of the search key could test guesses against.
 struct SearchIndex: Sendable {
     let key: [UInt8]
+    private let symmetricKey: SymmetricKeyBox
+
+    /// Holds an HMAC already keyed (its inner and outer pads hashed), copied for every token.
+    final class SymmetricKeyBox: @unchecked Sendable {
+        // @unchecked: `keyed` is created in init and only copied (a value) afterwards.
+        let keyed: HMAC<SHA256>
+        init(_ bytes: [UInt8]) { keyed = HMAC<SHA256>(key: SymmetricKey(data: bytes)) }
+    }
+
+    init(key: [UInt8]) {
+        self.key = key
+        self.symmetricKey = SymmetricKeyBox(key)
+    }
 
     /// The fields a token belongs to; a field's tokens are replaced when the field changes.
     enum Field: String, CaseIterable {
@@ -25,8 +38,9 @@ struct SearchIndex: Sendable {
     /// The token of one normalised value.
     func token(_ field: Field, _ value: String) -> [UInt8] {
         let kind = field == .phones ? "phone" : field == .emails ? "email" : "word"
-        let mac = HMAC<SHA256>.authenticationCode(for: Data((kind + "\u{0}" + value).utf8), using: SymmetricKey(data: key))
-        return Array(mac.prefix(16))
+        var mac = symmetricKey.keyed
+        mac.update(data: Array((kind + "\u{0}" + value).utf8))
+        return Array(mac.finalize().prefix(16))
     }
 
     /// The phone number as compared: its last ten digits (the national number; +98 912… and

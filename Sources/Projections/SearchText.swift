@@ -39,6 +39,15 @@ public enum SearchText {
     }
 
     private static func fold(_ scalar: Unicode.Scalar) -> Unicode.Scalar? {
+        // Fast paths for the two scripts nearly all text here is in; Unicode property lookups
+        // are only needed for the rest.
+        if scalar.isASCII {
+            switch scalar {
+            case "A"..."Z": return Unicode.Scalar(scalar.value + 32)
+            case " ", "\t", "\n", "\r", "\u{0B}", "\u{0C}": return " "
+            default: return scalar
+            }
+        }
         if let digit = asciiDigit(scalar) { return digit }
         switch scalar.value {
         case 0x064A, 0x0649, 0x06CC: return "\u{06CC}"          // ي ى ی → ی
@@ -51,6 +60,7 @@ public enum SearchText {
         case 0x064B...0x065F, 0x0670: return nil                // harakat, superscript alef
         case 0x200C, 0x200D, 0x200B, 0x00A0, 0x202F, 0x2009: return " " // ZWNJ, ZWJ, ZWSP, no-break and thin spaces
         case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return nil // bidi controls
+        case 0x0600...0x06FF: return scalar
         default: break
         }
         if scalar.properties.isWhitespace { return " " }

@@ -1,4 +1,5 @@
 import CRMEvents
+import Foundation
 import XCTest
 
 final class SealedTests: XCTestCase {
@@ -14,5 +15,22 @@ final class SealedTests: XCTestCase {
         var bytes = Array(sealed.text.utf8)
         bytes[10] = bytes[10] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         XCTAssertNil(key.open(Sealed(text: String(decoding: bytes, as: UTF8.self))), "an altered ciphertext is refused")
+    }
+}
+
+final class InteractionDecodingTests: XCTestCase {
+    func testTheFastDecoderReadsWhatJSONDecoderReads() throws {
+        let full = Interaction(interactionId: "i1", customerId: "c1", agentId: "a1", at: "2026-03-03T09:30:00+03:30", direction: "inbound",
+                               durationSeconds: 240, outcome: "order", subject: Sealed(text: "v1.AAAA"), text: Sealed(text: "v1.BBBB"),
+                               address: Sealed(text: "v1.CCCC"), contactId: "ceo")
+        let bare = Interaction(interactionId: "i2", customerId: "c1", agentId: "a1", at: "2026-03-03T09:30:00Z")
+        for interaction in [full, bare] {
+            let bytes = CRMEvent.interaction(.call, interaction).proposed.data
+            XCTAssertEqual(try Interaction(payload: bytes), try JSONDecoder().decode(Interaction.self, from: Data(bytes)))
+            XCTAssertEqual(try Interaction(payload: bytes), interaction)
+        }
+        XCTAssertThrowsError(try Interaction(payload: Array(#"{"customerId": "c1", "agentId": "a", "at": "x"}"#.utf8)), "interactionId is required")
+        XCTAssertThrowsError(try Interaction(payload: Array(#"{"interactionId": "i", "customerId": "c1", "agentId": "a", "at": "x", "durationSeconds": "long"}"#.utf8)))
+        XCTAssertThrowsError(try Interaction(payload: Array(#"["not an object"]"#.utf8)))
     }
 }

@@ -1,0 +1,123 @@
+import CRMEvents
+import Commands
+import EventStore
+import Foundation
+import Projections
+import Synchronization
+
+/// One log size: a bare read of the log beside a rebuild of every projection.
+struct RebuildMeasurement {
+    var events: Int
+    var bareRate: Double
+    var rebuildRate: Double
+    var peakHeapGrowth: Int
+}
+
+/// Rebuild speed and memory at two log sizes, and `customer.get asOf` latency on the larger.
+struct ProjectionMeasurement {
+    var sizes: [RebuildMeasurement]
+    var asOfP50: Double
+    var asOfP99: Double
+    var asOfQueries: Int
+    var generationSeconds: Double
+}
+
+/// Anonymous (heap) memory of this process now, in bytes, from /proc/self/status.
+func heapBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("RssAnon:") {
+        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+    }
+    return 0
+}
+
+/// Writes a demo company's history through the commands, then measures rebuilds at `sizes` events.
+func measureProjections(directory: String, sizes: [Int]) async throws -> ProjectionMeasurement {
+    let now = Mutex(Timestamp(rfc3339: "2023-03-21T04:30:00Z")!.microsecondsSince1970)
+    var options = StoreOptions()
+    options.initialMapSize = 1 << 30
+    options.clock = { Timestamp(microsecondsSince1970: now.withLock { $0 }) }
+    let store = try EventStore(directory: directory + "/log", options: options)
+    let keys = try KeyStore(directory: directory + "/keys")
+    defer { store.close(); keys.close() }
+    let service = CommandService(store: store, keys: keys, clock: options.clock)
+    var results: [RebuildMeasurement] = []
+    var generation = 0.0
+    for (round, size) in sizes.enumerated() {
+        var demo = DemoCompany(service: service) { time in now.withLock { $0 = max($0, time.microsecondsSince1970) } }
+        demo.start = Timestamp(microsecondsSince1970: now.withLock { $0 } + 86_400_000_000)
+        demo.idPrefix = "r\(round)"
+        let started = ContinuousClock.now
+        try await demo.run(events: size)
+        generation += (ContinuousClock.now - started).seconds
+        let events = Int(try store.head().position)
+        log("  history of \(events) events written; bare read and rebuild ...")
+
+        var bare = 0.0
+        for _ in 0..<3 {
+            let begin = ContinuousClock.now
+            var count = 0
+            try store.scan { _ in count += 1; return true }
+            bare = max(bare, Double(count) / (ContinuousClock.now - begin).seconds)
+        }
+        let projector = try Projector(store: store, directory: directory + "/projections-\(round)", projections: Projections.all(keys: keys))
+        let baseline = heapBytes()
+        let peak = Mutex(baseline)
+        let sampler = Task.detached {
+            while !Task.isCancelled {
+                let current = heapBytes()
+                peak.withLock { $0 = max($0, current) }
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        let begin = ContinuousClock.now
+        try projector.rebuild()
+        let rebuild = Double(events) / (ContinuousClock.now - begin).seconds
+        sampler.cancel()
+        _ = await sampler.value
+        results.append(RebuildMeasurement(events: events, bareRate: bare, rebuildRate: rebuild, peakHeapGrowth: peak.withLock { $0 } - baseline))
+        log("  bare read \(Int(bare)) events/s, rebuild \(Int(rebuild)) events/s, heap +\(results.last!.peakHeapGrowth / 1_048_576) MiB")
+        var decodeBest = 0.0
+        for _ in 0..<2 {
+            let begin = ContinuousClock.now
+            var count = 0
+            try store.scan { event in _ = try ProjectedEvent(event); count += 1; return true }
+            decodeBest = max(decodeBest, Double(count) / (ContinuousClock.now - begin).seconds)
+        }
+        log("  reading with CRM payloads decoded: \(Int(decodeBest)) events/s")
+        for name in ["customer-timeline", "event-counts", "crm-facts"] where round == 0 {
+            let alone = try Projector(store: store, directory: directory + "/alone-\(round)-\(name)",
+                                      projections: Projections.all(keys: keys).filter { type(of: $0).name == name })
+            let begin = ContinuousClock.now
+            try alone.rebuild()
+            log("  \(name) alone: \(Int(Double(events) / (ContinuousClock.now - begin).seconds)) events/s")
+            alone.close()
+        }
+        if round == sizes.count - 1 {
+            let queries = CustomerQueries(projector: projector, keys: keys)
+            let customers = try projector.state.read { txn in
+                var ids: [String] = []
+                try txn.scan("customers", prefix: []) { key, _ in ids.append(String(decoding: key.dropLast(), as: UTF8.self)); return ids.count < 50_000 }
+                return ids
+            }
+            let first = try store.event(at: 1)!.recordedAt.microsecondsSince1970
+            let last = try store.head().position
+            let end = try store.event(at: last)!.recordedAt.microsecondsSince1970
+            var rng = SystemRandomNumberGenerator()
+            var latencies: [Double] = []
+            for _ in 0..<2000 {
+                let customer = customers[Int.random(in: 0..<customers.count, using: &rng)]
+                let time = Timestamp(microsecondsSince1970: Int64.random(in: first...end, using: &rng))
+                let begin = ContinuousClock.now
+                _ = try? queries.get(customer, asOf: time).json
+                latencies.append((ContinuousClock.now - begin).seconds)
+            }
+            latencies.sort()
+            projector.close()
+            return ProjectionMeasurement(sizes: results, asOfP50: percentile(latencies, 0.5), asOfP99: percentile(latencies, 0.99),
+                                         asOfQueries: latencies.count, generationSeconds: generation)
+        }
+        projector.close()
+    }
+    return ProjectionMeasurement(sizes: results, asOfP50: 0, asOfP99: 0, asOfQueries: 0, generationSeconds: generation)
+}
