@@ -107,7 +107,7 @@ struct BenchReport {
             Goal: rebuild at no less than a quarter of the bare read rate (this run: \(rebuildVerdict)), with peak
             memory that does not grow with the log's length (compare the rows).
 
-            `customer.get` with `asOf` (a random customer at a random time) on the \(int(Double(projections.sizes.last?.events ?? 0)))-event log,
+            `customer.get` with `asOf` (a random customer at a random time since their registration) on the \(int(Double(projections.sizes.last?.events ?? 0)))-event log,
             \(projections.asOfQueries) queries: p50 \(ms(projections.asOfP50)) ms, p99 \(ms(projections.asOfP99)) ms. Goal: p99 under 5 ms (this run: \(asOfVerdict)).
 
             ## Verify

@@ -1,8 +1,18 @@
 import CRMEvents
 import EventStore
 
+/// How far a principal's rights reach (SPEC §8), as the write side enforces them.
+public enum AccessScope: Sendable, Equatable {
+    /// Admins and managers: every customer and every op.
+    case everything
+    /// An agent: only their own customers, only as themselves, no company-wide ops.
+    case agent(String)
+}
+
 /// Who sends a command and how it is to be applied (the request fields of SPEC §4 beside `args`).
 public struct CommandContext: Sendable {
+    /// What the sender may touch; checked inside the decision, against the state it decides on.
+    public var scope: AccessScope = .everything
     /// The principal and OS uid the events are recorded as caused by.
     public var actor: Actor
     /// Idempotency key: the same id applied twice writes once.

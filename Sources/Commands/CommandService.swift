@@ -15,6 +15,12 @@ public final class CommandService: Sendable {
     public let keys: KeyStore
     private let state: Mutex<CompanyState>
     private let clock: @Sendable () -> Timestamp
+    /// Ops that change the company itself or move customers between agents: not for agents.
+    public static let companyOps: Set<String> = [
+        "customer.assign", "customer.forget", "product.define", "product.reprice", "product.retire", "agent.hire", "agent.leave",
+        "branch.open", "target.set", "pipeline.define",
+    ]
+
     /// How many times a command is decided again after losing a race on its streams.
     public static let maxAttempts = 16
 
@@ -33,6 +39,9 @@ public final class CommandService: Sendable {
     public func execute(_ op: String, _ args: JSON, context: CommandContext = CommandContext()) async throws(CommandError) -> CommandResult {
         guard let definition = CommandCatalogue.ops[op] else {
             throw CommandError(.unknownOp, "unknown op \(op)")
+        }
+        if case .agent = context.scope, CommandService.companyOps.contains(op) {
+            throw CommandError(.forbidden, "\(op) is for managers and admins")
         }
         if let violation = definition.schema.validate(args) {
             throw CommandError(.invalidArgs, violation.description, path: violation.path)

@@ -79,6 +79,9 @@ struct DecisionContext {
     /// The customer, refusing unknown and forgotten ones.
     func customer(_ id: String, path: String = "/customerId") throws(CommandError) -> CompanyState.Customer {
         guard let customer = state.customers[id] else { throw .notFound("customer", id, path: path) }
+        if case .agent(let agent) = command.scope, customer.agentId != agent {
+            throw CommandError(.forbidden, "customer \(id) is served by another agent", path: path)
+        }
         read.streams.insert(AggregateKind.customer.stream(try! EntityID(id)))
         guard !customer.forgotten else {
             throw .rule("customer_forgotten", "customer \(id) was forgotten; nothing more can be recorded about them", path: path)
@@ -89,6 +92,9 @@ struct DecisionContext {
     /// The agent id to record: the argument, else the acting principal; it must be an active agent.
     func activeAgent(_ given: String?, path: String = "/agentId") throws(CommandError) -> String {
         let id = given ?? command.actor.principal
+        if case .agent(let agent) = command.scope, id != agent {
+            throw CommandError(.forbidden, "an agent acts only as themselves, not as \(id)", path: path)
+        }
         guard let agent = state.agents[id] else {
             if given == nil { throw .invalid(path, "is required when the request is not sent as an agent") }
             throw .rule("agent_outside_company", "\(id) is not an agent of the company", path: path)

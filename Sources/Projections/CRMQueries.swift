@@ -51,16 +51,33 @@ public struct CRMQueries: Sendable {
 
     private static let schemaByOp = Dictionary(uniqueKeysWithValues: schemas.map { ($0.op, $0.schema) })
 
-    /// Runs query `op` with `args`.
-    public func run(_ op: String, _ args: JSON) throws(QueryError) -> JSON {
+    /// Runs query `op` with `args`; with `agent`, as that agent: their own customers, agenda and view only.
+    public func run(_ op: String, _ args: JSON, agent: String? = nil) throws(QueryError) -> JSON {
         guard let schema = CRMQueries.schemaByOp[op] else { throw QueryError("unknown_op", "unknown op \(op)") }
         if let violation = schema.validate(args) { throw QueryError("invalid_args", violation.description, path: violation.path) }
         let a = QueryArguments(json: args)
+        if let agent {
+            switch op {
+            case "customer.get", "customer.history", "customer.find": break
+            case "agent.agenda", "agent.view":
+                guard a.string("agentId") == agent else { throw QueryError("forbidden", "an agent sees only their own agenda and view", path: "/agentId") }
+            default:
+                throw QueryError("forbidden", "\(op) is for managers, admins and auditors")
+            }
+        }
         do {
             // A read model is never behind the log it answers for: fold what is new first
             // (nothing, when the daemon's projector is following live).
             if op != "system.status", op != "log.read" { try projector.catchUp() }
             switch op {
+            case "customer.get", "customer.history" where agent != nil:
+                let owner = try projector.state.read { try $0.row(CRMFacts.customers, Key.of(.text(a.string("customerId")!)))?.string("agentId") }
+                guard owner == agent else { throw QueryError("forbidden", "customer \(a.string("customerId")!) is served by another agent", path: "/customerId") }
+                return try run(op, args)
+            case "customer.find" where agent != nil:
+                var narrowed = args.objectValue ?? JSONObject()
+                narrowed["agentId"] = .string(agent!)
+                return try find(QueryArguments(json: .object(narrowed)))
             case "customer.get":
                 let queries = CustomerQueries(projector: projector, keys: keys)
                 let asOf = try a.time("asOf").map { Timestamp(microsecondsSince1970: $0) }

@@ -227,3 +227,19 @@ extension ManagerQuestionsTests {
         }
     }
 }
+
+extension ManagerQuestionsTests {
+    func testAnAgentQueriesTheirOwnCustomersAgendaAndViewOnly() throws {
+        XCTAssertEqual(try queries.run("customer.get", try JSON.parse(#"{"customerId": "reza"}"#), agent: "maryam")["customerId"], "reza")
+        XCTAssertThrowsError(try queries.run("customer.get", try JSON.parse(#"{"customerId": "pars"}"#), agent: "maryam")) {
+            XCTAssertEqual(($0 as? QueryError)?.code, "forbidden")
+        }
+        let found = try queries.run("customer.find", try JSON.parse(#"{"text": "پیش‌فاکتور"}"#), agent: "ali")
+        XCTAssertEqual(found["total"], 0, "ali does not see maryam's customer in search")
+        XCTAssertThrowsError(try queries.run("agent.agenda", try JSON.parse(#"{"agentId": "ali"}"#), agent: "maryam"))
+        XCTAssertNoThrow(try queries.run("agent.view", try JSON.parse(#"{"agentId": "maryam"}"#), agent: "maryam"))
+        XCTAssertThrowsError(try queries.run("report.sales", try JSON.parse(#"{"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}"#), agent: "maryam")) {
+            XCTAssertEqual(($0 as? QueryError)?.code, "forbidden")
+        }
+    }
+}
