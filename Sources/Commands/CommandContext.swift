@@ -26,8 +26,9 @@ public struct CommandContext: Sendable {
 
     /// Describes a request's context.
     public init(actor: Actor = .system, requestId: String? = nil, expectedVersion: StreamVersion? = nil,
-                correlationId: String? = nil, causationId: String? = nil) {
+                correlationId: String? = nil, causationId: String? = nil, scope: AccessScope = .everything) {
         self.actor = actor
+        self.scope = scope
         self.requestId = requestId
         self.expectedVersion = expectedVersion
         self.correlationId = correlationId

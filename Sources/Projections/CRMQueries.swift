@@ -70,7 +70,7 @@ public struct CRMQueries: Sendable {
             // (nothing, when the daemon's projector is following live).
             if op != "system.status", op != "log.read" { try projector.catchUp() }
             switch op {
-            case "customer.get", "customer.history" where agent != nil:
+            case "customer.get" where agent != nil, "customer.history" where agent != nil:
                 let owner = try projector.state.read { try $0.row(CRMFacts.customers, Key.of(.text(a.string("customerId")!)))?.string("agentId") }
                 guard owner == agent else { throw QueryError("forbidden", "customer \(a.string("customerId")!) is served by another agent", path: "/customerId") }
                 return try run(op, args)
