@@ -1,7 +1,7 @@
 # crmd — two commands for a newcomer: `make run` and `make test`.
 SHELL := /bin/bash
 DATA ?= ./crm-data
-APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev pkg-config
+APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev pkg-config socat
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: deps build run test bench schemas fixtures clean
@@ -20,11 +20,9 @@ deps:
 build: deps
 	swift build -c release --product crmd
 
-# Until `crmd serve` lands, `make run` appends a burst to $(DATA)/log and verifies it.
+# Serves $(DATA) on $(DATA)/crmd.sock until Ctrl-C (SIGINT drains and exits cleanly).
 run: build
-	.build/release/crmd selftest --data $(DATA)
-	.build/release/crmd status --data $(DATA)
-	.build/release/crmd verify --data $(DATA)
+	.build/release/crmd serve --data $(DATA)
 
 # The Swift suites, then the schema files against the code and, with python-jsonschema, every
 # event the suites wrote and every request example in docs/ against the schema files.

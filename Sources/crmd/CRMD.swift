@@ -15,7 +15,7 @@ struct CRMD: AsyncParsableCommand {
               crmd verify --data ./crm-data
               crmd replay --data ./crm-data --stream selftest-1 --format table
             """,
-        subcommands: [VerifyCommand.self, ReplayCommand.self, StatusCommand.self, SelftestCommand.self, SchemasCommand.self])
+        subcommands: [ServeCommand.self, SendCommand.self, VerifyCommand.self, ReplayCommand.self, StatusCommand.self, SelftestCommand.self, SchemasCommand.self])
 }
 
 /// The `--data DIR` option every subcommand takes.

@@ -1,0 +1,50 @@
+import Commands
+import Foundation
+
+/// Who may do what over the socket (SPEC §8): `DIR/access.json` maps local uids to a principal
+/// and a role; the uid that owns DIR is always admin.
+///
+/// access.json: `{"users": [{"uid": 1001, "principal": "maryam", "role": "agent"}, …]}`
+struct AccessList: Sendable {
+    /// The roles of SPEC §8.
+    enum Role: String, Sendable, CaseIterable {
+        case admin, manager, agent, auditor, gateway
+    }
+
+    /// One local user's identity in crmd.
+    struct Entry: Sendable, Equatable {
+        var principal: String
+        var role: Role
+    }
+
+    let owner: UInt32
+    let users: [UInt32: Entry]
+
+    /// Reads DIR/access.json (absent means: only the owner, as admin).
+    static func load(dataDirectory: String) throws -> AccessList {
+        var info = stat()
+        guard stat(dataDirectory, &info) == 0 else { throw CLIError("cannot stat \(dataDirectory): \(String(cString: strerror(errno)))") }
+        var users: [UInt32: Entry] = [:]
+        let path = dataDirectory + "/access.json"
+        if let data = FileManager.default.contents(atPath: path) {
+            guard let json = try? JSON.parse(Array(data)), let list = json["users"]?.arrayValue else {
+                throw CLIError("\(path) is not {\"users\": [{\"uid\": N, \"principal\": \"…\", \"role\": \"…\"}]}")
+            }
+            for (index, user) in list.enumerated() {
+                guard let uid = user["uid"]?.intValue, uid >= 0, let principal = user["principal"]?.stringValue, !principal.isEmpty,
+                      let role = user["role"]?.stringValue.flatMap(Role.init(rawValue:)) else {
+                    throw CLIError("\(path): user \(index) needs a uid, a principal and a role (\(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                users[UInt32(uid)] = Entry(principal: principal, role: role)
+            }
+        }
+        return AccessList(owner: info.st_uid, users: users)
+    }
+
+    /// The identity of a connecting uid; the owner of DIR is admin unless listed otherwise.
+    func entry(for uid: UInt32) -> Entry? {
+        users[uid] ?? (uid == owner ? Entry(principal: "admin", role: .admin) : nil)
+    }
+}
+
+import CRMEvents

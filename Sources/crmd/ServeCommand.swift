@@ -1,0 +1,118 @@
+import ArgumentParser
+import CRMEvents
+import Commands
+import EventStore
+import Foundation
+import Projections
+
+/// `crmd serve`: the daemon on DIR/crmd.sock.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve commands and queries on a Unix socket.",
+        discussion: """
+            Opens the log (one daemon per data directory), folds the projections up to date and
+            follows the log live, then answers newline-delimited JSON requests (docs/protocol.md)
+            on the socket, mode 0660. Who may do what comes from DIR/access.json; the owner of DIR
+            is admin. SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.
+
+            Example:
+              crmd serve --data ./crm-data
+              crmd send system.status --data ./crm-data
+            """)
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: ArgumentHelp("The socket (default DIR/crmd.sock).", valueName: "PATH"))
+    var socket: String?
+
+    @Option(help: "Most client connections at once.")
+    var maxConnections = 1024
+
+    @Option(help: "Most pipelined requests of one connection in flight before it is no longer read.")
+    var maxInFlight = 128
+
+    @Option(help: "Seconds an idle connection is kept.")
+    var idleTimeout: Int64 = 600
+
+    func run() async throws {
+        do {
+            try FileManager.default.createDirectory(atPath: data.data, withIntermediateDirectories: true)
+            let socketPath = socket ?? data.data + "/crmd.sock"
+            let store: EventStore
+            do {
+                store = try EventStore(directory: data.logDirectory)
+            } catch StoreError.locked(_, let holder) {
+                throw CLIError("another crmd\(holder.map { " (pid \($0))" } ?? "") is serving \(data.data)")
+            }
+            let keys = try KeyStore(directory: data.data + "/keys")
+            let commands = CommandService(store: store, keys: keys)
+            let reconciled = try commands.reconcileForgottenKeys()
+            if reconciled > 0 { log("destroyed \(reconciled) data key(s) of customers forgotten before a crash") }
+            let projector = try Projector(store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
+            let lag = try projector.status().map(\.lag).max() ?? 0
+            if lag > 0 { log("folding \(lag) events into the projections …") }
+            try projector.catchUp()
+            let follower = Task { try? await projector.run() }
+            let router = RequestRouter(commands: commands, queries: try CRMQueries(projector: projector, keys: keys),
+                                       access: try AccessList.load(dataDirectory: data.data))
+            let server = ServerState(maxConnections: maxConnections, maxInFlight: maxInFlight, idleSeconds: idleTimeout)
+            let daemon = try await Daemon.start(socketPath: socketPath, router: router, server: server, store: store)
+            FileHandle.standardOutput.write(Data("""
+                crmd: serving \(data.data) on \(socketPath) (head \(try store.head().position))
+                try:  crmd send system.status --data \(data.data)\n
+                """.utf8))
+            await ServeCommand.waitForTermination()
+            log("stopping: finishing requests in flight …")
+            await daemon.shutdown()
+            follower.cancel()
+            _ = await follower.value
+            projector.close()
+            store.close()
+            keys.close()
+            log("stopped")
+        } catch {
+            exitWithOneLine(error)
+        }
+    }
+
+    private func log(_ message: String) {
+        FileHandle.standardError.write(Data("crmd: \(message)\n".utf8))
+    }
+
+    /// Returns on the first SIGTERM or SIGINT.
+    static func waitForTermination() async {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let queue = DispatchQueue(label: "crmd.signals")
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let once = OnceBox(continuation)
+            let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: queue) }
+            for source in sources {
+                source.setEventHandler { once.resume() }
+                source.resume()
+            }
+            once.keep(sources)
+        }
+    }
+}
+
+/// Resumes a continuation at most once, and keeps the signal sources alive until then.
+final class OnceBox: @unchecked Sendable {
+    // @unchecked: every field is touched only under `lock`.
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Void, Never>?
+    private var sources: [DispatchSourceSignal] = []
+
+    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
+
+    func keep(_ sources: [DispatchSourceSignal]) { lock.withLock { self.sources = sources } }
+
+    func resume() {
+        let pending = lock.withLock { () -> CheckedContinuation<Void, Never>? in
+            defer { continuation = nil }
+            return continuation
+        }
+        pending?.resume()
+    }
+}
