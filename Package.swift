@@ -38,6 +38,8 @@ let package = Package(
         // A real company (log, keys, commands, projections) in a temporary directory, for tests.
         .target(name: "CRMTestSupport", dependencies: ["EventStore", "CRMEvents", "Commands", "Projections"], path: "Tests/CRMTestSupport"),
         .testTarget(name: "CRMEventsTests", dependencies: ["CRMEvents"]),
+        // End to end: the real `crmd serve` over its socket.
+        .testTarget(name: "DaemonTests", dependencies: ["CRMEvents", "EventStore", "crmd"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projections", "CRMTestSupport", "Commands", "CRMEvents", "EventStore", "store-crash-child"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "CRMEvents", "EventStore", "Projections", "CRMTestSupport"]),
     ]

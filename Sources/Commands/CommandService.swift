@@ -15,6 +15,16 @@ public final class CommandService: Sendable {
     public let keys: KeyStore
     private let state: Mutex<CompanyState>
     private let clock: @Sendable () -> Timestamp
+    /// The role an agent was hired with (`agent` or `manager`), or nil for no active agent; the
+    /// daemon uses it when a gateway or admin acts `as` someone.
+    public func agentRole(_ agentId: String) throws(CommandError) -> String? {
+        try state.withLock { (state: inout CompanyState) throws(CommandError) -> String? in
+            try catchUp(&state)
+            guard let agent = state.agents[agentId], !agent.left else { return nil }
+            return agent.role
+        }
+    }
+
     /// Ops that change the company itself or move customers between agents: not for agents.
     public static let companyOps: Set<String> = [
         "customer.assign", "customer.forget", "product.define", "product.reprice", "product.retire", "agent.hire", "agent.leave",

@@ -65,6 +65,13 @@ struct DecisionContext {
         Decision(target: stream, id: id, appends: [Decision.Append(stream: stream, expected: expected(stream), events: events)])
     }
 
+    /// A decision adding independent facts to `stream` at whatever version it has: nothing about
+    /// them depends on the stream's earlier events, so concurrent ones must not conflict. What
+    /// they do depend on (the customer, the agent) is guarded through `read`.
+    func add(_ stream: String, id: String, _ events: [CRMEvent]) -> Decision {
+        Decision(target: stream, id: id, appends: [Decision.Append(stream: stream, expected: .any, events: events)])
+    }
+
     /// The id from the arguments, else one derived from the request id, else a random one.
     ///
     /// Deriving it from the request id makes a retried request name the same stream, so the

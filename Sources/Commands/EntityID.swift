@@ -46,7 +46,7 @@ public struct EntityID: Hashable, Sendable, CustomStringConvertible {
 
 /// The kinds of aggregate the CRM writes, and the log stream each instance lives in.
 public enum AggregateKind: String, CaseIterable, Sendable {
-    case customer, deal, invoice, proforma, quote, followup, product, agent, branch, pipeline, target
+    case customer, activity, deal, invoice, proforma, quote, followup, product, agent, branch, pipeline, target
 
     /// The stream of one instance, e.g. `customer-c42`.
     public func stream(_ id: EntityID) -> String { "\(rawValue)-\(id.rawValue)" }

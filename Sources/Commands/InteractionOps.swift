@@ -2,7 +2,13 @@ import CRMEvents
 import EventStore
 
 /// `call.log`, `meeting.log`, `email.log`, `sms.log`, `note.add`, `negotiation.log`: interactions,
-/// recorded on the customer's stream so the file holds every one of them in order.
+/// recorded on the customer's activity stream (`activity-<customerId>`).
+///
+/// Interactions are independent facts: a hundred agents logging calls with one big customer at
+/// once must not wait for each other, so they append at any version of the activity stream and
+/// are guarded only by the customer's own stream (forgotten? whose customer?). A client-chosen
+/// interaction id is the exception: then the activity stream's version is pinned too, so two
+/// racing requests cannot both record the same id.
 enum InteractionOps {
     struct Log: Decodable {
         var interactionId: String?
@@ -57,6 +63,8 @@ enum InteractionOps {
             interactionId: id, customerId: args.customerId, agentId: agentId, at: at, direction: args.direction,
             durationSeconds: args.durationSeconds, outcome: args.outcome, subject: args.subject.map(key.seal),
             text: args.text.map(key.seal), address: args.address.map(key.seal), contactId: args.contactId)
-        return context.write(AggregateKind.customer.stream(try! EntityID(args.customerId)), id: id, [.interaction(kind, interaction)])
+        let stream = AggregateKind.activity.stream(try! EntityID(args.customerId))
+        return args.interactionId == nil ? context.add(stream, id: id, [.interaction(kind, interaction)])
+            : context.write(stream, id: id, [.interaction(kind, interaction)])
     }
 }

@@ -1,5 +1,36 @@
 import Commands
 import Foundation
+import Synchronization
+
+/// DIR/access.json as it stands: read again when the file changes, so an admin's edit applies
+/// to the next connection without restarting the daemon.
+final class AccessSource: Sendable {
+    let dataDirectory: String
+    private let cache: Mutex<(stamp: String, list: AccessList)?>
+
+    /// Reads the list once now, so a broken file stops the daemon at start.
+    init(dataDirectory: String) throws {
+        self.dataDirectory = dataDirectory
+        cache = Mutex((AccessSource.stamp(dataDirectory), try AccessList.load(dataDirectory: dataDirectory)))
+    }
+
+    private static func stamp(_ directory: String) -> String {
+        var info = stat()
+        guard stat(directory + "/access.json", &info) == 0 else { return "absent" }
+        return "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec).\(info.st_size).\(info.st_ino)"
+    }
+
+    /// The current list; a file that became unreadable keeps the last good one.
+    var current: AccessList {
+        let stamp = AccessSource.stamp(dataDirectory)
+        return cache.withLock { cached in
+            if let cached, cached.stamp == stamp { return cached.list }
+            guard let list = try? AccessList.load(dataDirectory: dataDirectory) else { return cached!.list }
+            cached = (stamp, list)
+            return list
+        }
+    }
+}
 
 /// Who may do what over the socket (SPEC §8): `DIR/access.json` maps local uids to a principal
 /// and a role; the uid that owns DIR is always admin.

@@ -125,7 +125,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     /// Streams events from `from` on, then live, one response line per event. Writes are awaited,
-    /// so at most one is buffered: a client that stops reading is cut off after 10 seconds.
+    /// so at most one is buffered: a client that stops reading is cut off after `subscriberSeconds`.
     private func subscribe(_ request: RequestRouter.Request, _ channel: Channel) {
         guard [.admin, .manager, .auditor].contains(request.role) else {
             write(RequestRouter.error(request.id, "forbidden", "the raw log is for managers, admins and auditors"), channel)
@@ -137,6 +137,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         let from = Position(max(1, request.args["from"]?.intValue ?? 1))
         let store = self.store
+        let patience = server.subscriberSeconds
         subscription = Task {
             do {
                 for try await event in store.subscribe(from: from) {
@@ -148,7 +149,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                     channel.writeAndFlush(buffer, promise: written)
                     let delivered = try await withThrowingTaskGroup(of: Bool.self) { group in
                         group.addTask { try await written.futureResult.get(); return true }
-                        group.addTask { try await Task.sleep(for: .seconds(10)); return false }
+                        group.addTask { try await Task.sleep(for: .seconds(patience)); return false }
                         let first = try await group.next() ?? false
                         group.cancelAll()
                         return first

@@ -12,10 +12,10 @@ import Projections
 final class RequestRouter: Sendable {
     let commands: CommandService
     let queries: CRMQueries
-    let access: AccessList
+    let access: AccessSource
 
     /// Routes to `commands` and `queries`, checking rights with `access`.
-    init(commands: CommandService, queries: CRMQueries, access: AccessList) {
+    init(commands: CommandService, queries: CRMQueries, access: AccessSource) {
         self.commands = commands
         self.queries = queries
         self.access = access
@@ -56,17 +56,27 @@ final class RequestRouter: Sendable {
         if let violation = WireSchemas.request.validate(json) {
             return .failure(JSONResponse(RequestRouter.error(id, "bad_request", "request \(violation)", path: violation.path)))
         }
-        guard let caller = access.entry(for: uid) else {
+        guard let caller = access.current.entry(for: uid) else {
             return .failure(JSONResponse(RequestRouter.error(id, "forbidden", "uid \(uid) is not in access.json")))
         }
         var principal = caller.principal
         var role = caller.role
-        if let acting = object["as"]?.stringValue {
+        if let acting = object["as"]?.stringValue, acting != caller.principal {
             guard caller.role == .admin || caller.role == .gateway else {
                 return .failure(JSONResponse(RequestRouter.error(id, "forbidden", "only admins and gateways may act as another principal", path: "/as")))
             }
+            // The principal acted as brings its own rights: a listed user's role, else the role
+            // the agent was hired with. Nobody gains more than the caller has.
+            let listed = access.current.users.values.first { $0.principal == acting }?.role
+            let hired = (try? commands.agentRole(acting)) ?? nil
+            guard let actingRole = listed ?? hired.flatMap(AccessList.Role.init(rawValue:)) else {
+                return .failure(JSONResponse(RequestRouter.error(id, "forbidden", "\(acting) is neither a user in access.json nor an active agent", path: "/as")))
+            }
+            if caller.role == .gateway, actingRole == .admin || actingRole == .auditor || actingRole == .gateway {
+                return .failure(JSONResponse(RequestRouter.error(id, "forbidden", "a gateway acts only as agents and managers", path: "/as")))
+            }
             principal = acting
-            role = .agent
+            role = actingRole
         } else if caller.role == .gateway {
             return .failure(JSONResponse(RequestRouter.error(id, "forbidden", "a gateway acts only `as` an agent", path: "/as")))
         }

@@ -35,6 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds an idle connection is kept.")
     var idleTimeout: Int64 = 600
 
+    @Option(help: "Seconds a log.subscribe client may leave an event unread before it is cut off.")
+    var subscriberTimeout: Int64 = 10
+
     func run() async throws {
         do {
             try FileManager.default.createDirectory(atPath: data.data, withIntermediateDirectories: true)
@@ -55,8 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
             try projector.catchUp()
             let follower = Task { try? await projector.run() }
             let router = RequestRouter(commands: commands, queries: try CRMQueries(projector: projector, keys: keys),
-                                       access: try AccessList.load(dataDirectory: data.data))
-            let server = ServerState(maxConnections: maxConnections, maxInFlight: maxInFlight, idleSeconds: idleTimeout)
+                                       access: try AccessSource(dataDirectory: data.data))
+            let server = ServerState(maxConnections: maxConnections, maxInFlight: maxInFlight, idleSeconds: idleTimeout,
+                                     subscriberSeconds: subscriberTimeout)
             let daemon = try await Daemon.start(socketPath: socketPath, router: router, server: server, store: store)
             FileHandle.standardOutput.write(Data("""
                 crmd: serving \(data.data) on \(socketPath) (head \(try store.head().position))

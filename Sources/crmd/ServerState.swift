@@ -9,13 +9,16 @@ final class ServerState: Sendable {
     let maxInFlight: Int
     /// Seconds a connection may sit idle (nothing in flight) before it is closed.
     let idleSeconds: Int64
+    /// Seconds a subscriber may leave an event unread before it is cut off.
+    let subscriberSeconds: Int64
     private let counts = Mutex((connections: 0, inFlight: 0, draining: false))
 
     /// Sets the limits.
-    init(maxConnections: Int, maxInFlight: Int, idleSeconds: Int64) {
+    init(maxConnections: Int, maxInFlight: Int, idleSeconds: Int64, subscriberSeconds: Int64) {
         self.maxConnections = maxConnections
         self.maxInFlight = maxInFlight
         self.idleSeconds = idleSeconds
+        self.subscriberSeconds = subscriberSeconds
     }
 
     /// Counts a new connection in; false when the limit is reached or the server is draining.

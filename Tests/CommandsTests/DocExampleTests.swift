@@ -26,9 +26,13 @@ final class DocExampleTests: XCTestCase {
                 XCTFail("example \(request["id"]!.serialized()) (\(op)) was refused: \(error)")
             }
         }
-        XCTAssertEqual(try company.events("customer-c42").compactMap { event -> String? in
-            if case .customerAssigned(let e) = event { return "\(e.from)->\(e.to) \(e.reason)" } else { return nil }
-        }, ["maryam->ali reassigned", "ali->maryam agent_left"])
+        func assignments(_ customer: String) throws -> [String] {
+            try company.events("customer-\(customer)").compactMap { event -> String? in
+                if case .customerAssigned(let e) = event { return "\(e.from)->\(e.to) \(e.reason)" } else { return nil }
+            }
+        }
+        XCTAssertEqual(try assignments("pars"), ["ali->maryam reassigned"])
+        XCTAssertEqual(try assignments("nima"), ["ali->maryam agent_left"], "ali's customer went to the successor when ali left")
         XCTAssertNil(try company.key("pars"))
         XCTAssertNil(try company.store.verify().problem)
     }

@@ -1,0 +1,132 @@
+import CRMEvents
+import EventStore
+import Foundation
+import XCTest
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+final class ProtocolTests: XCTestCase {
+    func testEveryDocumentedCommandRunsThroughTheSocket() throws {
+        let daemon = try DaemonProcess(self)
+        let connection = try daemon.connect()
+        let text = try String(contentsOfFile: repositoryRoot + "/docs/commands.md", encoding: .utf8)
+        let requests = text.components(separatedBy: "\n").filter { $0.hasPrefix("{\"id\":") }
+        XCTAssertGreaterThan(requests.count, 35)
+        for request in requests {
+            connection.send(request)
+            let response = try XCTUnwrap(connection.receive(), request)
+            XCTAssertEqual(response["ok"], true, "\(request) -> \(response.serialized())")
+            XCTAssertEqual(response["id"], try JSON.parse(request)["id"])
+        }
+        let file = connection.call("customer.get", #"{"customerId": "c42"}"#)
+        XCTAssertEqual(file["result"]?["name"], "رضا رضازاده")
+        XCTAssertEqual(connection.call("customer.get", #"{"customerId": "pars"}"#)["result"]?["erased"], true)
+        XCTAssertEqual(daemon.stop(), 0, "SIGTERM exits 0")
+    }
+
+    func testEveryErrorCodeSaysWhatAndWhere() throws {
+        let daemon = try DaemonProcess(self, arguments: ["--max-connections", "3"])
+        let c = try daemon.connect()
+        c.send("not json")
+        XCTAssertEqual(c.receive()?["error"]?["code"], "bad_request")
+        c.send("[1, 2]")
+        XCTAssertEqual(c.receive()?["error"]?["code"], "bad_request")
+        c.write(Array(repeating: UInt8(ascii: "x"), count: (1 << 20) + 10) + [UInt8(ascii: "\n")])
+        XCTAssertEqual(c.receive()?["error"]?["message"], "a request line is at most 1 MiB")
+        XCTAssertEqual(c.call("system.status")["ok"], true, "the connection carries on after a bad line")
+        XCTAssertEqual(c.call("customer.explode")["error"]?["code"], "unknown_op")
+        let invalid = c.call("customer.register", #"{"name": "x", "phones": ["call me"]}"#)
+        XCTAssertEqual(invalid["error"]?["code"], "invalid_args")
+        XCTAssertEqual(invalid["error"]?["path"], "/phones/0")
+        XCTAssertEqual(c.call("customer.get", #"{"customerId": "nobody"}"#)["error"]?["code"], "not_found")
+        XCTAssertEqual(c.call("agent.hire", #"{"agentId": "maryam", "name": "مریم"}"#)["ok"], true)
+        XCTAssertEqual(c.call("agent.hire", #"{"agentId": "maryam", "name": "مریم"}"#)["error"]?["code"], "conflict")
+        XCTAssertEqual(c.call("agent.leave", #"{"agentId": "maryam"}"#)["error"]?["rule"], "successor_required")
+        XCTAssertEqual(c.call("system.status", "{}", extra: #", "as": "nobody""#)["error"]?["code"], "forbidden",
+                       "acting as someone who does not exist")
+        XCTAssertEqual(c.call("system.status", "{}", extra: #", "as": "maryam""#)["error"]?["code"], "forbidden",
+                       "acting as an agent, status is for managers")
+        let stale = c.call("customer.register", #"{"customerId": "c1", "name": "x", "agentId": "maryam"}"#, extra: #", "expectedVersion": 3"#)
+        XCTAssertEqual(stale["error"]?["code"], "conflict")
+        // Connections beyond the limit (3) are told so and closed; the others carry on. Which of
+        // the three new ones is the extra depends on which event loop accepted it first.
+        let others = try (0..<3).map { _ in try daemon.connect() }
+        var refused = 0
+        for connection in others {
+            connection.timeout(2)
+            if let response = connection.receive() {
+                XCTAssertEqual(response["error"]?["code"], "unavailable")
+                XCTAssertNil(connection.receive(), "and closed")
+                refused += 1
+            } else {
+                XCTAssertEqual(connection.call("system.status")["ok"], true)
+            }
+        }
+        XCTAssertEqual(refused, 1)
+    }
+
+    func testPipelinedRequestsAreAllAnsweredWithTheirIDs() throws {
+        let daemon = try DaemonProcess(self)
+        let c = try daemon.connect()
+        XCTAssertEqual(c.call("agent.hire", #"{"agentId": "ali", "name": "علی"}"#)["ok"], true)
+        var batch = ""
+        for i in 0..<300 {
+            batch += #"{"id": "r\#(i)", "op": "customer.register", "args": {"customerId": "c\#(i)", "name": "مشتری \#(i)", "agentId": "ali"}}"# + "\n"
+        }
+        c.write(Array(batch.utf8))
+        var ids = Set<String>()
+        for _ in 0..<300 {
+            let response = try XCTUnwrap(c.receive())
+            XCTAssertEqual(response["ok"], true, response.serialized())
+            ids.insert(response["id"]?.stringValue ?? "")
+        }
+        XCTAssertEqual(ids, Set((0..<300).map { "r\($0)" }))
+    }
+
+    func testTwoHundredConnectionsOfAHundredCommandsLandExactlyOnce() throws {
+        let daemon = try DaemonProcess(self)
+        let admin = try daemon.connect()
+        XCTAssertEqual(admin.call("agent.hire", #"{"agentId": "ali", "name": "علی"}"#)["ok"], true)
+        XCTAssertEqual(admin.call("customer.register", #"{"customerId": "c1", "name": "مشتری", "agentId": "ali"}"#)["ok"], true)
+        let connections = try (0..<200).map { _ in try daemon.connect() }
+        func sendAll(retry: Bool) {
+            for (n, connection) in connections.enumerated() {
+                var lines = ""
+                for i in 0..<100 {
+                    lines += #"{"id": \#(i), "op": "note.add", "requestId": "conn\#(n)-req\#(i)", "args": {"customerId": "c1", "text": "یادداشت \#(n)/\#(i)", "agentId": "ali"}}"# + "\n"
+                }
+                connection.write(Array(lines.utf8))
+            }
+            for connection in connections {
+                for _ in 0..<100 {
+                    let response = connection.receive()
+                    XCTAssertEqual(response?["ok"], true, response?.serialized() ?? "closed")
+                    XCTAssertEqual(response?["result"]?["duplicate"], retry ? true : nil)
+                }
+            }
+        }
+        sendAll(retry: false)
+        sendAll(retry: true)
+        XCTAssertEqual(daemon.stop(), 0)
+        var options = StoreOptions()
+        options.readOnly = true
+        let store = try EventStore(directory: daemon.directory + "/log", options: options)
+        defer { store.close() }
+        var seen: [String: Int] = [:]
+        try store.scan { event in
+            if let id = event.requestId { seen[id, default: 0] += 1 }
+            return true
+        }
+        XCTAssertEqual(seen.count, 20_000)
+        XCTAssertTrue(seen.values.allSatisfy { $0 == 1 }, "every request id is in the log exactly once")
+        XCTAssertNil(try store.verify().problem)
+    }
+
+    func testASecondDaemonOnTheSameDirectoryRefusesToStart() throws {
+        let first = try DaemonProcess(self)
+        XCTAssertThrowsError(try DaemonProcess(self, directory: first.directory)) { error in
+            XCTAssertTrue("\(error)".contains("another crmd"), "\(error)")
+        }
+        XCTAssertEqual(try first.connect().call("system.status")["ok"], true, "the first one is unharmed")
+    }
+}
