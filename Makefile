@@ -4,7 +4,7 @@ DATA ?= ./crm-data
 APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev pkg-config socat
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build run test bench schemas fixtures clean
+.PHONY: deps build run test bench schemas fixtures docs clean
 
 # Installs the C libraries crmd links against, only when they are missing.
 deps:
@@ -39,6 +39,11 @@ test: deps
 fixtures:
 	swift build --build-tests
 	CRMD_WRITE_FIXTURES=1 swift test --skip-build --filter SchemaEvolutionTests/testWriteV1Fixture
+
+# Re-writes docs/protocol.md's examples from a fresh daemon.
+docs:
+	swift build --build-tests
+	CRMD_WRITE_DOCS=1 swift test --skip-build --filter ProtocolDocTests/testWriteProtocolDoc
 
 # Re-renders schemas/ after a command or event changed.
 schemas:

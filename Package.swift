@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "CRMTestSupport", dependencies: ["EventStore", "CRMEvents", "Commands", "Projections"], path: "Tests/CRMTestSupport"),
         .testTarget(name: "CRMEventsTests", dependencies: ["CRMEvents"]),
         // End to end: the real `crmd serve` over its socket.
-        .testTarget(name: "DaemonTests", dependencies: ["CRMEvents", "EventStore", "crmd"]),
+        .testTarget(name: "DaemonTests", dependencies: ["CRMEvents", "EventStore", "Commands", "Projections", "crmd"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projections", "CRMTestSupport", "Commands", "CRMEvents", "EventStore", "store-crash-child"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "CRMEvents", "EventStore", "Projections", "CRMTestSupport"]),
     ]
