@@ -51,6 +51,7 @@ schemas:
 	.build/debug/crmd schemas --write schemas
 
 bench: deps
+	swift build -c release --product crmd
 	swift build -c release --product crmd-bench
 	.build/release/crmd-bench --output BENCHMARKS.md
 

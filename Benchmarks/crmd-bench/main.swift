@@ -37,6 +37,11 @@ let commands = try await measureCommands(directory: "\(scratch)/commands", clien
                                          maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
 log("  \(Int(commands.rate)) commands/s")
 
+log("socket: note.add through crmd serve at 1, 16 and 128 connections ...")
+let crmdBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("crmd").path
+let socketRows = try measureSocket(directory: "\(scratch)/socket", binary: crmdBinary, connectionCounts: [1, 16, 128],
+                                   maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
+
 log("read: building a log of \(arguments.readEvents) events ...")
 let read = try await measureRead(directory: "\(scratch)/read", events: arguments.readEvents, payload: payload)
 log("  decoded \(Int(read.decodedRate)) events/s, raw scan \(Int(read.rawRate)) events/s")
@@ -48,7 +53,8 @@ log("projections: a demo company's history, then rebuilds at \(arguments.rebuild
 let projections = try await measureProjections(directory: "\(scratch)/demo", sizes: arguments.rebuildSizes)
 
 let report = BenchReport(arguments: arguments, payload: payload, appends: appendRows, commands: commands,
-                         commandClients: commandClients, read: read, verifyRate: verify, projections: projections).markdown()
+                         commandClients: commandClients, socket: socketRows, read: read, verifyRate: verify,
+                         projections: projections).markdown()
 print(report)
 if let output = arguments.output {
     try report.write(toFile: output, atomically: true, encoding: .utf8)
