@@ -1,6 +1,7 @@
 import CRMEvents
 import EventStore
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
 
@@ -155,6 +156,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                         return first
                     }
                     if !delivered {
+                        Logger(label: "crmd").warning("cut off a log.subscribe client that stopped reading at position \(event.position)")
                         channel.close(promise: nil)
                         return
                     }

@@ -3,6 +3,7 @@ import CRMEvents
 import Commands
 import EventStore
 import Foundation
+import Logging
 import Projections
 
 /// `crmd serve`: the daemon on DIR/crmd.sock.
@@ -80,8 +81,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
+    /// The daemon's log (swift-log, to stderr).
+    private static let logger: Logger = {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        return Logger(label: "crmd")
+    }()
+
     private func log(_ message: String) {
-        FileHandle.standardError.write(Data("crmd: \(message)\n".utf8))
+        ServeCommand.logger.info("\(message)")
     }
 
     /// Returns on the first SIGTERM or SIGINT.
