@@ -31,30 +31,11 @@ func measureCommands(directory: String, clients: Int, maxCommands: Int, maxSecon
             "agentId": .string("a\(client % 16)"),
         ]), context: admin)
     }
-    let perClient = max(1, maxCommands / clients)
-    let deadline = ContinuousClock.now + .milliseconds(Int(maxSeconds * 1000))
-    let started = ContinuousClock.now
-    let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-        for client in 0..<clients {
-            group.addTask {
-                var samples: [Double] = []
-                samples.reserveCapacity(perClient)
-                let context = CommandContext(actor: Actor(principal: "a\(client % 16)", uid: 1000))
-                let args: JSON = .object(["customerId": .string("c\(client)"), "text": "مشتری قیمت را پرسید و قرار شد پیش‌فاکتور ارسال شود"])
-                for i in 0..<perClient {
-                    let begin = ContinuousClock.now
-                    _ = try await service.execute("note.add", args, context: context)
-                    samples.append((ContinuousClock.now - begin).seconds)
-                    if i % 16 == 0, ContinuousClock.now > deadline { break }
-                }
-                return samples
-            }
-        }
-        var all: [Double] = []
-        for try await samples in group { all += samples }
-        return all
+    let (latencies, elapsed) = try await closedLoop(tasks: clients, perTask: max(1, maxCommands / clients), seconds: maxSeconds) { client in
+        let context = CommandContext(actor: Actor(principal: "a\(client % 16)", uid: 1000))
+        let args: JSON = .object(["customerId": .string("c\(client)"), "text": "مشتری قیمت را پرسید و قرار شد پیش‌فاکتور ارسال شود"])
+        _ = try await service.execute("note.add", args, context: context)
     }
-    let elapsed = (ContinuousClock.now - started).seconds
     let sorted = latencies.sorted()
     return CommandMeasurement(commands: sorted.count, seconds: elapsed, p50: percentile(sorted, 0.50), p99: percentile(sorted, 0.99))
 }

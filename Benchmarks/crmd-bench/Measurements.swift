@@ -78,27 +78,20 @@ struct BaselineMeasurement {
     var rate: Double { Double(events) / seconds }
 }
 
-/// Durable appends of one event each from `appenders` concurrent tasks.
-func measureStore(directory: String, appenders: Int, payload: BenchPayload, maxEvents: Int, maxSeconds: Double,
-                  mergeThreshold: Int) async throws -> StoreMeasurement {
-    var options = StoreOptions()
-    options.initialMapSize = 1 << 30
-    options.indexMergeThreshold = mergeThreshold
-    let store = try EventStore(directory: directory, options: options)
-    defer { store.close() }
-    let perTask = max(1, maxEvents / appenders)
-    let deadline = ContinuousClock.now + .milliseconds(Int(maxSeconds * 1000))
+/// A bounded closed loop: `tasks` concurrent tasks each run `operation` up to `perTask` times,
+/// one after the other, until `deadline`; returns every latency in seconds and the elapsed time.
+func closedLoop(tasks: Int, perTask: Int, seconds: Double,
+                _ operation: @escaping @Sendable (_ task: Int) async throws -> Void) async throws -> (latencies: [Double], elapsed: Double) {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     let started = ContinuousClock.now
     let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-        for task in 0..<appenders {
+        for task in 0..<tasks {
             group.addTask {
                 var samples: [Double] = []
                 samples.reserveCapacity(perTask)
-                let event = ProposedEvent(type: payload.type, data: payload.data)
-                let actor = Actor(principal: payload.principal, uid: 1000)
                 for i in 0..<perTask {
                     let begin = ContinuousClock.now
-                    try await store.append(AppendRequest(stream: "customer-c\(task)", events: [event], actor: actor))
+                    try await operation(task)
                     samples.append((ContinuousClock.now - begin).seconds)
                     if i % 16 == 0, ContinuousClock.now > deadline { break }
                 }
@@ -109,7 +102,22 @@ func measureStore(directory: String, appenders: Int, payload: BenchPayload, maxE
         for try await samples in group { all += samples }
         return all
     }
-    let elapsed = (ContinuousClock.now - started).seconds
+    return (latencies, (ContinuousClock.now - started).seconds)
+}
+
+/// Durable appends of one event each from `appenders` concurrent tasks.
+func measureStore(directory: String, appenders: Int, payload: BenchPayload, maxEvents: Int, maxSeconds: Double,
+                  mergeThreshold: Int) async throws -> StoreMeasurement {
+    var options = StoreOptions()
+    options.initialMapSize = 1 << 30
+    options.indexMergeThreshold = mergeThreshold
+    let store = try EventStore(directory: directory, options: options)
+    defer { store.close() }
+    let event = ProposedEvent(type: payload.type, data: payload.data)
+    let actor = Actor(principal: payload.principal, uid: 1000)
+    let (latencies, elapsed) = try await closedLoop(tasks: appenders, perTask: max(1, maxEvents / appenders), seconds: maxSeconds) { task in
+        _ = try await store.append(AppendRequest(stream: "customer-c\(task)", events: [event], actor: actor))
+    }
     let sorted = latencies.sorted()
     let stats = store.commitStatistics
     log("  writer: \(String(format: "%.2f", stats.encodeSeconds)) s encoding, \(String(format: "%.2f", stats.commitSeconds)) s committing, \(stats.commits) commits, \(stats.indexMerges) index merges in \(String(format: "%.2f", stats.mergeSeconds)) s, over \(String(format: "%.2f", elapsed)) s")

@@ -203,11 +203,13 @@ public struct DemoCompany: Sendable {
     }
 }
 
-/// SplitMix64, for reproducible demo histories.
-struct SplitMix: Sendable {
+/// SplitMix64: a small seeded generator, so demo histories and property tests can be made again.
+public struct SplitMix: RandomNumberGenerator, Sendable {
     var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    /// Starts the sequence of `seed`.
+    public init(seed: UInt64) { state = seed }
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -146,17 +146,5 @@ public final class TestClock: Sendable {
     public var read: @Sendable () -> Timestamp { { Timestamp(microsecondsSince1970: self.now.withLock { $0 }) } }
 }
 
-/// A small, seedable generator (SplitMix64), so a failing sequence can be replayed exactly.
-public struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    /// Starts the sequence of `seed`.
-    public init(seed: UInt64) { state = seed }
-    /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The seeded generator of the tests (SplitMix64, shared with the demo company).
+public typealias SeededGenerator = SplitMix
