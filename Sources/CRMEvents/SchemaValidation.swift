@@ -46,23 +46,44 @@ public enum SchemaDefinitions {
 
 extension Schema {
     /// Checks `value`, returning the first violation in document order.
+    ///
+    /// The JSON pointer is built only on failure: a valid request (the common case) costs no
+    /// string work at all.
     public func validate(_ value: JSON) -> SchemaViolation? {
-        validate(value, path: "")
+        guard let failure = check(value) else { return nil }
+        return SchemaViolation(path: failure.segments.reversed().map { "/" + Schema.escape($0) }.joined(), message: failure.message)
     }
 
-    private func validate(_ value: JSON, path: String) -> SchemaViolation? {
-        func fail(_ message: String) -> SchemaViolation { SchemaViolation(path: path, message: message) }
+    /// A violation found below: the pointer's segments innermost first, and the message.
+    private struct Failure {
+        var segments: [String]
+        var message: String
+
+        init(_ message: String) {
+            self.segments = []
+            self.message = message
+        }
+
+        func under(_ segment: String) -> Failure {
+            var copy = self
+            copy.segments.append(segment)
+            return copy
+        }
+    }
+
+    private func check(_ value: JSON) -> Failure? {
+        func fail(_ message: String) -> Failure { Failure(message) }
         switch self {
         case .any:
             return nil
         case .described(let inner, _):
-            return inner.validate(value, path: path)
+            return inner.check(value)
         case .nullable(let inner):
             if case .null = value { return nil }
-            return inner.validate(value, path: path)
+            return inner.check(value)
         case .ref(let name):
             guard let definition = SchemaDefinitions.all[name] else { return fail("schema refers to unknown definition \(name)") }
-            return definition.validate(value, path: path)
+            return definition.check(value)
         case .number:
             switch value {
             case .int, .double: return nil
@@ -71,10 +92,10 @@ extension Schema {
         case .constant(let expected):
             return value == expected ? nil : fail("must be \(expected.serialized())")
         case .anyOf(let options):
-            var closest: SchemaViolation?
+            var closest: Failure?
             for option in options {
-                guard let violation = option.validate(value, path: path) else { return nil }
-                if closest == nil || violation.path.count > closest!.path.count { closest = violation }
+                guard let failure = option.check(value) else { return nil }
+                if closest == nil || failure.segments.count > closest!.segments.count { closest = failure }
             }
             return closest
         case .boolean:
@@ -105,21 +126,20 @@ extension Schema {
             if elements.count < minItems { return fail("must have at least \(minItems) item\(minItems == 1 ? "" : "s")") }
             if let maxItems, elements.count > maxItems { return fail("must have at most \(maxItems) items") }
             for (i, element) in elements.enumerated() {
-                if let violation = items.validate(element, path: path + "/\(i)") { return violation }
+                if let failure = items.check(element) { return failure.under(String(i)) }
             }
             return nil
         case .object(let rule):
             guard case .object(let object) = value else { return fail("must be an object, not \(value.typeName)") }
             for name in rule.required where object[name] == nil {
-                return SchemaViolation(path: path + "/" + Schema.escape(name), message: "is required")
+                return Failure("is required").under(name)
             }
             for member in object.members {
-                let memberPath = path + "/" + Schema.escape(member.key)
                 guard let property = rule.properties.first(where: { $0.name == member.key }) else {
                     if rule.open { continue }
-                    return SchemaViolation(path: memberPath, message: "is not a known field")
+                    return Failure("is not a known field").under(member.key)
                 }
-                if let violation = property.schema.validate(member.value, path: memberPath) { return violation }
+                if let failure = property.schema.check(member.value) { return failure.under(member.key) }
             }
             return nil
         }

@@ -14,6 +14,9 @@ public final class CommandService: Sendable {
     /// The customers' data keys.
     public let keys: KeyStore
     private let state: Mutex<CompanyState>
+    /// Events this service appended, by position, waiting for the next catch-up: it applies
+    /// them as decided instead of decoding their payloads again (the write side's hot path).
+    private let written = Mutex<[Position: CRMEvent]>([:])
     private let clock: @Sendable () -> Timestamp
     /// The role an agent was hired with (`agent` or `manager`), or nil for no active agent; the
     /// daemon uses it when a gateway or admin acts `as` someone.
@@ -76,6 +79,7 @@ public final class CommandService: Sendable {
                                         correlationId: context.correlationId, causationId: context.causationId)
             do {
                 let result = try await store.append(request)
+                if !result.duplicate { remember(decision, at: result.firstPosition) }
                 // The key goes only once CustomerForgotten is durable: a crash in between leaves a
                 // readable customer marked forgotten, which the next forget or reconcile finishes.
                 if definition.forgetsCustomer { try destroyKey(decision.id) }
@@ -109,10 +113,32 @@ public final class CommandService: Sendable {
     }
 
     /// Folds every event appended since the last decision into the state.
+    /// Notes the events of a committed decision at their positions: a request's streams are
+    /// written in order, each stream's events consecutively, from its first position.
+    private func remember(_ decision: Decision, at first: Position) {
+        var position = first
+        var events: [(Position, CRMEvent)] = []
+        for append in decision.appends {
+            for event in append.events {
+                events.append((position, event))
+                position += 1
+            }
+        }
+        written.withLock { cache in
+            for (position, event) in events { cache[position] = event }
+            // Bounded: entries a catch-up never reached (it cannot happen, but memory must not grow).
+            if cache.count > 100_000 { cache.removeAll() }
+        }
+    }
+
     private func catchUp(_ state: inout CompanyState) throws(CommandError) {
         do {
             try store.scan(from: state.position + 1) { event in
-                try state.apply(event)
+                if let decided = written.withLock({ $0.removeValue(forKey: event.position) }), decided.eventType == event.type {
+                    state.apply(decided, recorded: event)
+                } else {
+                    try state.apply(event)
+                }
                 return true
             }
         } catch let error as StoreError {

@@ -80,6 +80,13 @@ struct CompanyState: Sendable {
     ///
     /// An event of a known type that cannot be decoded (a version written by newer code) throws
     /// and leaves the state where it was: deciding on a state that skipped a fact would be wrong.
+    /// Folds an event this process decided and appended, already typed, at its recorded place.
+    mutating func apply(_ event: CRMEvent, recorded: RecordedEvent) {
+        apply(event)
+        position = recorded.position
+        versions[recorded.stream] = recorded.version
+    }
+
     mutating func apply(_ recorded: RecordedEvent) throws(EventDecodingError) {
         if EventCatalogue.isKnown(type: recorded.type) { apply(try EventCatalogue.decode(recorded)) }
         position = recorded.position
