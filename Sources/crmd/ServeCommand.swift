@@ -5,6 +5,7 @@ import EventStore
 import Foundation
 import Logging
 import Projections
+import ServiceLifecycle
 
 /// `crmd serve`: the daemon on DIR/crmd.sock.
 struct ServeCommand: AsyncParsableCommand {
@@ -57,7 +58,6 @@ struct ServeCommand: AsyncParsableCommand {
             let lag = try projector.status().map(\.lag).max() ?? 0
             if lag > 0 { log("folding \(lag) events into the projections …") }
             try projector.catchUp()
-            let follower = Task { try? await projector.run() }
             let router = RequestRouter(commands: commands, queries: try CRMQueries(projector: projector, keys: keys),
                                        access: try AccessSource(dataDirectory: data.data))
             let server = ServerState(maxConnections: maxConnections, maxInFlight: maxInFlight, idleSeconds: idleTimeout,
@@ -67,11 +67,11 @@ struct ServeCommand: AsyncParsableCommand {
                 crmd: serving \(data.data) on \(socketPath) (head \(try store.head().position))
                 try:  crmd send system.status --data \(data.data)\n
                 """.utf8))
-            await ServeCommand.waitForTermination()
-            log("stopping: finishing requests in flight …")
-            await daemon.shutdown()
-            follower.cancel()
-            _ = await follower.value
+            // swift-service-lifecycle runs the socket and the live projector; SIGTERM or SIGINT
+            // starts a graceful shutdown (the socket drains first), a second signal cancels.
+            let group = ServiceGroup(services: [ProjectorService(projector: projector), SocketService(daemon: daemon, logger: ServeCommand.logger)],
+                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: ServeCommand.logger)
+            try await group.run()
             projector.close()
             store.close()
             keys.close()
@@ -90,40 +90,25 @@ struct ServeCommand: AsyncParsableCommand {
     private func log(_ message: String) {
         ServeCommand.logger.info("\(message)")
     }
+}
 
-    /// Returns on the first SIGTERM or SIGINT.
-    static func waitForTermination() async {
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let queue = DispatchQueue(label: "crmd.signals")
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let once = OnceBox(continuation)
-            let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: queue) }
-            for source in sources {
-                source.setEventHandler { once.resume() }
-                source.resume()
-            }
-            once.keep(sources)
-        }
+/// The socket as a service: serves until graceful shutdown, then drains and closes.
+struct SocketService: Service {
+    let daemon: Daemon
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        logger.info("stopping: finishing requests in flight …")
+        await daemon.shutdown()
     }
 }
 
-/// Resumes a continuation at most once, and keeps the signal sources alive until then.
-final class OnceBox: @unchecked Sendable {
-    // @unchecked: every field is touched only under `lock`.
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Void, Never>?
-    private var sources: [DispatchSourceSignal] = []
+/// The projector following the log live, until shutdown.
+struct ProjectorService: Service {
+    let projector: Projector
 
-    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
-
-    func keep(_ sources: [DispatchSourceSignal]) { lock.withLock { self.sources = sources } }
-
-    func resume() {
-        let pending = lock.withLock { () -> CheckedContinuation<Void, Never>? in
-            defer { continuation = nil }
-            return continuation
-        }
-        pending?.resume()
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await projector.run() }
     }
 }
