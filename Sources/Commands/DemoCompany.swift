@@ -41,11 +41,13 @@ public struct DemoCompany: Sendable {
         func at(_ time: Timestamp, _ hour: Int64) -> String { Timestamp(microsecondsSince1970: time.microsecondsSince1970 + hour * 3_600_000_000).rfc3339 }
         setClock(day)
         // The company.
-        var setup: [(String, JSON, String)] = [
+        // Branches before the staff who work in them: commands of one batch run concurrently.
+        accepted += try await execute([
             ("branch.open", .object(["branchId": "tehran", "name": "دفتر مرکزی تهران", "region": "تهران", "kind": "branch"]), "admin"),
             ("branch.open", .object(["branchId": "shiraz", "name": "نمایندگی شیراز", "region": "فارس", "kind": "representative"]), "admin"),
             ("branch.open", .object(["branchId": "tabriz", "name": "نمایندگی تبریز", "region": "آذربایجان شرقی", "kind": "representative"]), "admin"),
-        ]
+        ])
+        var setup: [(String, JSON, String)] = []
         for i in 0..<12 {
             setup.append(("agent.hire", .object(["agentId": .string("a\(i)"), "name": .string("\(Self.firstNames[i % 16]) \(Self.lastNames[i % 12])"),
                                                  "branchId": .string(["tehran", "shiraz", "tabriz"][i % 3])]), "admin"))
@@ -192,6 +194,9 @@ public struct DemoCompany: Sendable {
                             _ = try await service.execute(op, args, context: CommandContext(actor: Actor(principal: principal)))
                             return 1
                         } catch let error as CommandError where [.ruleViolation, .notFound, .conflict].contains(error.code) {
+                            if ProcessInfo.processInfo.environment["CRMD_DEMO_DEBUG"] != nil {
+                                FileHandle.standardError.write(Data("refused \(op): \(error)\n".utf8))
+                            }
                             return 0
                         }
                     }

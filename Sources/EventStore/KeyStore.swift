@@ -77,6 +77,13 @@ public final class KeyStore: @unchecked Sendable {
         }
     }
 
+    /// Writes a consistent, compacted copy of the key environment into the empty directory
+    /// `destination` (destroyed keys are not in it: compaction copies live pages only).
+    public func backup(to destination: String) throws {
+        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try lock.withLock { try EventStore.storageCall { try environment.copy(to: destination, compact: true) } }
+    }
+
     /// Destroys `owner`'s key for good and scrubs it from the file; true when there was one.
     @discardableResult
     public func destroy(_ owner: String, at time: Timestamp = .now()) throws -> Bool {

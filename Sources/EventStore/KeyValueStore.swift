@@ -51,6 +51,12 @@ public final class KeyValueStore: Sendable {
         }
     }
 
+    /// Writes a consistent, compacted copy into the empty directory `destination`.
+    public func backup(to destination: String) throws {
+        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try EventStore.storageCall { try environment.copy(to: destination, compact: true) }
+    }
+
     /// Bytes the environment's data file uses.
     public var usedBytes: Int { environment.info().usedBytes }
 }

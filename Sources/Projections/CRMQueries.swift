@@ -45,6 +45,7 @@ public struct CRMQueries: Sendable {
         ("report.targets", .record(["period": .matching(.period), "calendar": .choice(["gregorian", "persian"])], required: ["period"])),
         ("report.branches", .record(["from": .dateTime, "to": .dateTime, "stalledDays": .integer(minimum: 1, maximum: 3650)],
                                     required: ["from", "to"])),
+        ("projections.rebuild", .record(["names": .list(.text(64), min: 1, max: 32)], required: [])),
         ("log.read", .record(["from": .integer(minimum: 1, maximum: nil), "limit": .integer(minimum: 1, maximum: 10_000)], required: [])),
         ("system.status", .record([:], required: [])),
     ]
@@ -68,7 +69,7 @@ public struct CRMQueries: Sendable {
         do {
             // A read model is never behind the log it answers for: fold what is new first
             // (nothing, when the daemon's projector is following live).
-            if op != "system.status", op != "log.read" { try projector.catchUp() }
+            if op != "system.status", op != "log.read", op != "projections.rebuild" { try projector.catchUp() }
             switch op {
             case "customer.get" where agent != nil, "customer.history" where agent != nil:
                 let owner = try projector.state.read { try $0.row(CRMFacts.customers, Key.of(.text(a.string("customerId")!)))?.string("agentId") }
@@ -100,6 +101,14 @@ public struct CRMQueries: Sendable {
                 let events = try projector.store.read(from: Position(a.int("from") ?? 1), limit: Int(a.int("limit") ?? 100))
                 return .object(["events": .array(events.map(Envelope.json)), "next": .int(Int64((events.last?.position ?? Position(a.int("from") ?? 1) - 1) + 1))])
             case "system.status": return try status()
+            case "projections.rebuild":
+                let started = ContinuousClock.now
+                let names = a.strings("names")
+                try projector.rebuild(names)
+                let seconds = (ContinuousClock.now - started).components
+                return .object(["rebuilt": .array((try names ?? projector.status().map(\.name)).map(JSON.string)),
+                                "head": .int(Int64(try projector.store.head().position)),
+                                "seconds": .double(Double(seconds.seconds) + Double(seconds.attoseconds) / 1e18)])
             default: return try branches(a)
             }
         } catch let error as QueryError {

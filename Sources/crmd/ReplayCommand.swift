@@ -2,9 +2,29 @@ import ArgumentParser
 import CRMEvents
 import EventStore
 import Foundation
+import Projections
 
 /// `crmd replay`: prints recorded events, filtered, as JSON lines or a table.
 struct ReplayCommand: ParsableCommand {
+    /// The customer file now or `--as-of`, folded from that customer's own events.
+    func printCustomer(_ customerId: String) {
+        do {
+            let store = try openLogReadOnly(data)
+            let keys = try KeyStore(directory: data.data + "/keys")
+            let projector = try Projector(store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
+            let time = try asOf.map { text -> Timestamp in
+                guard let time = Timestamp(rfc3339: text) else { throw CLIError("--as-of: '\(text)' is not an RFC 3339 time such as 2026-03-03T09:15:00Z") }
+                return time
+            }
+            let file = try CustomerQueries(projector: projector, keys: keys).get(customerId, asOf: time)
+            print(file.json.pretty())
+        } catch let error as QueryError {
+            exitWithOneLine(CLIError(error.message))
+        } catch {
+            exitWithOneLine(error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Print events from the log as JSON lines or a table.",
@@ -13,8 +33,12 @@ struct ReplayCommand: ParsableCommand {
             Filters combine: --from/--to bound positions, --until bounds the time the log
             stored an event, --stream and --type select by name.
 
+            With --customer ID the customer file is printed instead, folded from that customer's
+            own events; with --as-of TIME exactly as the log knew it then.
+
             Examples:
               crmd replay --data ./crm-data --from 1 --to 100
+              crmd replay --customer c42 --as-of 2026-03-03T12:00:00Z
               crmd replay --stream customer-c42 --until 2026-03-03T23:59:59Z --format table
             """)
 
@@ -43,7 +67,16 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "jsonl (one envelope per line) or table.")
     var format: Format = .jsonl
 
+    @Option(help: "Print this customer's file instead of events (with --as-of: as it stood then).")
+    var customer: String?
+
+    @Option(name: .customLong("as-of"), help: ArgumentHelp("With --customer: the file as the log knew it at this RFC 3339 time.", valueName: "TIME"))
+    var asOf: String?
+
     func run() throws {
+        if let customer {
+            return printCustomer(customer)
+        }
         do {
             let store = try openLogReadOnly(data)
             var last = to ?? .max

@@ -101,6 +101,9 @@ final class RequestRouter: Sendable {
                 return RequestRouter.error(id, error.code.rawValue, error.message, path: error.path, rule: error.rule)
             }
         }
+        if request.op == "projections.rebuild", request.role != .admin, request.role != .manager {
+            return RequestRouter.error(id, "forbidden", "rebuilding projections is for admins and managers")
+        }
         if request.op == "log.read", request.role == .agent {
             return RequestRouter.error(id, "forbidden", "the raw log is for managers, admins and auditors")
         }
