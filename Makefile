@@ -4,7 +4,7 @@ DATA ?= ./crm-data
 APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev pkg-config socat
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build run test bench schemas fixtures docs clean
+.PHONY: deps build run demo test bench schemas fixtures docs clean
 
 # Installs the C libraries crmd links against, only when they are missing.
 deps:
@@ -21,8 +21,14 @@ build: deps
 	swift build -c release --product crmd
 
 # Serves $(DATA) on $(DATA)/crmd.sock until Ctrl-C (SIGINT drains and exits cleanly).
+# An empty $(DATA) gets an offer: `make demo` fills it with a synthetic company first.
 run: build
+	@[ -f $(DATA)/log/data.mdb ] || echo "crmd: $(DATA) is empty; stop with Ctrl-C and run 'make demo' for a synthetic company to explore"
 	.build/release/crmd serve --data $(DATA)
+
+# A realistic synthetic company history in an empty $(DATA) (about 200,000 events).
+demo: build
+	.build/release/crmd demo --data $(DATA) --events 200000
 
 # The Swift suites, then the schema files against the code and, with python-jsonschema, every
 # event the suites wrote and every request example in docs/ against the schema files.

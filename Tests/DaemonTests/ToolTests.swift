@@ -1,0 +1,86 @@
+import CRMEvents
+import EventStore
+import Foundation
+import XCTest
+
+/// The command-line tools on real data directories, run as the real binary.
+final class ToolTests: XCTestCase {
+    /// Runs `crmd ARGS`; returns the exit status and what it printed (stdout and stderr).
+    func crmd(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func temporary() -> String {
+        let path = NSTemporaryDirectory() + "crmd-tools-\(UUID().uuidString)"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    func testDemoBackupRebuildAndReplayOnAServedDirectory() throws {
+        let directory = temporary()
+        let demo = try crmd(["demo", "--data", directory, "--events", "3000"])
+        XCTAssertEqual(demo.status, 0, demo.output)
+        XCTAssertEqual(try crmd(["demo", "--data", directory, "--events", "10"]).status, 1, "the demo writes only into an empty directory")
+
+        let daemon = try DaemonProcess(self, directory: directory)
+        defer { daemon.stop() }
+        let c = try daemon.connect()
+        let head = try XCTUnwrap(c.call("system.status")["result"]?["headPosition"]?.intValue)
+        XCTAssertGreaterThan(head, 3000)
+        let sales = c.call("report.sales", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z", "groupBy": ["month"], "calendar": "persian"}"#)
+        XCTAssertEqual(sales["result"]?["rows"]?.arrayValue?.first?["group"]?["month"], "1402-01", "the demo starts at Nowruz 1402")
+
+        // A backup while the daemon serves and a client writes.
+        let writer = try daemon.connect()
+        writer.send(#"{"id": 1, "op": "branch.open", "args": {"branchId": "isfahan", "name": "نمایندگی اصفهان", "region": "اصفهان"}}"#)
+        let backup = directory + "-backup"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: backup) }
+        let copied = try crmd(["backup", backup, "--data", directory])
+        XCTAssertEqual(copied.status, 0, copied.output)
+        XCTAssertEqual(writer.receive()?["ok"], true)
+        XCTAssertEqual(try crmd(["verify", "--data", backup]).status, 0)
+        XCTAssertEqual(try crmd(["backup", backup, "--data", directory]).status, 1, "a backup never overwrites")
+
+        // Rebuild on a served directory asks the daemon; the result equals what it had.
+        let before = c.call("report.sales", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z", "groupBy": ["agent"]}"#)
+        let rebuilt = try crmd(["rebuild", "--all", "--data", directory])
+        XCTAssertEqual(rebuilt.status, 0, rebuilt.output)
+        XCTAssertTrue(rebuilt.output.contains("asking it to rebuild"))
+        XCTAssertEqual(c.call("report.sales", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z", "groupBy": ["agent"]}"#), before)
+
+        // The copy serves, and replay --as-of on it equals the daemon's customer.get asOf.
+        let copy = try DaemonProcess(self, directory: backup)
+        let asOf = "2023-03-25T00:00:00Z"
+        let served = try copy.connect().call("customer.get", #"{"customerId": "c1", "asOf": "\#(asOf)"}"#)
+        XCTAssertEqual(served["ok"], true, served.serialized())
+        copy.stop()
+        let replayed = try crmd(["replay", "--data", backup, "--customer", "c1", "--as-of", asOf])
+        XCTAssertEqual(replayed.status, 0, replayed.output)
+        XCTAssertEqual(try JSON.parse(replayed.output), served["result"])
+    }
+
+    func testOfflineRebuildReportsProgressAndEqualsWhatTheDaemonBuilt() throws {
+        let directory = temporary()
+        XCTAssertEqual(try crmd(["demo", "--data", directory, "--events", "2000"]).status, 0)
+        let daemon = try DaemonProcess(self, directory: directory)
+        let live = try daemon.connect().call("report.workload", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}"#)
+        daemon.stop()
+        let rebuilt = try crmd(["rebuild", "crm-facts", "--data", directory])
+        XCTAssertEqual(rebuilt.status, 0, rebuilt.output)
+        XCTAssertTrue(rebuilt.output.contains("rebuild: "), "progress lines when not on a terminal")
+        XCTAssertTrue(rebuilt.output.contains("rebuilt crm-facts"))
+        let again = try DaemonProcess(self, directory: directory)
+        defer { again.stop() }
+        XCTAssertEqual(try again.connect().call("report.workload", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}"#), live)
+        XCTAssertEqual(try crmd(["rebuild", "--data", directory]).status, 64, "no names and no --all is a usage error")
+    }
+}
