@@ -31,6 +31,7 @@ final class ProtocolDocTests: XCTestCase {
             #"{"id": 114, "op": "report.branches", "args": {"from": "2026-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}}"#,
             #"{"id": 115, "op": "log.read", "args": {"from": 1, "limit": 2}}"#,
             #"{"id": 116, "op": "system.status", "args": {}}"#,
+            #"{"id": 118, "op": "projections.rebuild", "args": {"names": ["event-counts"]}}"#,
             #"{"id": 117, "op": "log.subscribe", "args": {"from": 3}}"#,
         ]
     }
