@@ -16,7 +16,7 @@ struct CRMD: AsyncParsableCommand {
               crmd replay --data ./crm-data --stream selftest-1 --format table
             """,
         subcommands: [ServeCommand.self, SendCommand.self, ReplayCommand.self, VerifyCommand.self, RebuildCommand.self, BackupCommand.self,
-                      DemoCommand.self, StatusCommand.self, SelftestCommand.self, SchemasCommand.self])
+                      DemoCommand.self, ReportCommand.self, StatusCommand.self, SelftestCommand.self, SchemasCommand.self])
 }
 
 /// The `--data DIR` option every subcommand takes.

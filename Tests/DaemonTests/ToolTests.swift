@@ -83,4 +83,54 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(try again.connect().call("report.workload", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}"#), live)
         XCTAssertEqual(try crmd(["rebuild", "--data", directory]).status, 64, "no names and no --all is a usage error")
     }
+
+    /// Splits RFC 4180 CSV into rows of fields.
+    func parseCSV(_ text: String) -> [[String]] {
+        var rows: [[String]] = []
+        var row: [String] = []
+        var field = ""
+        var quoted = false
+        var characters = Array(text)[...]
+        while let c = characters.popFirst() {
+            if quoted {
+                if c == "\"" {
+                    if characters.first == "\"" { field.append("\""); characters.removeFirst() } else { quoted = false }
+                } else { field.append(c) }
+            } else if c == "\"" { quoted = true
+            } else if c == "," { row.append(field); field = ""
+            } else if c == "\r\n" || c == "\n" { row.append(field); rows.append(row); row = []; field = ""
+            } else { field.append(c) }
+        }
+        return rows
+    }
+
+    func testEveryReportAsCSVReadsBackToTheQuerysFigures() throws {
+        let directory = temporary()
+        XCTAssertEqual(try crmd(["demo", "--data", directory, "--events", "2500"]).status, 0)
+        let range = #""from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z""#
+        let reports: [(String, String)] = [
+            ("sales", #"{\#(range), "groupBy": ["month", "product"]}"#), ("quotes", "{\(range)}"), ("daily", #"{"date": "2023-03-25"}"#),
+            ("dormant", #"{"days": 1}"#), ("receivables", #"{"until": "2030-01-01T00:00:00Z"}"#), ("workload", "{\(range)}"),
+            ("targets", #"{"period": "2023"}"#), ("branches", "{\(range)}"), ("funnel", "{\(range)}"),
+            ("agenda", #"{"agentId": "a1", \#(range)}"#), ("view", #"{"agentId": "a1"}"#),
+        ]
+        for (name, args) in reports {
+            let csv = try crmd(["report", name, args, "--data", directory, "--format", "csv", "--calendar", "persian"].filter { name == "sales" || $0 != "--calendar" && $0 != "persian" })
+            XCTAssertEqual(csv.status, 0, "\(name): \(csv.output)")
+            let json = try crmd(["report", name, args, "--data", directory, "--format", "json"] + (name == "sales" ? ["--calendar", "persian"] : []))
+            XCTAssertEqual(json.status, 0, "\(name): \(json.output)")
+            let table = parseCSV(csv.output)
+            let result = try JSON.parse(json.output)
+            let list = ["rows", "stages", "customers", "invoices", "agents", "targets", "branches", "followups"].lazy
+                .compactMap { result[$0]?.arrayValue }.first ?? [result]
+            XCTAssertEqual(table.count - 1, list.count, "\(name): one CSV row per result row")
+            XCTAssertTrue(table.dropFirst().allSatisfy { $0.count == table[0].count }, "\(name): rectangular")
+            if name == "sales", let first = list.first, let amount = first["amount"]?["IRR"]?.intValue {
+                let column = try XCTUnwrap(table[0].firstIndex(of: "amount.IRR"))
+                XCTAssertEqual(table[1][column], String(amount), "the CSV carries the query's figures")
+                XCTAssertEqual(table[1][try XCTUnwrap(table[0].firstIndex(of: "group.month"))], first["group"]?["month"]?.stringValue)
+            }
+        }
+        XCTAssertEqual(try crmd(["report", "nonsense", "--data", directory]).status, 1)
+    }
 }
