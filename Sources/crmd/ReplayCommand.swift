@@ -6,6 +6,15 @@ import Projections
 
 /// `crmd replay`: prints recorded events, filtered, as JSON lines or a table.
 struct ReplayCommand: ParsableCommand {
+    /// A value as a table cell: text as it is, nothing for null, other JSON compact.
+    static func cell(_ value: JSON?) -> String {
+        switch value {
+        case nil, .null?: ""
+        case .string(let text)?: text
+        case let other?: other.serialized()
+        }
+    }
+
     /// The customer file now or `--as-of`, folded from that customer's own events.
     func printCustomer(_ customerId: String) {
         do {
@@ -16,7 +25,24 @@ struct ReplayCommand: ParsableCommand {
                 guard let time = Timestamp(rfc3339: text) else { throw CLIError("--as-of: '\(text)' is not an RFC 3339 time such as 2026-03-03T09:15:00Z") }
                 return time
             }
-            let file = try CustomerQueries(projector: projector, keys: keys).get(customerId, asOf: time)
+            let queries = CustomerQueries(projector: projector, keys: keys)
+            if !diff.isEmpty {
+                guard diff.count == 2, let from = Timestamp(rfc3339: diff[0]), let to = Timestamp(rfc3339: diff[1]) else {
+                    throw CLIError("--diff takes two RFC 3339 times: FROM TO")
+                }
+                let changes = try queries.history(customerId).filter { change in
+                    guard let at = change["at"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) else { return false }
+                    return at >= from && at <= to
+                }
+                let table = TableWriter(columns: ["at", "by", "field", "old", "new"])
+                for change in changes {
+                    table.add([change["at"]?.stringValue ?? "", change["by"]?.stringValue ?? "", change["field"]?.stringValue ?? "",
+                               ReplayCommand.cell(change["old"]), ReplayCommand.cell(change["new"])])
+                }
+                table.print()
+                return
+            }
+            let file = try queries.get(customerId, asOf: time)
             print(file.json.pretty())
         } catch let error as QueryError {
             exitWithOneLine(CLIError(error.message))
@@ -34,11 +60,13 @@ struct ReplayCommand: ParsableCommand {
             stored an event, --stream and --type select by name.
 
             With --customer ID the customer file is printed instead, folded from that customer's
-            own events; with --as-of TIME exactly as the log knew it then.
+            own events; with --as-of TIME exactly as the log knew it then; with --diff FROM TO every
+            field change in between, who made it, the old and the new value.
 
             Examples:
               crmd replay --data ./crm-data --from 1 --to 100
               crmd replay --customer c42 --as-of 2026-03-03T12:00:00Z
+              crmd replay --customer c42 --diff 2026-03-01T00:00:00Z 2026-03-31T23:59:59Z
               crmd replay --stream customer-c42 --until 2026-03-03T23:59:59Z --format table
             """)
 
@@ -72,6 +100,10 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(name: .customLong("as-of"), help: ArgumentHelp("With --customer: the file as the log knew it at this RFC 3339 time.", valueName: "TIME"))
     var asOf: String?
+
+    @Option(name: .customLong("diff"), parsing: .upToNextOption,
+            help: ArgumentHelp("With --customer: every field change between two RFC 3339 times, with who made it.", valueName: "FROM TO"))
+    var diff: [String] = []
 
     func run() throws {
         if let customer {

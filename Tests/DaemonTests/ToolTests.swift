@@ -66,6 +66,11 @@ final class ToolTests: XCTestCase {
         let replayed = try crmd(["replay", "--data", backup, "--customer", "c1", "--as-of", asOf])
         XCTAssertEqual(replayed.status, 0, replayed.output)
         XCTAssertEqual(try JSON.parse(replayed.output), served["result"])
+        let diff = try crmd(["replay", "--data", backup, "--customer", "c1", "--diff", "2023-01-01T00:00:00Z", "2030-01-01T00:00:00Z"])
+        XCTAssertEqual(diff.status, 0, diff.output)
+        let lines = diff.output.split(separator: "\n")
+        XCTAssertTrue(lines.first?.hasPrefix("at") ?? false)
+        XCTAssertTrue(lines.contains { $0.contains(" name ") }, "the registration shows who set the name: \(diff.output)")
     }
 
     func testOfflineRebuildReportsProgressAndEqualsWhatTheDaemonBuilt() throws {
