@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// Personal data as stored in the log: AES-GCM ciphertext under one customer's data key.
 ///
@@ -20,20 +21,55 @@ public struct Sealed: Codable, Hashable, Sendable {
     }
 }
 
+/// Where randomness for keys and nonces comes from: the system's generator, or a seeded one so
+/// that a demo history can be written again byte for byte (never for real data).
+public final class Entropy: Sendable {
+    private let seeded: Mutex<UInt64?>
+
+    /// The system's cryptographic generator.
+    public static let system = Entropy(seed: nil)
+
+    /// A reproducible stream from `seed` (SplitMix64); not secret, for demos and tests only.
+    public init(seed: UInt64?) { seeded = Mutex(seed) }
+
+    /// `count` bytes of the seeded stream, or nil when the system's generator is to be used.
+    public func bytesIfSeeded(_ count: Int) -> [UInt8]? { bytes(count) }
+
+    /// `count` random bytes, or nil to let the system choose.
+    func bytes(_ count: Int) -> [UInt8]? {
+        seeded.withLock { (seed: inout UInt64?) -> [UInt8]? in
+            guard var state = seed else { return nil }
+            defer { seed = state }
+            var out: [UInt8] = []
+            while out.count < count {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                z ^= z >> 31
+                out += withUnsafeBytes(of: z) { Array($0) }
+            }
+            return Array(out.prefix(count))
+        }
+    }
+}
+
 /// A customer's 256-bit data key, bound to the customer it belongs to.
 public struct DataKey: Sendable {
     /// Whose personal data the key protects; bound into every ciphertext as associated data.
     public let owner: String
     /// The key's 32 bytes, for the key store only.
     public let bytes: [UInt8]
+    /// Where nonces come from (the system, unless a demo asked for a seeded stream).
+    public var entropy: Entropy = .system
     private var key: SymmetricKey { SymmetricKey(data: bytes) }
 
     /// The key-store name of a customer's data key.
     public static func owner(ofCustomer customerId: String) -> String { "customer-\(customerId)" }
 
     /// A fresh random key for `owner`.
-    public static func generate(owner: String) -> DataKey {
-        DataKey(owner: owner, bytes: SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+    public static func generate(owner: String, entropy: Entropy = .system) -> DataKey {
+        DataKey(owner: owner, bytes: entropy.bytes(32) ?? SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
     }
 
     /// A key restored from its 32 stored bytes.
@@ -45,7 +81,8 @@ public struct DataKey: Sendable {
     /// Encrypts `text` with a fresh nonce.
     public func seal(_ text: String) -> Sealed {
         // AES-GCM with a random 96-bit nonce cannot fail for inputs this small.
-        let box = try! AES.GCM.seal(Data(text.utf8), using: key, authenticating: Data(owner.utf8))
+        let nonce = entropy.bytes(12).map { try! AES.GCM.Nonce(data: $0) } ?? AES.GCM.Nonce()
+        let box = try! AES.GCM.seal(Data(text.utf8), using: key, nonce: nonce, authenticating: Data(owner.utf8))
         return Sealed(text: "v1." + box.combined!.base64EncodedString())
     }
 

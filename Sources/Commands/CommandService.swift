@@ -37,11 +37,16 @@ public final class CommandService: Sendable {
     /// How many times a command is decided again after losing a race on its streams.
     public static let maxAttempts = 16
 
-    /// Serves commands on `store`, sealing personal data with keys from `keys`.
-    public init(store: EventStore, keys: KeyStore, clock: @escaping @Sendable () -> Timestamp = { .now() }) {
+    /// Where new data keys, nonces and generated ids get their randomness.
+    let entropy: Entropy
+
+    /// Serves commands on `store`, sealing personal data with keys from `keys`; `entropy` is
+    /// the system's unless a demo asks for a seeded, reproducible history.
+    public init(store: EventStore, keys: KeyStore, clock: @escaping @Sendable () -> Timestamp = { .now() }, entropy: Entropy = .system) {
         self.store = store
         self.keys = keys
         self.clock = clock
+        self.entropy = entropy
         self.state = Mutex(CompanyState())
     }
 
@@ -102,7 +107,7 @@ public final class CommandService: Sendable {
         let now = clock()
         return try state.withLock { (state: inout CompanyState) throws(CommandError) -> Decision in
             try catchUp(&state)
-            let decisionContext = DecisionContext(state: state, command: context, store: store, keys: keys, now: now)
+            let decisionContext = DecisionContext(state: state, command: context, store: store, keys: keys, now: now, entropy: entropy)
             var decision = try decider(decisionContext)
             decision.conditions = decisionContext.conditions(for: decision)
             if let expected = context.expectedVersion, state.version(decision.target) != expected {
@@ -157,7 +162,7 @@ public final class CommandService: Sendable {
                 try catchUp(&state)
                 let stranded = (state.customersByAgent[left.agentId] ?? []).sorted()
                 guard !stranded.isEmpty else { return nil }
-                let context = DecisionContext(state: state, command: context, store: store, keys: keys, now: clock())
+                let context = DecisionContext(state: state, command: context, store: store, keys: keys, now: clock(), entropy: entropy)
                 return Decision(target: stranded[0], id: left.agentId, appends: stranded.map { customerId in
                     let stream = AggregateKind.customer.stream(try! EntityID(customerId))
                     return Decision.Append(stream: stream, expected: context.expected(stream), events: [

@@ -122,10 +122,13 @@ enum CustomerOps {
             throw .notFound("branch", branchId, path: "/branchId")
         }
         if let birthday = args.birthday { try context.date(birthday, path: "/birthday") }
-        let key: DataKey
+        var key: DataKey
         do {
             let owner = CommandService.keyOwner(id)
-            key = DataKey(owner: owner, bytes: try context.keys.keyCreatingIfNeeded(for: owner) { DataKey.generate(owner: owner).bytes })
+            key = DataKey(owner: owner, bytes: try context.keys.keyCreatingIfNeeded(for: owner) {
+                DataKey.generate(owner: owner, entropy: context.entropy).bytes
+            })
+            key.entropy = context.entropy
         } catch {
             throw .rule("customer_forgotten", "customer id \(id) belonged to a forgotten customer and cannot be reused", path: "/customerId")
         }

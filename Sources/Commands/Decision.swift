@@ -45,6 +45,7 @@ struct DecisionContext {
     let store: EventStore
     let keys: KeyStore
     let now: Timestamp
+    let entropy: Entropy
     /// Filled by the lookups below, so that every fact a rule used is guarded.
     let read = ReadStreams()
 
@@ -78,7 +79,10 @@ struct DecisionContext {
     /// store recognises the retry and returns the first result instead of creating a twin.
     func newID(_ given: String?, prefix: String) -> String {
         if let given { return given }
-        guard let requestId = command.requestId else { return EntityID.generate(prefix: prefix).rawValue }
+        guard let requestId = command.requestId else {
+            guard let seeded = entropy.bytesIfSeeded(10) else { return EntityID.generate(prefix: prefix).rawValue }
+            return prefix + "-" + seeded.map { String(format: "%02x", $0) }.joined()
+        }
         let digest = SHA256.hash(data: Data("\(command.actor.principal)\u{0}\(requestId)".utf8))
         return prefix + "-" + digest.prefix(10).map { String(format: "%02x", $0) }.joined()
     }
@@ -123,7 +127,9 @@ struct DecisionContext {
         guard let stored else {
             throw .rule("customer_forgotten", "customer \(id) has no data key; their personal data was erased")
         }
-        return DataKey(owner: CommandService.keyOwner(id), bytes: stored)
+        var key = DataKey(owner: CommandService.keyOwner(id), bytes: stored)
+        key.entropy = entropy
+        return key
     }
 
     /// Parses an RFC 3339 argument; the schema checked its shape, this checks it names a real time.

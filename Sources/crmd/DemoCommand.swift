@@ -17,8 +17,12 @@ struct DemoCommand: AsyncParsableCommand {
             from 21 March 2023 (Nowruz 1402). Every event goes through the same command path as a
             request on the socket, so every business rule holds. Stop the daemon first.
 
+            With --reproducible the same seed writes the same log, byte for byte (same head hash):
+            keys, nonces and ids come from the seed and commands run one at a time.
+
             Example:
               crmd demo --data ./crm-data --events 200000
+              crmd demo --data /tmp/a --events 5000 --seed 7 --reproducible
             """)
 
     @OptionGroup var data: DataOptions
@@ -28,6 +32,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: "The seed of the history.")
     var seed: UInt64 = 1405
+
+    @Flag(help: "Byte-for-byte reproducible: data keys, nonces and ids from the seed, one command at a time (slower). Demo data only.")
+    var reproducible = false
 
     func run() async throws {
         do {
@@ -47,8 +54,10 @@ struct DemoCommand: AsyncParsableCommand {
                 throw CLIError("\(data.data) already holds a log; the demo writes only into an empty data directory")
             }
             let keys = try KeyStore(directory: data.data + "/keys")
-            let service = CommandService(store: store, keys: keys, clock: options.clock)
+            let service = CommandService(store: store, keys: keys, clock: options.clock,
+                                         entropy: reproducible ? Entropy(seed: seed) : .system)
             var demo = DemoCompany(service: service) { time in now.withLock { $0 = max($0, time.microsecondsSince1970) } }
+            if reproducible { demo.concurrency = 1 }
             demo.start = Timestamp(microsecondsSince1970: start)
             let began = ContinuousClock.now
             let target = events
@@ -57,7 +66,7 @@ struct DemoCommand: AsyncParsableCommand {
             }
             let head = try store.head()
             FileHandle.standardError.write(Data("\n".utf8))
-            print("demo: \(head.position) events from \(accepted) accepted commands in \(String(format: "%.0f", (ContinuousClock.now - began).seconds)) s; head \(head.hash.hex.prefix(16))…")
+            print("demo: \(head.position) events from \(accepted) accepted commands in \(String(format: "%.0f", (ContinuousClock.now - began).seconds)) s; head \(head.hash.hex)")
             print("now:  crmd serve --data \(data.data)   (or: crmd report sales --data \(data.data) --calendar persian)")
             store.close()
             keys.close()

@@ -73,6 +73,17 @@ final class ToolTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains(" name ") }, "the registration shows who set the name: \(diff.output)")
     }
 
+    func testAReproducibleDemoWritesTheSameLogTwice() throws {
+        let first = try crmd(["demo", "--data", temporary(), "--events", "1200", "--seed", "7", "--reproducible"])
+        let second = try crmd(["demo", "--data", temporary(), "--events", "1200", "--seed", "7", "--reproducible"])
+        let other = try crmd(["demo", "--data", temporary(), "--events", "1200", "--seed", "8", "--reproducible"])
+        func head(_ output: String) -> String? { output.split(separator: "\n").first { $0.hasPrefix("demo:") }?.split(separator: " ").last.map(String.init) }
+        XCTAssertEqual(first.status, 0, first.output)
+        XCTAssertNotNil(head(first.output))
+        XCTAssertEqual(head(first.output), head(second.output), "same seed, same head hash")
+        XCTAssertNotEqual(head(first.output), head(other.output), "another seed, another history")
+    }
+
     func testOfflineRebuildReportsProgressAndEqualsWhatTheDaemonBuilt() throws {
         let directory = temporary()
         XCTAssertEqual(try crmd(["demo", "--data", directory, "--events", "2000"]).status, 0)
