@@ -91,27 +91,27 @@ public struct DemoCompany: Sendable {
                     daytime.append(("call.log", .object(["customerId": .string(customer), "direction": .string(rng.int(2) == 0 ? "inbound" : "outbound"),
                                                          "at": .string(at(day, hour)), "durationSeconds": .int(Int64(30 + rng.int(900))),
                                                          "outcome": .string(["interested", "no_answer", "callback", "order", "not_interested"][rng.int(5)]),
-                                                         "text": .string(Self.notes[rng.int(6)]), "agentId": .string(agent)]), "admin"))
+                                                         "text": .string(Self.notes[rng.int(6)]), "agentId": .string(agent)]), agent))
                 case 30..<40:
                     daytime.append(("email.log", .object(["customerId": .string(customer), "direction": "outbound", "subject": "پیش‌فاکتور",
-                                                          "text": .string(Self.notes[rng.int(6)]), "at": .string(at(day, hour)), "agentId": .string(agent)]), "admin"))
+                                                          "text": .string(Self.notes[rng.int(6)]), "at": .string(at(day, hour)), "agentId": .string(agent)]), agent))
                 case 40..<48:
                     daytime.append(("sms.log", .object(["customerId": .string(customer), "direction": "outbound", "text": "یادآوری جلسه",
-                                                        "at": .string(at(day, hour)), "agentId": .string(agent)]), "admin"))
+                                                        "at": .string(at(day, hour)), "agentId": .string(agent)]), agent))
                 case 48..<58:
                     daytime.append(("quote.give", .object(["customerId": .string(customer), "channel": .string(["phone", "email", "in_person"][rng.int(3)]),
                                                            "lines": .array([.object(["productId": .string("p\(rng.int(20))"), "quantity": .int(Int64(1 + rng.int(10)))])]),
-                                                           "validUntil": .string(at(day, 24 * 14)), "agentId": .string(agent)]), "admin"))
+                                                           "validUntil": .string(at(day, 24 * 14)), "agentId": .string(agent)]), agent))
                 case 58..<66:
                     let dealId = id("d")
                     deals.append((dealId, 0))
-                    daytime.append(("deal.open", .object(["dealId": .string(dealId), "customerId": .string(customer), "agentId": .string(agent)]), "admin"))
+                    daytime.append(("deal.open", .object(["dealId": .string(dealId), "customerId": .string(customer), "agentId": .string(agent)]), agent))
                 case 66..<76:
                     let followupId = id("f")
                     followups.append(followupId)
                     daytime.append(("followup.schedule", .object(["followupId": .string(followupId), "customerId": .string(customer), "agentId": .string(agent),
                                                                   "due": .string(at(day, 24 * Int64(1 + rng.int(10)))), "kind": .string(["call", "meeting", "quote", "payment"][rng.int(4)]),
-                                                                  "note": .string(Self.notes[rng.int(6)])]), "admin"))
+                                                                  "note": .string(Self.notes[rng.int(6)])]), agent))
                 case 76..<84:
                     let invoiceId = id("i")
                     let quantity = Int64(1 + rng.int(5))
@@ -119,9 +119,9 @@ public struct DemoCompany: Sendable {
                     invoices.append((invoiceId, quantity * Int64(1 + product) * 5_000_000))
                     daytime.append(("invoice.issue", .object(["invoiceId": .string(invoiceId), "customerId": .string(customer), "agentId": .string(agent),
                                                               "lines": .array([.object(["productId": .string("p\(product)"), "quantity": .int(quantity)])]),
-                                                              "dueAt": .string(at(day, 24 * 30))]), "admin"))
+                                                              "dueAt": .string(at(day, 24 * 30))]), agent))
                 default:
-                    daytime.append(("note.add", .object(["customerId": .string(customer), "text": .string(Self.notes[rng.int(6)]), "agentId": .string(agent)]), "admin"))
+                    daytime.append(("note.add", .object(["customerId": .string(customer), "text": .string(Self.notes[rng.int(6)]), "agentId": .string(agent)]), agent))
                 }
             }
             accepted += try await execute(daytime)
@@ -167,8 +167,9 @@ public struct DemoCompany: Sendable {
                 nextAgent += 1
                 accepted += try await execute([("agent.hire", .object(["agentId": .string(newcomer), "name": "کارمند تازه"]), "admin")])
                 agents.append(newcomer)
-                evening.append(("agent.leave", .object(["agentId": .string(leaving), "successorId": .string(agents[rng.int(agents.count)])]), "admin"))
-                customers = customers.map { ($0.id, $0.agent == leaving ? agents[0] : $0.agent) }
+                let successor = agents[rng.int(agents.count)]
+                evening.append(("agent.leave", .object(["agentId": .string(leaving), "successorId": .string(successor)]), "admin"))
+                customers = customers.map { ($0.id, $0.agent == leaving ? successor : $0.agent) }
             }
             if rng.int(30) == 0, !customers.isEmpty {
                 evening.append(("customer.forget", .object(["customerId": .string(customers.remove(at: rng.int(customers.count)).id)]), "admin"))

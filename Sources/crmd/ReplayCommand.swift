@@ -56,8 +56,8 @@ struct ReplayCommand: ParsableCommand {
         abstract: "Print events from the log as JSON lines or a table.",
         discussion: """
             Reads the log in short batches, so it is safe on a directory a daemon serves.
-            Filters combine: --from/--to bound positions, --until bounds the time the log
-            stored an event, --stream and --type select by name.
+            Filters combine: --from/--to bound positions, --since/--until the time the log stored
+            an event; --stream, --type and --actor select by name.
 
             With --customer ID the customer file is printed instead, folded from that customer's
             own events; with --as-of TIME exactly as the log knew it then; with --diff FROM TO every
@@ -68,6 +68,7 @@ struct ReplayCommand: ParsableCommand {
               crmd replay --customer c42 --as-of 2026-03-03T12:00:00Z
               crmd replay --customer c42 --diff 2026-03-01T00:00:00Z 2026-03-31T23:59:59Z
               crmd replay --stream customer-c42 --until 2026-03-03T23:59:59Z --format table
+              crmd replay --actor maryam --since 2026-03-01T00:00:00Z --format table
             """)
 
     /// How events are printed.
@@ -86,8 +87,14 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only events the log stored at or before this RFC 3339 time.", valueName: "TIME"))
     var until: String?
 
+    @Option(help: ArgumentHelp("Only events the log stored at or after this RFC 3339 time.", valueName: "TIME"))
+    var since: String?
+
     @Option(help: "Only events of this stream.")
     var stream: String?
+
+    @Option(help: "Only events caused by this principal (an agent id, admin, …).")
+    var actor: String?
 
     @Option(help: "Only events of this type.")
     var type: String?
@@ -112,6 +119,14 @@ struct ReplayCommand: ParsableCommand {
         do {
             let store = try openLogReadOnly(data)
             var last = to ?? .max
+            var first = from
+            if let since {
+                guard let time = Timestamp(rfc3339: since) else {
+                    throw CLIError("--since: '\(since)' is not an RFC 3339 time such as 2026-03-03T09:15:00Z")
+                }
+                // The first event stored at or after `since` follows the last one stored before it.
+                first = max(first, try store.position(asOf: Timestamp(microsecondsSince1970: time.microsecondsSince1970 - 1)) + 1)
+            }
             if let until {
                 guard let time = Timestamp(rfc3339: until) else {
                     throw CLIError("--until: '\(until)' is not an RFC 3339 time such as 2026-03-03T09:15:00Z")
@@ -120,6 +135,7 @@ struct ReplayCommand: ParsableCommand {
             }
             let table = TableWriter(columns: ["position", "recorded at", "stream", "version", "type", "actor"])
             let emit: (RecordedEvent) -> Void = { event in
+                if let actor, event.actor.principal != actor { return }
                 switch format {
                 case .jsonl: print(Envelope.line(event))
                 case .table: table.add([String(event.position), event.recordedAt.rfc3339, event.stream, String(event.version),
@@ -130,14 +146,14 @@ struct ReplayCommand: ParsableCommand {
                 var version: StreamVersion = 1
                 while true {
                     let batch = try store.readStream(stream, from: version, limit: 1024)
-                    for event in batch where event.position >= from && event.position <= last && (type == nil || event.type == type) {
+                    for event in batch where event.position >= first && event.position <= last && (type == nil || event.type == type) {
                         emit(event)
                     }
                     guard let tail = batch.last, tail.position <= last, batch.count == 1024 else { break }
                     version = tail.version + 1
                 }
             } else {
-                try store.scan(from: from, to: last) { event in
+                try store.scan(from: first, to: last) { event in
                     if type == nil || event.type == type { emit(event) }
                     return true
                 }

@@ -66,6 +66,12 @@ final class ToolTests: XCTestCase {
         let replayed = try crmd(["replay", "--data", backup, "--customer", "c1", "--as-of", asOf])
         XCTAssertEqual(replayed.status, 0, replayed.output)
         XCTAssertEqual(try JSON.parse(replayed.output), served["result"])
+        let byAgent = try crmd(["replay", "--data", backup, "--actor", "a1", "--since", "2023-03-22T00:00:00Z", "--until", "2023-04-02T00:00:00Z"])
+        XCTAssertEqual(byAgent.status, 0, byAgent.output)
+        let events = try byAgent.output.split(separator: "\n").map { try JSON.parse(String($0)) }
+        XCTAssertFalse(events.isEmpty)
+        XCTAssertTrue(events.allSatisfy { $0["actor"]?["principal"] == "a1" }, "only a1's events")
+        XCTAssertTrue(events.allSatisfy { ($0["recordedAt"]?.stringValue ?? "") >= "2023-03-22" && ($0["recordedAt"]?.stringValue ?? "") < "2023-04-02" })
         let diff = try crmd(["replay", "--data", backup, "--customer", "c1", "--diff", "2023-01-01T00:00:00Z", "2030-01-01T00:00:00Z"])
         XCTAssertEqual(diff.status, 0, diff.output)
         let lines = diff.output.split(separator: "\n")
