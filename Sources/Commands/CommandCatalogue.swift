@@ -6,6 +6,8 @@ struct CommandDefinition: Sendable {
     let schema: Schema
     /// Destroys the customer's data key once the events are durable.
     var forgetsCustomer = false
+    /// Reassigns, after the commit, customers given to the leaving agent while it was in flight.
+    var sweepsCustomers = false
     /// Decodes validated arguments (outside the decision lock) into the decision to make under it.
     let prepare: @Sendable (JSON) throws(CommandError) -> Decider
 
@@ -13,10 +15,11 @@ struct CommandDefinition: Sendable {
     typealias Decider = @Sendable (DecisionContext) throws(CommandError) -> Decision
 
     init<A: Decodable & Sendable>(_ name: String, _ args: A.Type, _ schema: Schema, forgetsCustomer: Bool = false,
-                                  _ decide: @escaping @Sendable (A, DecisionContext) throws(CommandError) -> Decision) {
+                                  sweepsCustomers: Bool = false, _ decide: @escaping @Sendable (A, DecisionContext) throws(CommandError) -> Decision) {
         self.name = name
         self.schema = schema
         self.forgetsCustomer = forgetsCustomer
+        self.sweepsCustomers = sweepsCustomers
         self.prepare = { (json: JSON) throws(CommandError) -> Decider in
             let args = try decodeArgs(A.self, json)
             return { (context: DecisionContext) throws(CommandError) -> Decision in try decide(args, context) }
@@ -30,6 +33,9 @@ public enum CommandCatalogue {
         + DealOps.all + FollowupOps.all + CompanyOps.all
 
     static let ops: [String: CommandDefinition] = Dictionary(uniqueKeysWithValues: definitions.map { ($0.name, $0) })
+
+    /// Whether `op` is a command (the daemon's routing check, once per request).
+    public static func contains(_ op: String) -> Bool { ops[op] != nil }
 
     /// The op names, sorted.
     public static var names: [String] { ops.keys.sorted() }

@@ -88,7 +88,7 @@ public final class CommandService: Sendable {
                 // The key goes only once CustomerForgotten is durable: a crash in between leaves a
                 // readable customer marked forgotten, which the next forget or reconcile finishes.
                 if definition.forgetsCustomer { try destroyKey(decision.id) }
-                if definition.name == "agent.leave", !result.duplicate { try await sweepCustomers(of: decision, context) }
+                if definition.sweepsCustomers, !result.duplicate { try await sweepCustomers(of: decision, context) }
                 return try describe(result, target: decision.target, id: decision.id, types: result.duplicate ? nil : decision.eventTypes)
             } catch let error as StoreError {
                 if case .wrongExpectedVersion(let stream, _, _) = error,

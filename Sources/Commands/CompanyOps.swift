@@ -52,7 +52,8 @@ enum CompanyOps {
             "agentId": .id, "name": .text(200), "role": .choice(["agent", "manager"]), "branchId": .id,
         ], required: ["name"]), hire),
         // successorId is a business rule, not a schema matter: refused as `successor_required`.
-        CommandDefinition("agent.leave", Leave.self, .record(["agentId": .id, "successorId": .id], required: ["agentId"]), leave),
+        CommandDefinition("agent.leave", Leave.self, .record(["agentId": .id, "successorId": .id], required: ["agentId"]),
+                          sweepsCustomers: true, leave),
         CommandDefinition("branch.open", OpenBranch.self, .record([
             "branchId": .id, "name": .text(200), "region": .text(128), "kind": .choice(["branch", "representative"]),
         ], required: ["name", "region"]), openBranch),

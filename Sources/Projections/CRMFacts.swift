@@ -35,7 +35,7 @@ enum PersonalValue {
 /// the events' own ciphertext, see `PersonalValue`.)
 public struct CRMFacts: Projection {
     public static let name = "crm-facts"
-    public static let version = 2
+    public static let version = 3
 
     static let customers = "customers"
     static let customersByAgent = "customers-by-agent"
@@ -58,12 +58,10 @@ public struct CRMFacts: Projection {
     static let pipelines = "pipelines"
     /// customerId → the last call, meeting, email or SMS; small and apart, because every interaction updates it.
     static let lastContacts = "last-contacts"
-    /// customerId → when their first invoice was issued.
-    static let firstInvoices = "first-invoices"
 
     public static let tables = [customers, customersByAgent, customersByTag, sales, invoiceKeys, quotes, quotesByExpiry, interactions,
                                 payments, deals, followups, followupsByAgent, deferrals, contracts, agents, branches, products, targets,
-                                pipelines, lastContacts, firstInvoices, SearchIndex.forward, SearchIndex.reverse]
+                                pipelines, lastContacts, SearchIndex.forward, SearchIndex.reverse]
 
     let keys: KeyStore
     let search: SearchIndex
@@ -71,8 +69,7 @@ public struct CRMFacts: Projection {
     /// Folds with customers' keys from `keys` and a search key kept there too.
     public init(keys: KeyStore) throws {
         self.keys = keys
-        let owner = "search-index"
-        search = SearchIndex(key: try keys.keyCreatingIfNeeded(for: owner) { DataKey.generate(owner: owner).bytes })
+        search = try SearchIndex.open(keys: keys)
     }
 
     private func key(_ customerId: String) throws -> DataKey? {
@@ -193,9 +190,6 @@ public struct CRMFacts: Projection {
                                                        "amount": .int($0.quantity * $0.unitPrice.amount)]) }),
             ])
             try txn.put(Self.invoiceKeys, Key.of(.text(d.documentId)), saleKey)
-            if try txn.get(Self.firstInvoices, Key.of(.text(d.customerId))) == nil {
-                try txn.put(Self.firstInvoices, Key.of(.text(d.customerId)), KeyPart.time(at).bytes)
-            }
         case .invoiceVoided(let e):
             if let saleKey = try txn.get(Self.invoiceKeys, Key.of(.text(e.invoiceId))) {
                 try txn.update(Self.sales, saleKey) { $0["void"] = true }

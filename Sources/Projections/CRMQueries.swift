@@ -20,8 +20,7 @@ public struct CRMQueries: Sendable {
         self.keys = keys
         self.clock = clock
         self.startedAt = clock()
-        let owner = "search-index"
-        search = SearchIndex(key: try keys.keyCreatingIfNeeded(for: owner) { DataKey.generate(owner: owner).bytes })
+        search = try SearchIndex.open(keys: keys)
     }
 
     /// Every query op with the schema of its arguments.

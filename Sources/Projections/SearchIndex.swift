@@ -18,6 +18,12 @@ struct SearchIndex: Sendable {
         init(_ bytes: [UInt8]) { keyed = HMAC<SHA256>(key: SymmetricKey(data: bytes)) }
     }
 
+    /// The index under the search key kept in `keys` (made on first use).
+    static func open(keys: KeyStore) throws -> SearchIndex {
+        let owner = "search-index"
+        return SearchIndex(key: try keys.keyCreatingIfNeeded(for: owner) { DataKey.generate(owner: owner).bytes })
+    }
+
     init(key: [UInt8]) {
         self.key = key
         self.symmetricKey = SymmetricKeyBox(key)

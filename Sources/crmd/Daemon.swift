@@ -49,18 +49,7 @@ final class Daemon: Sendable {
     /// A socket file no process listens on (left by a crash) is removed; a live one is refused.
     static func removeStaleSocket(_ path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(path.utf8.prefix(raw.count - 1))
-            raw.copyBytes(from: bytes)
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if connected == 0 { throw CLIError("another crmd serves \(path)") }
+        if (try? SocketClient(path: path)) != nil { throw CLIError("another crmd serves \(path)") }
         unlink(path)
     }
 

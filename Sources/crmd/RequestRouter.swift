@@ -89,7 +89,7 @@ final class RequestRouter: Sendable {
     /// Answers a parsed request (everything but `log.subscribe`, which the connection streams).
     func answer(_ request: Request) async -> JSON {
         let id = request.id
-        if CommandCatalogue.names.contains(request.op) {
+        if CommandCatalogue.contains(request.op) {
             guard request.role != .auditor else { return RequestRouter.error(id, "forbidden", "auditors read; they do not write") }
             let context = CommandContext(actor: Actor(principal: request.principal, uid: request.uid), requestId: request.requestId,
                                          expectedVersion: request.expectedVersion, correlationId: request.correlationId,

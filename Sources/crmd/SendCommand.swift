@@ -59,8 +59,9 @@ struct SendCommand: ParsableCommand {
     }
 }
 
-/// A blocking newline-delimited JSON client over a Unix socket (for `crmd send`).
-struct SocketClient {
+/// A blocking newline-delimited JSON client over a Unix socket (`crmd send`, `report`, `rebuild`,
+/// and the daemon's check for a live socket). The connection closes with the client.
+final class SocketClient {
     let fd: Int32
 
     /// Connects to `path`.
@@ -80,9 +81,10 @@ struct SocketClient {
         }
     }
 
+    deinit { close(fd) }
+
     /// Sends one request line and reads one response line.
     func roundTrip(_ request: JSON) throws -> JSON {
-        defer { close(fd) }
         var bytes = request.bytes()
         bytes.append(UInt8(ascii: "\n"))
         var sent = 0
