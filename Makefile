@@ -21,14 +21,24 @@ build: deps
 	swift build -c release --product crmd
 
 # Serves $(DATA) on $(DATA)/crmd.sock until Ctrl-C (SIGINT drains and exits cleanly).
-# An empty $(DATA) gets an offer: `make demo` fills it with a synthetic company first.
+# An empty $(DATA) first gets an offer to fill it with a synthetic company (on a terminal; answer
+# ahead with DEMO=yes or DEMO=no), so a newcomer sees reports at once.
+DEMO ?= ask
 run: build
-	@[ -f $(DATA)/log/data.mdb ] || echo "crmd: $(DATA) is empty; stop with Ctrl-C and run 'make demo' for a synthetic company to explore"
+	@if [ ! -f $(DATA)/log/data.mdb ]; then \
+		answer=$(DEMO); \
+		if [ "$$answer" = ask ]; then \
+			if [ -t 0 ]; then read -r -p "crmd: $(DATA) is empty. Fill it with a synthetic company first (3 years, 8,000 customers, about a minute)? [Y/n] " answer; \
+			else answer=no; echo "crmd: $(DATA) is empty; 'make demo' (or 'make run DEMO=yes') fills it with a synthetic company to explore"; fi; \
+		fi; \
+		case "$$answer" in [nN]*) ;; *) .build/release/crmd demo --data $(DATA) --customers 8000 --years 3 ;; esac; \
+	fi
 	.build/release/crmd serve --data $(DATA)
 
-# A realistic synthetic company history in an empty $(DATA) (about 200,000 events).
+# A realistic synthetic company history in an empty $(DATA): three years, 8,000 customers
+# (about 200,000 events).
 demo: build
-	.build/release/crmd demo --data $(DATA) --events 200000
+	.build/release/crmd demo --data $(DATA) --customers 8000 --years 3
 
 # The Swift suites, then the schema files against the code and, with python-jsonschema, every
 # event the suites wrote and every request example in docs/ against the schema files.

@@ -2,20 +2,27 @@ import CRMEvents
 import EventStore
 import Foundation
 
-/// A realistic synthetic company history, written through the real commands: branches, staff
-/// and a catalogue, then day after day new customers (Persian names, Iranian phones), calls,
-/// emails and SMS, quotes, deals through the pipeline, follow-ups deferred and done, invoices,
-/// payments, the odd void, staff leaving and customers asking to be forgotten.
+/// A realistic synthetic company history, written through the real commands.
 ///
-/// Seeded, so a history can be made again; the store's clock (`setClock`) is moved day by day so
-/// recorded times span the simulated years. Used by `make bench` and `crmd demo`.
+/// Three branches and representatives with their staff and a catalogue; then, working day after
+/// working day (Fridays off), new customers from several channels and campaigns, people and
+/// organisations with Persian and English names; calls, meetings, emails and SMS; deals that walk
+/// the pipeline at realistic funnel rates with quotes, pro-formas, negotiations and competitors'
+/// offers; invoices based on the pro-forma at the negotiated price, paid in parts, the odd void;
+/// support contracts after a sale; follow-ups done, deferred and cancelled; monthly targets in the
+/// Persian calendar; seasonal repricing; agents who join and leave; customers asking to be forgotten.
+///
+/// Seeded, so a history can be made again; `setClock` moves the store's clock through the
+/// simulated years so recorded times are those of the story. Used by `make bench` and `crmd demo`.
 public struct DemoCompany: Sendable {
     /// The command service written through.
     public let service: CommandService
-    /// Moves the store's clock; the generator calls it before each simulated day.
+    /// Moves the store's clock; the generator calls it before each part of a simulated day.
     public let setClock: @Sendable (Timestamp) -> Void
-    /// The first simulated day.
-    public var start = Timestamp(rfc3339: "2023-03-21T04:30:00Z")!
+    /// Midnight in Tehran of the first simulated day (default 1 Farvardin 1402, Nowruz).
+    public var start = DemoCompany.defaultStart
+    /// Midnight in Tehran on 1 Farvardin 1402 (Nowruz), where every demo history begins.
+    public static let defaultStart = Timestamp(rfc3339: "2023-03-20T20:30:00Z")!
     /// Commands in flight at once (the group commit shares fsyncs between them).
     public var concurrency = 64
     /// Put before every generated id, so that a second run into the same log adds new entities.
@@ -27,176 +34,60 @@ public struct DemoCompany: Sendable {
         self.setClock = setClock
     }
 
-    static let firstNames = ["رضا", "مریم", "علی", "زهرا", "محمد", "فاطمه", "حسین", "سارا", "امیر", "نگار", "مهدی", "لیلا", "آرش", "نازنین", "کاوه", "شیرین"]
-    static let lastNames = ["رضایی", "محمدی", "حسینی", "کریمی", "احمدی", "موسوی", "جعفری", "صادقی", "رحیمی", "نوری", "کاظمی", "قاسمی"]
-    static let channels = ["instagram", "website", "referral", "exhibition", "phone", "telegram"]
-    static let notes = ["قیمت را پرسید", "منتظر تأیید مدیر است", "پیش‌فاکتور خواست", "از کیفیت راضی بود", "تخفیف بیشتر می‌خواهد", "تماس بعدی هفته آینده"]
+    /// Events one customer brings about on average over a history (measured on seeded runs), so
+    /// that a history asked for by event count gets a sensible number of customers.
+    public static let eventsPerCustomer = 26
 
-    /// Writes about `events` events (stops at the first day past it); returns how many commands were accepted.
+    /// Writes about `events` events: `events / eventsPerCustomer` customers over three years,
+    /// stopping at the first day past `events`. Returns how many commands were accepted.
     @discardableResult
     public func run(events target: Int, seed: UInt64 = 1405, progress: (@Sendable (Int) -> Void)? = nil) async throws -> Int {
-        var rng = SplitMix(seed: seed)
+        try await run(customers: max(30, target / Self.eventsPerCustomer), years: 3, eventLimit: target, seed: seed, progress: progress)
+    }
+
+    /// Writes the history of `customers` customers arriving over `years` years; stops early at
+    /// the end of the first day on which the log holds `eventLimit` events. Returns how many
+    /// commands were accepted (a refusal by a business rule is part of a real day, not an error).
+    @discardableResult
+    public func run(customers: Int, years: Int, eventLimit: Int? = nil, seed: UInt64 = 1405,
+                    progress: (@Sendable (Int) -> Void)? = nil) async throws -> Int {
+        var story = Story(seed: seed, idPrefix: idPrefix, customers: customers, years: years, start: start)
         var accepted = 0
-        var day = start
-        func at(_ time: Timestamp, _ hour: Int64) -> String { Timestamp(microsecondsSince1970: time.microsecondsSince1970 + hour * 3_600_000_000).rfc3339 }
-        setClock(day)
-        // The company.
-        // Branches before the staff who work in them: commands of one batch run concurrently.
-        accepted += try await execute([
-            ("branch.open", .object(["branchId": "tehran", "name": "دفتر مرکزی تهران", "region": "تهران", "kind": "branch"]), "admin"),
-            ("branch.open", .object(["branchId": "shiraz", "name": "نمایندگی شیراز", "region": "فارس", "kind": "representative"]), "admin"),
-            ("branch.open", .object(["branchId": "tabriz", "name": "نمایندگی تبریز", "region": "آذربایجان شرقی", "kind": "representative"]), "admin"),
-        ])
-        var setup: [(String, JSON, String)] = []
-        for i in 0..<12 {
-            setup.append(("agent.hire", .object(["agentId": .string("a\(i)"), "name": .string("\(Self.firstNames[i % 16]) \(Self.lastNames[i % 12])"),
-                                                 "branchId": .string(["tehran", "shiraz", "tabriz"][i % 3])]), "admin"))
+        func run(_ commands: [Story.Command], at hour: Double, of day: Int) async throws {
+            setClock(story.time(day: day, hour: hour))
+            accepted += try await execute(commands)
         }
-        for i in 0..<20 {
-            setup.append(("product.define", .object(["productId": .string("p\(i)"), "name": .string("کالای شماره \(i)"),
-                                                     "unitPrice": .object(["amount": .int(Int64(1 + i) * 5_000_000), "currency": "IRR"])]), "admin"))
-        }
-        accepted += try await execute(setup)
-        var agents = (0..<12).map { "a\($0)" }
-        var nextAgent = 12
-        var customers: [(id: String, agent: String)] = []
-        var invoices: [(id: String, open: Int64)] = []
-        var deals: [(id: String, stage: Int)] = []
-        var followups: [String] = []
-        var serial = 0
-        func id(_ prefix: String) -> String { serial += 1; return "\(idPrefix)\(prefix)\(serial)" }
-        while try service.store.head().position < target {
-            setClock(day)
-            var morning: [(String, JSON, String)] = []
-            for _ in 0..<(4 + rng.int(6)) {
-                let customer = id("c")
-                let agent = agents[rng.int(agents.count)]
-                let name = "\(Self.firstNames[rng.int(16)]) \(Self.lastNames[rng.int(12)])"
-                morning.append(("customer.register", .object([
-                    "customerId": .string(customer), "name": .string(name), "phones": .array([.string("+98 9\(10 + rng.int(30)) \(100 + rng.int(900)) \(1000 + rng.int(9000))")]),
-                    "source": .object(["channel": .string(Self.channels[rng.int(6)])]), "agentId": .string(agent),
-                    "birthday": .string(String(format: "19%02d-%02d-%02d", 60 + rng.int(40), 1 + rng.int(12), 1 + rng.int(28))),
-                    "branchId": .string(["tehran", "shiraz", "tabriz"][rng.int(3)]), "tags": .array(rng.int(5) == 0 ? ["VIP"] : []),
-                ]), agent))
-                customers.append((customer, agent))
+        try await run(story.founding(), at: 8, of: 0)
+        try await run(story.staffAndCatalogue(), at: 8.5, of: 0)
+        for day in 0..<story.days {
+            guard !story.isFriday(day) else { continue }
+            let parts = story.simulate(day: day)
+            for (hour, commands) in parts where !commands.isEmpty {
+                try await run(commands, at: hour, of: day)
             }
-            accepted += try await execute(morning)
-            var daytime: [(String, JSON, String)] = []
-            for _ in 0..<(150 + rng.int(100)) where !customers.isEmpty {
-                let (customer, agent) = customers[customers.count - 1 - rng.int(min(customers.count, 400))]
-                let roll = rng.int(100)
-                let hour = Int64(5 + rng.int(9))
-                switch roll {
-                case 0..<30:
-                    daytime.append(("call.log", .object(["customerId": .string(customer), "direction": .string(rng.int(2) == 0 ? "inbound" : "outbound"),
-                                                         "at": .string(at(day, hour)), "durationSeconds": .int(Int64(30 + rng.int(900))),
-                                                         "outcome": .string(["interested", "no_answer", "callback", "order", "not_interested"][rng.int(5)]),
-                                                         "text": .string(Self.notes[rng.int(6)]), "agentId": .string(agent)]), agent))
-                case 30..<40:
-                    daytime.append(("email.log", .object(["customerId": .string(customer), "direction": "outbound", "subject": "پیش‌فاکتور",
-                                                          "text": .string(Self.notes[rng.int(6)]), "at": .string(at(day, hour)), "agentId": .string(agent)]), agent))
-                case 40..<48:
-                    daytime.append(("sms.log", .object(["customerId": .string(customer), "direction": "outbound", "text": "یادآوری جلسه",
-                                                        "at": .string(at(day, hour)), "agentId": .string(agent)]), agent))
-                case 48..<58:
-                    daytime.append(("quote.give", .object(["customerId": .string(customer), "channel": .string(["phone", "email", "in_person"][rng.int(3)]),
-                                                           "lines": .array([.object(["productId": .string("p\(rng.int(20))"), "quantity": .int(Int64(1 + rng.int(10)))])]),
-                                                           "validUntil": .string(at(day, 24 * 14)), "agentId": .string(agent)]), agent))
-                case 58..<66:
-                    let dealId = id("d")
-                    deals.append((dealId, 0))
-                    daytime.append(("deal.open", .object(["dealId": .string(dealId), "customerId": .string(customer), "agentId": .string(agent)]), agent))
-                case 66..<76:
-                    let followupId = id("f")
-                    followups.append(followupId)
-                    daytime.append(("followup.schedule", .object(["followupId": .string(followupId), "customerId": .string(customer), "agentId": .string(agent),
-                                                                  "due": .string(at(day, 24 * Int64(1 + rng.int(10)))), "kind": .string(["call", "meeting", "quote", "payment"][rng.int(4)]),
-                                                                  "note": .string(Self.notes[rng.int(6)])]), agent))
-                case 76..<84:
-                    let invoiceId = id("i")
-                    let quantity = Int64(1 + rng.int(5))
-                    let product = rng.int(20)
-                    invoices.append((invoiceId, quantity * Int64(1 + product) * 5_000_000))
-                    daytime.append(("invoice.issue", .object(["invoiceId": .string(invoiceId), "customerId": .string(customer), "agentId": .string(agent),
-                                                              "lines": .array([.object(["productId": .string("p\(product)"), "quantity": .int(quantity)])]),
-                                                              "dueAt": .string(at(day, 24 * 30))]), agent))
-                default:
-                    daytime.append(("note.add", .object(["customerId": .string(customer), "text": .string(Self.notes[rng.int(6)]), "agentId": .string(agent)]), agent))
-                }
-            }
-            accepted += try await execute(daytime)
-            var evening: [(String, JSON, String)] = []
-            for _ in 0..<(20 + rng.int(20)) where !invoices.isEmpty {
-                let index = invoices.count - 1 - rng.int(min(invoices.count, 300))
-                let (invoiceId, open) = invoices[index]
-                guard open > 0 else { continue }
-                let amount = rng.int(3) == 0 ? open : max(1, open / Int64(2 + rng.int(3)))
-                invoices[index].open -= amount
-                evening.append(rng.int(40) == 0
-                    ? ("invoice.void", .object(["invoiceId": .string(invoiceId), "reason": "صدور اشتباه"]), "admin")
-                    : ("payment.record", .object(["invoiceId": .string(invoiceId), "amount": .int(amount), "method": .string(["cash", "transfer", "cheque"][rng.int(3)]),
-                                                  "at": .string(at(day, 12))]), "admin"))
-            }
-            for _ in 0..<(15 + rng.int(15)) where !deals.isEmpty {
-                let index = deals.count - 1 - rng.int(min(deals.count, 200))
-                let (dealId, stage) = deals[index]
-                guard stage < 3 else { continue }
-                let roll = rng.int(10)
-                if roll < 2 {
-                    evening.append(("deal.lose", .object(["dealId": .string(dealId), "reason": .string(DealLost.reasons[rng.int(7)])]), "admin"))
-                    deals[index].stage = 9
-                } else if roll < 4 || stage == 2 {
-                    evening.append(("deal.win", .object(["dealId": .string(dealId)]), "admin"))
-                    deals[index].stage = 9
-                } else {
-                    deals[index].stage += 1
-                    evening.append(("deal.move", .object(["dealId": .string(dealId), "stage": .string(["qualified", "proposal", "negotiation"][stage])]), "admin"))
-                }
-            }
-            for _ in 0..<(15 + rng.int(15)) where !followups.isEmpty {
-                let followupId = followups.remove(at: followups.count - 1 - rng.int(min(followups.count, 200)))
-                switch rng.int(10) {
-                case 0..<6: evening.append(("followup.complete", .object(["followupId": .string(followupId), "outcome": "done"]), "admin"))
-                case 6..<9: evening.append(("followup.defer", .object(["followupId": .string(followupId), "to": .string(at(day, 24 * 20)), "reason": "مشتری در سفر است"]), "admin"))
-                default: evening.append(("followup.cancel", .object(["followupId": .string(followupId)]), "admin"))
-                }
-            }
-            if rng.int(200) == 0, agents.count > 4 {
-                let leaving = agents.remove(at: rng.int(agents.count))
-                let newcomer = "a\(nextAgent)"
-                nextAgent += 1
-                accepted += try await execute([("agent.hire", .object(["agentId": .string(newcomer), "name": "کارمند تازه"]), "admin")])
-                agents.append(newcomer)
-                let successor = agents[rng.int(agents.count)]
-                evening.append(("agent.leave", .object(["agentId": .string(leaving), "successorId": .string(successor)]), "admin"))
-                customers = customers.map { ($0.id, $0.agent == leaving ? successor : $0.agent) }
-            }
-            if rng.int(30) == 0, !customers.isEmpty {
-                evening.append(("customer.forget", .object(["customerId": .string(customers.remove(at: rng.int(customers.count)).id)]), "admin"))
-            }
-            accepted += try await execute(evening)
-            day = Timestamp(microsecondsSince1970: day.microsecondsSince1970 + 86_400_000_000)
-            progress?(Int(try service.store.head().position))
+            let head = Int(try service.store.head().position)
+            progress?(head)
+            if let eventLimit, head >= eventLimit { break }
         }
         return accepted
     }
 
     /// Runs commands `concurrency` at a time; refusals (a rule said no) are part of a real day.
-    private func execute(_ commands: [(String, JSON, String)]) async throws -> Int {
+    private func execute(_ commands: [Story.Command]) async throws -> Int {
         var accepted = 0
         var index = 0
         while index < commands.count {
             let slice = commands[index..<min(index + concurrency, commands.count)]
             index += slice.count
             accepted += try await withThrowingTaskGroup(of: Int.self) { group in
-                for (op, args, principal) in slice {
+                for command in slice {
                     group.addTask {
                         do {
-                            _ = try await service.execute(op, args, context: CommandContext(actor: Actor(principal: principal)))
+                            _ = try await service.execute(command.op, .object(command.args), context: CommandContext(actor: Actor(principal: command.actor)))
                             return 1
                         } catch let error as CommandError where [.ruleViolation, .notFound, .conflict].contains(error.code) {
                             if ProcessInfo.processInfo.environment["CRMD_DEMO_DEBUG"] != nil {
-                                FileHandle.standardError.write(Data("refused \(op): \(error)\n".utf8))
+                                FileHandle.standardError.write(Data("refused \(command.op): \(error)\n".utf8))
                             }
                             return 0
                         }
@@ -206,6 +97,483 @@ public struct DemoCompany: Sendable {
             }
         }
         return accepted
+    }
+}
+
+/// The demo's model of the company: what it has told the CRM so far, and the dice.
+///
+/// Commands of one part of a day run concurrently, so a part never holds two commands whose
+/// order matters (a customer is registered in one part and worked on in a later one; a deal
+/// takes at most one step a day).
+struct Story {
+    /// One command to send: op, arguments and the principal sending it.
+    struct Command {
+        var op: String
+        var args: JSONObject
+        var actor: String
+    }
+
+    struct Customer {
+        var id: String
+        var agent: String
+        var organisation: Bool
+        var contacts: [String] = []
+    }
+
+    struct Deal {
+        var id: String
+        var customer: Int
+        var agent: String
+        var stage = 0
+        var product: String
+        var quantity: Int64
+        var unitPrice: Int64
+        var proforma: String?
+        var nextStep: Int
+    }
+
+    struct Invoice {
+        var id: String
+        var open: Int64
+        var paid = false
+        var nextPayment: Int
+    }
+
+    struct Followup {
+        var id: String
+        var agent: String
+        var due: Int
+    }
+
+    static let persianFirst = ["رضا", "مریم", "علی", "زهرا", "محمد", "فاطمه", "حسین", "سارا", "امیر", "نگار", "مهدی", "لیلا", "آرش", "نازنین", "کاوه", "شیرین", "بهرام", "پریسا", "سیاوش", "ژیلا"]
+    static let persianLast = ["رضایی", "محمدی", "حسینی", "کریمی", "احمدی", "موسوی", "جعفری", "صادقی", "رحیمی", "نوری", "کاظمی", "قاسمی", "تهرانی", "شیرازی", "اصفهانی"]
+    static let englishFirst = ["Sara", "David", "Anna", "Omar", "Lena", "Mark", "Yuki", "Elif", "Hans", "Nora"]
+    static let englishLast = ["Miller", "Chen", "Schmidt", "Khan", "Rossi", "Novak", "Yilmaz", "Berg", "Haddad", "Kim"]
+    static let persianCompanies = ["بازرگانی آریا", "صنایع غذایی مهرگان", "پخش البرز", "فولاد سپاهان", "داروسازی زاگرس", "ساختمانی کوروش", "نساجی یزد", "فناوری پارس"]
+    static let englishCompanies = ["Caspian Trading Co.", "Pars Logistics Ltd", "Gulf Medical Supplies", "Anatolia Textiles", "Silk Road Foods"]
+    static let roles = ["مدیر خرید", "مدیرعامل", "کارشناس فنی", "Procurement Manager", "مدیر مالی"]
+    static let channels = ["instagram", "website", "referral", "exhibition", "phone", "telegram"]
+    static let notes = ["قیمت را پرسید", "منتظر تأیید مدیر است", "پیش‌فاکتور خواست", "از کیفیت راضی بود", "تخفیف بیشتر می‌خواهد", "تماس بعدی هفته آینده", "Asked for the English catalogue", "نمونه کالا خواست"]
+    static let competitors = ["صنایع رقیب", "Global Parts GmbH", "واردکننده چینی", "پخش سراسری"]
+    static let branches = ["tehran", "shiraz", "tabriz"]
+
+    let prefix: String
+    let days: Int
+    let start: Timestamp
+    let persian: Calendar
+    var dice: SplitMix
+    /// New customers per working day on average.
+    let arrivals: Double
+    /// Customers still to arrive, and working days left for them: every asked-for customer arrives.
+    var toArrive: Int
+    var workingDaysLeft: Int
+    var arrivalCarry = 0.0
+    var serial = 0
+    var agents: [(id: String, branch: String)] = []
+    var nextAgent = 0
+    var prices: [String: Int64] = [:]
+    var products: [String] = []
+    var customers: [Customer] = []
+    var deals: [Deal] = []
+    var invoices: [Invoice] = []
+    var followups: [Followup] = []
+    var lastMonth = 0
+
+    init(seed: UInt64, idPrefix: String, customers: Int, years: Int, start: Timestamp) {
+        dice = SplitMix(seed: seed)
+        prefix = idPrefix
+        days = max(1, years) * 365
+        self.start = start
+        var calendar = Calendar(identifier: .persian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Tehran")!
+        persian = calendar
+        toArrive = max(1, customers)
+        let noon = Double(start.microsecondsSince1970) / 1e6 + 12 * 3600
+        workingDaysLeft = (0..<days).count { calendar.component(.weekday, from: Date(timeIntervalSince1970: noon + Double($0) * 86_400)) != 6 }
+        arrivals = Double(toArrive) / Double(workingDaysLeft)
+    }
+
+    mutating func roll(_ bound: Int) -> Int { dice.int(bound) }
+    mutating func chance(_ percent: Int) -> Bool { dice.int(1000) < percent * 10 }
+    mutating func pick<T>(_ items: [T]) -> T { items[dice.int(items.count)] }
+    mutating func id(_ kind: String) -> String { serial += 1; return "\(prefix)\(kind)\(serial)" }
+
+    /// `hour` (Tehran time) of simulated day `day`.
+    func time(day: Int, hour: Double) -> Timestamp {
+        Timestamp(microsecondsSince1970: start.microsecondsSince1970 + Int64(day) * 86_400_000_000 + Int64(hour * 3_600_000_000))
+    }
+    func at(_ day: Int, _ hour: Double) -> JSON { .string(time(day: day, hour: hour).rfc3339) }
+    func date(_ day: Int) -> JSON {
+        let parts = Calendar(identifier: .gregorian).dateComponents(in: persian.timeZone, from: Date(timeIntervalSince1970: Double(time(day: day, hour: 12).microsecondsSince1970) / 1e6))
+        return .string(String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!))
+    }
+    func persianDay(_ day: Int) -> DateComponents {
+        persian.dateComponents([.year, .month, .day, .weekday], from: Date(timeIntervalSince1970: Double(time(day: day, hour: 12).microsecondsSince1970) / 1e6))
+    }
+    func isFriday(_ day: Int) -> Bool { persianDay(day).weekday == 6 }
+    static func money(_ amount: Int64) -> JSON { .object(["amount": .int(amount), "currency": "IRR"]) }
+
+    /// Branches first: staff of a later part work in them.
+    mutating func founding() -> [Command] {
+        [Command(op: "branch.open", args: ["branchId": "tehran", "name": "دفتر مرکزی تهران", "region": "تهران", "kind": "branch"], actor: "admin"),
+         Command(op: "branch.open", args: ["branchId": "shiraz", "name": "نمایندگی شیراز", "region": "فارس", "kind": "representative"], actor: "admin"),
+         Command(op: "branch.open", args: ["branchId": "tabriz", "name": "نمایندگی تبریز", "region": "آذربایجان شرقی", "kind": "representative"], actor: "admin")]
+    }
+
+    mutating func staffAndCatalogue() -> [Command] {
+        var commands: [Command] = []
+        for _ in 0..<12 { commands.append(hire()) }
+        for _ in 0..<20 { commands.append(defineProduct()) }
+        return commands
+    }
+
+    mutating func hire() -> Command {
+        let id = "\(prefix)a\(nextAgent)"
+        let branch = Self.branches[nextAgent % 3]
+        nextAgent += 1
+        agents.append((id, branch))
+        let name = chance(85) ? "\(pick(Self.persianFirst)) \(pick(Self.persianLast))" : "\(pick(Self.englishFirst)) \(pick(Self.englishLast))"
+        return Command(op: "agent.hire", args: ["agentId": .string(id), "name": .string(name), "branchId": .string(branch)], actor: "admin")
+    }
+
+    mutating func defineProduct() -> Command {
+        let id = "\(prefix)p\(products.count + prices.count)"
+        let price = Int64(2 + roll(60)) * 2_500_000
+        prices[id] = price
+        products.append(id)
+        let names = ["دستگاه تصفیه آب", "پمپ صنعتی", "نرم‌افزار حسابداری", "قطعه یدکی", "سرویس نگهداری", "Industrial Sensor", "تابلو برق", "کمپرسور"]
+        return Command(op: "product.define", args: ["productId": .string(id), "name": .string("\(pick(names)) مدل \(products.count)"), "unitPrice": Self.money(price)], actor: "admin")
+    }
+
+    /// One working day in four parts: arrivals, first contact, the day's work, the evening's books.
+    mutating func simulate(day: Int) -> [(Double, [Command])] {
+        var morning: [Command] = []
+        var first: [Command] = []
+        var work: [Command] = []
+        var evening: [Command] = []
+        let today = persianDay(day)
+
+        // The first working day of a Persian month: this month's targets; a new season: new prices.
+        if today.month! != lastMonth {
+            lastMonth = today.month!
+            morning += targets(period: String(format: "%04d-%02d", today.year!, today.month!))
+            if (today.month! - 1) % 3 == 0 && day > 0 { morning += reprice() }
+        }
+
+        // Arrivals.
+        arrivalCarry += Double(toArrive) / Double(workingDaysLeft) * Double(50 + roll(100)) / 100
+        let arriving = workingDaysLeft == 1 ? toArrive : min(toArrive, Int(arrivalCarry))
+        arrivalCarry -= Double(arriving)
+        toArrive -= arriving
+        workingDaysLeft -= 1
+        for _ in 0..<arriving {
+            let (register, index) = newCustomer(day: day, month: today.month!, year: today.year!)
+            morning.append(register)
+            first += welcome(customer: index, day: day)
+        }
+
+        // Deals take their next step when it is due.
+        for index in deals.indices where deals[index].nextStep <= day && deals[index].stage < 4 {
+            work += advance(deal: index, day: day)
+        }
+        deals.removeAll { $0.stage >= 4 }
+
+        // Everyday contact with recent and older customers.
+        let touches = Int(arrivals * 15) + roll(Int(arrivals * 6) + 2)
+        for _ in 0..<touches where !customers.isEmpty {
+            let index = chance(80) ? customers.count - 1 - roll(min(customers.count, Int(arrivals * 60) + 20)) : roll(customers.count)
+            work.append(touch(customer: index, day: day))
+        }
+
+        // Follow-ups that fall due.
+        var stillOpen: [Followup] = []
+        for followup in followups {
+            guard followup.due <= day else { stillOpen.append(followup); continue }
+            switch roll(10) {
+            case 0..<6: work.append(Command(op: "followup.complete", args: ["followupId": .string(followup.id), "agentId": .string(followup.agent),
+                                                                 "outcome": .string(pick(["done", "ordered", "no_answer"]))], actor: followup.agent))
+            case 6..<9:
+                let later = day + 3 + roll(14)
+                stillOpen.append(Followup(id: followup.id, agent: followup.agent, due: later))
+                work.append(Command(op: "followup.defer", args: ["followupId": .string(followup.id), "to": at(later, 10), "reason": .string(pick(["مشتری در سفر است", "منتظر بودجه سال بعد", "Customer asked to call after the holidays"]))], actor: "admin"))
+            default: work.append(Command(op: "followup.cancel", args: ["followupId": .string(followup.id)], actor: "admin"))
+            }
+        }
+        followups = stillOpen
+
+        // Payments and voids.
+        var unpaid: [Invoice] = []
+        for var invoice in invoices {
+            guard invoice.nextPayment <= day else { unpaid.append(invoice); continue }
+            if !invoice.paid && chance(4) {
+                evening.append(Command(op: "invoice.void", args: ["invoiceId": .string(invoice.id), "reason": "صدور اشتباه"], actor: "admin"))
+                continue
+            }
+            let amount = chance(40) ? invoice.open : max(1, invoice.open / Int64(2 + roll(3)))
+            invoice.open -= amount
+            invoice.paid = true
+            evening.append(Command(op: "payment.record", args: ["invoiceId": .string(invoice.id), "amount": .int(amount), "method": .string(pick(["cash", "transfer", "cheque"])), "at": at(day, 16)], actor: "admin"))
+            invoice.nextPayment = day + 7 + roll(30)
+            if invoice.open > 0 { unpaid.append(invoice) }
+        }
+        invoices = unpaid
+
+        // Files kept up to date.
+        if !customers.isEmpty {
+            for _ in 0..<(roll(Int(arrivals / 2) + 2)) { evening.append(edit(customer: roll(customers.count), day: day)) }
+        }
+        if chance(2), customers.count > 1 {
+            let index = roll(customers.count)
+            let agent = pick(agents).id
+            if agent != customers[index].agent {
+                customers[index].agent = agent
+                evening.append(Command(op: "customer.assign", args: ["customerId": .string(customers[index].id), "agentId": .string(agent)], actor: "admin"))
+            }
+        }
+
+        // Staff turnover (about three a year) and requests to be forgotten.
+        var late: [Command] = []
+        if roll(100) == 0, agents.count > 6 {
+            evening.append(hire())
+            let leaving = agents.remove(at: roll(agents.count - 1)).id
+            let successor = pick(agents).id
+            late.append(Command(op: "agent.leave", args: ["agentId": .string(leaving), "successorId": .string(successor)], actor: "admin"))
+            for index in customers.indices where customers[index].agent == leaving { customers[index].agent = successor }
+            for index in deals.indices where deals[index].agent == leaving { deals[index].agent = successor }
+            for index in followups.indices where followups[index].agent == leaving { followups[index].agent = successor }
+        }
+        if roll(40) == 0, customers.count > 10 {
+            let index = roll(customers.count - 5)
+            let forgotten = customers.remove(at: index).id
+            late.append(Command(op: "customer.forget", args: ["customerId": .string(forgotten)], actor: "admin"))
+            deals.removeAll { $0.customer == index }
+            for i in deals.indices where deals[i].customer > index { deals[i].customer -= 1 }
+        }
+        return [(8.5, morning), (9.5, first), (16.5, work), (17, evening), (18, late)]
+    }
+
+    mutating func targets(period: String) -> [Command] {
+        var commands: [Command] = []
+        var perBranch: [String: Int64] = [:]
+        for (agent, branch) in agents {
+            // About what the funnel brings in: a won deal per ten arrivals, ~330M rials each, shared by the staff.
+            let expected = arrivals * 26 * 0.09 * 330_000_000 / Double(agents.count)
+            let amount = max(10_000_000, Int64(expected * Double(90 + roll(40)) / 100) / 10_000_000 * 10_000_000)
+            perBranch[branch, default: 0] += amount
+            commands.append(Command(op: "target.set", args: ["period": .string(period), "calendar": "persian", "scope": "agent", "scopeId": .string(agent), "amount": Self.money(amount)], actor: "admin"))
+        }
+        for (branch, amount) in perBranch.sorted(by: { $0.key < $1.key }) {
+            commands.append(Command(op: "target.set", args: ["period": .string(period), "calendar": "persian", "scope": "branch", "scopeId": .string(branch), "amount": Self.money(amount)], actor: "admin"))
+        }
+        let company = perBranch.values.reduce(0, +)
+        commands.append(Command(op: "target.set", args: ["period": .string(period), "calendar": "persian", "scope": "company", "amount": Self.money(company)], actor: "admin"))
+        return commands
+    }
+
+    /// Prices follow inflation each season; now and then a product is added or one no open deal
+    /// needs is retired.
+    mutating func reprice() -> [Command] {
+        var commands: [Command] = []
+        for product in products where chance(60) {
+            let raised = prices[product]! * Int64(108 + roll(18)) / 100 / 10_000 * 10_000
+            prices[product] = raised
+            commands.append(Command(op: "product.reprice", args: ["productId": .string(product), "unitPrice": Self.money(raised)], actor: "admin"))
+        }
+        if chance(50) { commands.append(defineProduct()) }
+        if chance(30), products.count > 10 {
+            let inUse = Set(deals.map(\.product))
+            if let index = products.indices.first(where: { !inUse.contains(products[$0]) && roll(3) == 0 }) {
+                commands.append(Command(op: "product.retire", args: ["productId": .string(products.remove(at: index))], actor: "admin"))
+            }
+        }
+        return commands
+    }
+
+    mutating func newCustomer(day: Int, month: Int, year: Int) -> (Command, Int) {
+        let id = id("c")
+        let agent = pick(agents)
+        let organisation = chance(20)
+        let english = chance(20)
+        let name: String
+        if organisation {
+            name = english ? pick(Self.englishCompanies) : "شرکت \(pick(Self.persianCompanies))"
+        } else {
+            name = english ? "\(pick(Self.englishFirst)) \(pick(Self.englishLast))" : "\(pick(Self.persianFirst)) \(pick(Self.persianLast))"
+        }
+        let channel = pick(Self.channels)
+        var source: JSONObject = ["channel": .string(channel)]
+        switch (channel, month) {
+        case ("exhibition", _): source["campaign"] = .string("iran-expo-\(year)")
+        case (_, 1): source["campaign"] = .string("nowruz-\(year)")
+        case (_, 9), (_, 10): source["campaign"] = .string("yalda-\(year)")
+        case ("instagram", _) where chance(50): source["campaign"] = .string("instagram-ads-\(year)")
+        default: break
+        }
+        if channel == "referral", !customers.isEmpty { source["referrer"] = .string(pick(customers).id) }
+        var args: JSONObject = [
+            "customerId": .string(id), "kind": .string(organisation ? "organisation" : "person"), "name": .string(name),
+            "phones": .array([.string(organisation ? "+98 21 \(8000_0000 + roll(1000_0000))" : "+98 9\(10 + roll(30)) \(100 + roll(900)) \(1000 + roll(9000))")]),
+            "source": .object(source), "agentId": .string(agent.id), "branchId": .string(agent.branch),
+            "tags": .array(chance(15) ? ["VIP"] : []),
+        ]
+        if !organisation { args["birthday"] = .string(String(format: "19%02d-%02d-%02d", 60 + roll(40), 1 + roll(12), 1 + roll(28))) }
+        if english || chance(40) { args["emails"] = .array([.string("\(id)@example.com")]) }
+        if chance(30) { args["address"] = .string(pick(["تهران، خیابان ولیعصر", "شیراز، بلوار زند", "تبریز، خیابان امام", "Kish Island, Free Zone"])) }
+        customers.append(Customer(id: id, agent: agent.id, organisation: organisation))
+        return (Command(op: "customer.register", args: args, actor: agent.id), customers.count - 1)
+    }
+
+    /// A new customer's first day: contacts of an organisation, the first conversation, and for
+    /// about half of them a deal in the funnel or a follow-up.
+    mutating func welcome(customer index: Int, day: Int) -> [Command] {
+        var commands: [Command] = []
+        let customer = customers[index]
+        if customer.organisation {
+            for _ in 0..<(1 + roll(2)) {
+                let contact = id("k")
+                customers[index].contacts.append(contact)
+                commands.append(Command(op: "customer.contact.add", args: ["customerId": .string(customer.id), "contactId": .string(contact),
+                                                                          "name": .string("\(pick(Self.persianFirst)) \(pick(Self.persianLast))"), "role": .string(pick(Self.roles))], actor: customer.agent))
+            }
+        }
+        commands.append(Command(op: "call.log", args: ["customerId": .string(customer.id), "direction": "inbound", "at": at(day, 9), "durationSeconds": .int(Int64(60 + roll(600))),
+                                                       "outcome": "interested", "text": .string(pick(Self.notes)), "agentId": .string(customer.agent)], actor: customer.agent))
+        if chance(45) {
+            let product = pick(products)
+            let quantity = Int64(1 + roll(8))
+            let deal = Deal(id: id("d"), customer: index, agent: customer.agent, product: product, quantity: quantity,
+                            unitPrice: prices[product]!, nextStep: day + 1 + roll(7))
+            deals.append(deal)
+            commands.append(Command(op: "deal.open", args: ["dealId": .string(deal.id), "customerId": .string(customer.id), "agentId": .string(customer.agent),
+                                                            "title": .string("خرید \(quantity) عدد"), "value": Self.money(quantity * deal.unitPrice),
+                                                            "expectedCloseAt": at(day + 45, 12)], actor: customer.agent))
+        } else if chance(50) {
+            commands.append(schedule(customer: customer, day: day, in: 2 + roll(10)))
+        }
+        return commands
+    }
+
+    mutating func schedule(customer: Customer, day: Int, in days: Int) -> Command {
+        let followup = Followup(id: id("f"), agent: customer.agent, due: day + days)
+        followups.append(followup)
+        return Command(op: "followup.schedule", args: ["followupId": .string(followup.id), "customerId": .string(customer.id), "agentId": .string(customer.agent),
+                                                       "due": at(followup.due, 10), "kind": .string(pick(["call", "meeting", "quote", "payment"])),
+                                                       "note": .string(pick(Self.notes))], actor: customer.agent)
+    }
+
+    /// One step down the funnel: about 65% of leads qualify, 70% of those get a proposal, 70%
+    /// of proposals are negotiated and 65% of negotiations are won — roughly one lead in five.
+    mutating func advance(deal index: Int, day: Int) -> [Command] {
+        var deal = deals[index]
+        let customer = customers[deal.customer]
+        let who = deal.agent
+        var commands: [Command] = []
+        let odds = [65, 70, 70, 65][deal.stage]
+        if !chance(odds) {
+            let reasons = [["no_need", "no_response", "no_budget"], ["no_budget", "timing", "no_response"], ["price", "competitor", "timing"], ["price", "competitor", "other"]][deal.stage]
+            commands.append(Command(op: "deal.lose", args: ["dealId": .string(deal.id), "reason": .string(pick(reasons))], actor: who))
+            deal.stage = 5
+            deals[index] = deal
+            return commands
+        }
+        switch deal.stage {
+        case 0:
+            commands.append(Command(op: "call.log", args: ["customerId": .string(customer.id), "direction": "outbound", "at": at(day, 10), "durationSeconds": .int(Int64(120 + roll(900))),
+                                                           "outcome": "interested", "text": "نیاز مشتری بررسی شد", "agentId": .string(who)], actor: who))
+            commands.append(Command(op: "deal.move", args: ["dealId": .string(deal.id), "stage": "qualified"], actor: who))
+        case 1:
+            let line: JSON = .array([.object(["productId": .string(deal.product), "quantity": .int(deal.quantity)])])
+            commands.append(Command(op: "quote.give", args: ["customerId": .string(customer.id), "agentId": .string(who), "channel": .string(pick(["phone", "email", "in_person"])),
+                                                             "lines": line, "validUntil": at(day + 14, 23)], actor: who))
+            if chance(60) {
+                deal.proforma = id("pf")
+                commands.append(Command(op: "proforma.issue", args: ["proformaId": .string(deal.proforma!), "customerId": .string(customer.id), "agentId": .string(who),
+                                                                     "lines": line, "dueAt": at(day + 10, 12)], actor: who))
+            }
+            if chance(40) {
+                var meeting: JSONObject = ["customerId": .string(customer.id), "direction": "outbound", "at": at(day, 10), "durationSeconds": .int(Int64(1800 + roll(3600))),
+                                               "outcome": "proposal_presented", "subject": "ارائه پیشنهاد", "agentId": .string(who)]
+                if let contact = customer.contacts.first { meeting["contactId"] = .string(contact) }
+                commands.append(Command(op: "meeting.log", args: meeting, actor: who))
+            }
+            commands.append(Command(op: "deal.move", args: ["dealId": .string(deal.id), "stage": "proposal"], actor: who))
+        case 2:
+            deal.unitPrice = deal.unitPrice * Int64(85 + roll(16)) / 100 / 10_000 * 10_000
+            commands.append(Command(op: "negotiation.log", args: ["customerId": .string(customer.id), "agentId": .string(who), "at": at(day, 10),
+                                                                  "subject": "قیمت و شرایط پرداخت", "outcome": .string(pick(["discount_agreed", "terms_agreed", "pending"])),
+                                                                  "text": .string("توافق روی \(deal.unitPrice) ریال برای هر واحد")], actor: who))
+            if chance(30) {
+                commands.append(Command(op: "customer.competitor.note", args: ["customerId": .string(customer.id), "competitor": .string(pick(Self.competitors)),
+                                                                               "offer": "قیمت پایین‌تر با تحویل دیرتر",
+                                                                               "price": Self.money(deal.unitPrice * Int64(90 + roll(10)) / 100)], actor: who))
+            }
+            commands.append(Command(op: "deal.move", args: ["dealId": .string(deal.id), "stage": "negotiation"], actor: who))
+        default:
+            commands.append(Command(op: "deal.win", args: ["dealId": .string(deal.id)], actor: who))
+            let invoice = Invoice(id: id("i"), open: deal.quantity * deal.unitPrice, nextPayment: day + 3 + roll(20))
+            var args: JSONObject = ["invoiceId": .string(invoice.id), "customerId": .string(customer.id), "agentId": .string(who), "dueAt": at(day + 30, 12),
+                                        "lines": .array([.object(["productId": .string(deal.product), "quantity": .int(deal.quantity), "unitPrice": Self.money(deal.unitPrice)])])]
+            if let proforma = deal.proforma { args["basedOn"] = .string(proforma) }
+            commands.append(Command(op: "invoice.issue", args: args, actor: who))
+            invoices.append(invoice)
+            if chance(25) {
+                commands.append(Command(op: "contract.support", args: ["customerId": .string(customer.id), "productId": .string(deal.product),
+                                                                       "startsOn": date(day), "expiresOn": date(day + 365), "note": "پشتیبانی یک‌ساله"], actor: who))
+            }
+            if chance(50) { commands.append(schedule(customer: customer, day: day, in: 20 + roll(40))) }
+        }
+        deal.stage += 1
+        deal.nextStep = day + 2 + roll(12)
+        deals[index] = deal
+        return commands
+    }
+
+    /// An everyday contact: mostly calls, then emails, SMS, notes, the odd quote or follow-up.
+    mutating func touch(customer index: Int, day: Int) -> Command {
+        let customer = customers[index]
+        let who = customer.agent
+        let hour = Double(9 + roll(8))
+        let base: JSONObject = ["customerId": .string(customer.id), "agentId": .string(who), "at": at(day, hour)]
+        func with(_ extra: JSONObject) -> JSONObject {
+            var args = base
+            for member in extra.members { args[member.key] = member.value }
+            return args
+        }
+        switch roll(100) {
+        case 0..<40:
+            return Command(op: "call.log", args: with(["direction": .string(chance(50) ? "inbound" : "outbound"), "durationSeconds": .int(Int64(30 + roll(900))),
+                                                        "outcome": .string(pick(["interested", "no_answer", "callback", "order", "not_interested"])), "text": .string(pick(Self.notes))]), actor: who)
+        case 40..<55:
+            return Command(op: "email.log", args: with(["direction": .string(chance(70) ? "outbound" : "inbound"), "subject": .string(pick(["پیش‌فاکتور", "کاتالوگ محصولات", "Price list"])),
+                                                         "text": .string(pick(Self.notes))]), actor: who)
+        case 55..<70:
+            return Command(op: "sms.log", args: with(["direction": "outbound", "text": .string(pick(["یادآوری جلسه", "تبریک تولد", "پیشنهاد ویژه نوروز"]))]), actor: who)
+        case 70..<78:
+            return Command(op: "meeting.log", args: with(["direction": "outbound", "durationSeconds": .int(Int64(1800 + roll(3600))), "subject": "بازدید حضوری",
+                                                           "outcome": .string(pick(["good", "follow_up_needed"]))]), actor: who)
+        case 78..<85:
+            let product = pick(products)
+            return Command(op: "quote.give", args: ["customerId": .string(customer.id), "agentId": .string(who), "channel": .string(pick(["phone", "email", "in_person"])),
+                                                    "lines": .array([.object(["productId": .string(product), "quantity": .int(Int64(1 + roll(10)))])]),
+                                                    "validUntil": at(day + 7 + roll(21), 23)], actor: who)
+        case 85..<93:
+            return schedule(customer: customer, day: day, in: 1 + roll(14))
+        default:
+            return Command(op: "note.add", args: ["customerId": .string(customer.id), "text": .string(pick(Self.notes)), "agentId": .string(who)], actor: who)
+        }
+    }
+
+    /// A file kept up to date: a new mobile number, an email, the VIP tag, an address.
+    mutating func edit(customer index: Int, day: Int) -> Command {
+        let customer = customers[index]
+        var args: JSONObject = ["customerId": .string(customer.id)]
+        switch roll(4) {
+        case 0: args["phones"] = .array([.string("+98 9\(10 + roll(30)) \(100 + roll(900)) \(1000 + roll(9000))")])
+        case 1: args["emails"] = .array([.string("\(customer.id).\(day)@example.com")])
+        case 2: args["tags"] = .array(Array(Set([pick(["VIP", "wholesale", "loyal", "export"]), "VIP"].prefix(1 + roll(2)))).sorted().map(JSON.string))
+        default: args["address"] = .string(pick(["اصفهان، خیابان چهارباغ", "مشهد، بلوار وکیل‌آباد", "کرج، گوهردشت"]))
+        }
+        return Command(op: "customer.edit", args: args, actor: customer.agent)
     }
 }
 

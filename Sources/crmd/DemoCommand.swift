@@ -11,24 +11,37 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Write a realistic synthetic company history (through the real commands).",
         discussion: """
-            Branches and representatives, agents who join and leave, customers with Persian names
-            from several channels, calls, emails, SMS, notes, quotes, deals won and lost, follow-ups
-            deferred and done, invoices, part payments, voids and forgotten customers, day by day
-            from 21 March 2023 (Nowruz 1402). Every event goes through the same command path as a
-            request on the socket, so every business rule holds. Stop the daemon first.
+            Branches and representatives, agents who join and leave, people and organisations with
+            Persian and English names from several channels and campaigns, calls, meetings, emails,
+            SMS, negotiations, quotes, pro-formas, invoices paid in parts, voids, deals won and lost
+            at realistic funnel rates, follow-ups deferred and done, support contracts, monthly
+            targets, seasonal repricing and forgotten customers, working day by working day from
+            Nowruz 1402 (21 March 2023). Every event goes through the same command path as a request
+            on the socket, so every business rule holds. Stop the daemon first.
+
+            --customers and --years shape the history (about 26 events per customer); --events
+            alone picks the customers for that many events and stops there; with both, the history
+            stops early once the log holds --events events.
 
             With --reproducible the same seed writes the same log, byte for byte (same head hash):
             keys, nonces and ids come from the seed and commands run one at a time.
 
             Example:
-              crmd demo --data ./crm-data --events 200000
+              crmd demo --data ./crm-data --customers 8000 --years 3
+              crmd demo --data /tmp/big --events 1000000
               crmd demo --data /tmp/a --events 5000 --seed 7 --reproducible
             """)
 
     @OptionGroup var data: DataOptions
 
-    @Option(help: "About how many events to write.")
-    var events: Int = 100_000
+    @Option(help: "Customers arriving over the history (default 8000, or --events / 26).")
+    var customers: Int?
+
+    @Option(help: "Years of history, from Nowruz 1402.")
+    var years: Int = 3
+
+    @Option(help: "Stop once the log holds about this many events.")
+    var events: Int?
 
     @Option(help: "The seed of the history.")
     var seed: UInt64 = 1405
@@ -39,7 +52,10 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             try FileManager.default.createDirectory(atPath: data.data, withIntermediateDirectories: true)
-            let start = Timestamp(rfc3339: "2023-03-21T04:30:00Z")!.microsecondsSince1970
+            guard customers.map({ $0 > 0 }) ?? true, years > 0, events.map({ $0 > 0 }) ?? true else {
+                throw CLIError("--customers, --years and --events must be positive")
+            }
+            let start = DemoCompany.defaultStart.microsecondsSince1970
             let now = Mutex(start)
             var options = StoreOptions()
             options.clock = { Timestamp(microsecondsSince1970: now.withLock { $0 }) }
@@ -58,11 +74,11 @@ struct DemoCommand: AsyncParsableCommand {
                                          entropy: reproducible ? Entropy(seed: seed) : .system)
             var demo = DemoCompany(service: service) { time in now.withLock { $0 = max($0, time.microsecondsSince1970) } }
             if reproducible { demo.concurrency = 1 }
-            demo.start = Timestamp(microsecondsSince1970: start)
             let began = ContinuousClock.now
-            let target = events
-            let accepted = try await demo.run(events: target, seed: seed) { head in
-                FileHandle.standardError.write(Data("\rwritten \(head) of about \(target) events".utf8))
+            let customers = customers ?? events.map { max(30, $0 / DemoCompany.eventsPerCustomer) } ?? 8_000
+            let about = events ?? customers * DemoCompany.eventsPerCustomer
+            let accepted = try await demo.run(customers: customers, years: years, eventLimit: events, seed: seed) { head in
+                FileHandle.standardError.write(Data("\rwritten \(head) of about \(about) events".utf8))
             }
             let head = try store.head()
             FileHandle.standardError.write(Data("\n".utf8))

@@ -27,7 +27,7 @@ final class ToolTests: XCTestCase {
 
     func testDemoBackupRebuildAndReplayOnAServedDirectory() throws {
         let directory = temporary()
-        let demo = try crmd(["demo", "--data", directory, "--events", "3000"])
+        let demo = try crmd(["demo", "--data", directory, "--customers", "150", "--years", "1"])
         XCTAssertEqual(demo.status, 0, demo.output)
         XCTAssertEqual(try crmd(["demo", "--data", directory, "--events", "10"]).status, 1, "the demo writes only into an empty directory")
 
@@ -35,9 +35,9 @@ final class ToolTests: XCTestCase {
         defer { daemon.stop() }
         let c = try daemon.connect()
         let head = try XCTUnwrap(c.call("system.status")["result"]?["headPosition"]?.intValue)
-        XCTAssertGreaterThan(head, 3000)
+        XCTAssertGreaterThan(head, 150 * 15, "about 26 events per customer")
         let sales = c.call("report.sales", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z", "groupBy": ["month"], "calendar": "persian"}"#)
-        XCTAssertEqual(sales["result"]?["rows"]?.arrayValue?.first?["group"]?["month"], "1402-01", "the demo starts at Nowruz 1402")
+        XCTAssertEqual(sales["result"]?["rows"]?.arrayValue?.first?["group"]?["month"]?.stringValue?.prefix(5), "1402-", "the demo starts at Nowruz 1402")
 
         // A backup while the daemon serves and a client writes.
         let writer = try daemon.connect()
@@ -66,17 +66,71 @@ final class ToolTests: XCTestCase {
         let replayed = try crmd(["replay", "--data", backup, "--customer", "c1", "--as-of", asOf])
         XCTAssertEqual(replayed.status, 0, replayed.output)
         XCTAssertEqual(try JSON.parse(replayed.output), served["result"])
-        let byAgent = try crmd(["replay", "--data", backup, "--actor", "a1", "--since", "2023-03-22T00:00:00Z", "--until", "2023-04-02T00:00:00Z"])
+        let byAgent = try crmd(["replay", "--data", backup, "--actor", "a1", "--since", "2023-03-22T00:00:00Z", "--until", "2023-06-01T00:00:00Z"])
         XCTAssertEqual(byAgent.status, 0, byAgent.output)
         let events = try byAgent.output.split(separator: "\n").map { try JSON.parse(String($0)) }
         XCTAssertFalse(events.isEmpty)
         XCTAssertTrue(events.allSatisfy { $0["actor"]?["principal"] == "a1" }, "only a1's events")
-        XCTAssertTrue(events.allSatisfy { ($0["recordedAt"]?.stringValue ?? "") >= "2023-03-22" && ($0["recordedAt"]?.stringValue ?? "") < "2023-04-02" })
-        let diff = try crmd(["replay", "--data", backup, "--customer", "c1", "--diff", "2023-01-01T00:00:00Z", "2030-01-01T00:00:00Z"])
+        XCTAssertTrue(events.allSatisfy { ($0["recordedAt"]?.stringValue ?? "") >= "2023-03-22" && ($0["recordedAt"]?.stringValue ?? "") < "2023-06-01" })
+        // The diff of a customer still on file (the demo forgets a few) shows who set each field.
+        func customers(_ type: String) throws -> [String] {
+            try crmd(["replay", "--data", backup, "--type", type]).output.split(separator: "\n")
+                .compactMap { try JSON.parse(String($0))["data"]?["customerId"]?.stringValue }
+        }
+        let forgotten = try customers("CustomerForgotten")
+        let subject = try XCTUnwrap(customers("CustomerRegistered").first { !forgotten.contains($0) })
+        let diff = try crmd(["replay", "--data", backup, "--customer", subject, "--diff", "2023-01-01T00:00:00Z", "2030-01-01T00:00:00Z"])
         XCTAssertEqual(diff.status, 0, diff.output)
         let lines = diff.output.split(separator: "\n")
         XCTAssertTrue(lines.first?.hasPrefix("at") ?? false)
         XCTAssertTrue(lines.contains { $0.contains(" name ") }, "the registration shows who set the name: \(diff.output)")
+    }
+
+    func testTheDemoTellsAWholeCompanysStory() throws {
+        let directory = temporary()
+        let demo = try crmd(["demo", "--data", directory, "--customers", "800", "--years", "2", "--seed", "3"])
+        XCTAssertEqual(demo.status, 0, demo.output)
+        let replay = try crmd(["replay", "--data", directory, "--format", "jsonl"])
+        XCTAssertEqual(replay.status, 0)
+        let events = try replay.output.split(separator: "\n").map { try JSON.parse(String($0)) }
+        var types: [String: Int] = [:]
+        for event in events { types[event["type"]?.stringValue ?? "", default: 0] += 1 }
+        for type in ["BranchOpened", "AgentHired", "AgentLeft", "ProductDefined", "ProductRepriced", "CustomerRegistered", "ContactAdded",
+                     "CustomerFieldEdited", "CustomerAssigned", "CompetitorNoted", "CustomerForgotten", "CallLogged", "MeetingLogged",
+                     "EmailLogged", "SmsLogged", "NoteAdded", "NegotiationLogged", "QuoteGiven", "ProformaIssued", "InvoiceIssued",
+                     "InvoiceVoided", "PaymentRecorded", "DealOpened", "DealMoved", "DealWon", "DealLost", "FollowupScheduled",
+                     "FollowupCompleted", "FollowupDeferred", "FollowupCancelled", "SupportContractRecorded", "TargetSet"] {
+            XCTAssertGreaterThan(types[type] ?? 0, 0, "the demo writes \(type)")
+        }
+        XCTAssertEqual(types["CustomerRegistered"], 800, "every customer asked for arrives")
+        let last = try XCTUnwrap(events.last?["recordedAt"]?.stringValue)
+        XCTAssertTrue(last.hasPrefix("2025-03"), "two years from Nowruz 1402 end in March 2025: \(last)")
+
+        // The funnel has the shape of a real one: about a fifth of the deals won, losses at every stage.
+        let funnel = try crmd(["report", "funnel", "--data", directory, "--format", "json", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}"#])
+        XCTAssertEqual(funnel.status, 0, funnel.output)
+        let stages = try XCTUnwrap(JSON.parse(funnel.output)["stages"]?.arrayValue)
+        func entered(_ name: String) -> Double { Double(stages.first { $0["stage"]?.stringValue == name }?["entered"]?.intValue ?? 0) }
+        let winRate = entered("won") / entered("lead")
+        XCTAssertTrue((0.1...0.35).contains(winRate), "won / leads = \(winRate)")
+        for stage in ["lead", "qualified", "proposal", "negotiation"] {
+            XCTAssertGreaterThan(stages.first { $0["stage"]?.stringValue == stage }?["lost"]?.intValue ?? 0, 0, "deals are lost at \(stage)")
+        }
+
+        // Persian and English names, people and organisations, campaigns.
+        let customers = events.filter { $0["type"] == "CustomerRegistered" }
+        XCTAssertTrue(customers.contains { $0["data"]?["kind"] == "organisation" })
+        let sources = Set(customers.compactMap { $0["data"]?["source"]?["campaign"]?.stringValue })
+        XCTAssertTrue(sources.contains("nowruz-1402"), "\(sources)")
+        let daemon = try DaemonProcess(self, directory: directory)
+        defer { daemon.stop() }
+        let c = try daemon.connect()
+        let names = customers.prefix(80).compactMap { event in
+            event["data"]?["customerId"]?.stringValue.flatMap { c.call("customer.get", #"{"customerId": "\#($0)"}"#)["result"]?["name"]?.stringValue }
+        }
+        XCTAssertGreaterThan(names.count, 70, "names are sealed in the log and opened by the file")
+        XCTAssertTrue(names.contains { $0.unicodeScalars.contains { (0x0600...0x06FF).contains($0.value) } }, "Persian names")
+        XCTAssertTrue(names.contains { $0.unicodeScalars.allSatisfy { $0.isASCII } }, "English names")
     }
 
     func testAReproducibleDemoWritesTheSameLogTwice() throws {
