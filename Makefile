@@ -28,7 +28,7 @@ run: build
 	@if [ ! -f $(DATA)/log/data.mdb ]; then \
 		answer=$(DEMO); \
 		if [ "$$answer" = ask ]; then \
-			if [ -t 0 ]; then read -r -p "crmd: $(DATA) is empty. Fill it with a synthetic company first (3 years, 8,000 customers, about a minute)? [Y/n] " answer; \
+			if [ -t 0 ]; then read -r -p "crmd: $(DATA) is empty. Fill it with a synthetic company first (3 years, 8,000 customers, under a minute)? [Y/n] " answer; \
 			else answer=no; echo "crmd: $(DATA) is empty; 'make demo' (or 'make run DEMO=yes') fills it with a synthetic company to explore"; fi; \
 		fi; \
 		case "$$answer" in [nN]*) ;; *) .build/release/crmd demo --data $(DATA) --customers 8000 --years 3 ;; esac; \

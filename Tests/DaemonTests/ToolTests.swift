@@ -133,6 +133,72 @@ final class ToolTests: XCTestCase {
         XCTAssertTrue(names.contains { $0.unicodeScalars.allSatisfy { $0.isASCII } }, "English names")
     }
 
+    /// Runs a program of lmdb-utils (installed by `make deps`), its standard output into `output`.
+    func lmdbUtility(_ name: String, _ arguments: [String], output: String? = nil) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/" + name)
+        process.arguments = arguments
+        if let output {
+            FileManager.default.createFile(atPath: output, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        }
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func testVerifyNamesAFlippedByteAndADamagedIndex() throws {
+        let clean = temporary()
+        XCTAssertEqual(try crmd(["demo", "--data", clean, "--customers", "60", "--years", "1", "--seed", "5"]).status, 0)
+        let ok = try crmd(["verify", "--data", clean])
+        XCTAssertEqual(ok.status, 0, ok.output)
+        let lastEvent = try XCTUnwrap(crmd(["replay", "--data", clean]).output.split(separator: "\n").last.map { try JSON.parse(String($0)) })
+        XCTAssertTrue(ok.output.hasPrefix("ok: \(lastEvent["position"]!.intValue!) events"), ok.output)
+        XCTAssertTrue(ok.output.contains("head \(lastEvent["position"]!.intValue!) \(lastEvent["hash"]!.stringValue!)"), "the summary names the head hash: \(ok.output)")
+
+        // One bit flipped on disk, in the Tabriz branch's name, as a failing disk would do it.
+        let flipped = temporary()
+        try FileManager.default.copyItem(atPath: clean, toPath: flipped)
+        let opened = try crmd(["replay", "--data", clean, "--type", "BranchOpened"]).output.split(separator: "\n").map { try JSON.parse(String($0)) }
+        let position = try XCTUnwrap(opened.first { $0["data"]?["branchId"] == "tabriz" }?["position"]?.intValue)
+        let file = URL(fileURLWithPath: flipped + "/log/data.mdb")
+        var bytes = try Data(contentsOf: file)
+        let name = Data("نمایندگی تبریز".utf8)
+        var from = bytes.startIndex
+        var flips = 0
+        // LMDB may still hold an older copy of the page in its free list; flip every copy.
+        while let found = bytes.range(of: name, in: from..<bytes.endIndex) {
+            bytes[found.lowerBound + 4] ^= 0x01
+            from = found.upperBound
+            flips += 1
+        }
+        XCTAssertGreaterThan(flips, 0)
+        try bytes.write(to: file)
+        let bad = try crmd(["verify", "--data", flipped])
+        XCTAssertEqual(bad.status, 1, bad.output)
+        XCTAssertTrue(bad.output.hasPrefix("crmd: verify failed at position \(position) (events)"), bad.output)
+        XCTAssertEqual(bad.output.split(separator: "\n").count, 1, "one line")
+
+        // A stream index entry lost: dump the log with mdb_dump, drop one entry, load it back.
+        let damaged = temporary()
+        try FileManager.default.copyItem(atPath: clean, toPath: damaged)
+        let dump = damaged + ".dump"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dump) }
+        XCTAssertEqual(try lmdbUtility("mdb_dump", ["-a", clean + "/log"], output: dump), 0)
+        var lines = try String(contentsOfFile: dump, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let streams = try XCTUnwrap(lines.firstIndex(of: "database=streams"))
+        let firstEntry = try XCTUnwrap(lines[streams...].firstIndex(of: "HEADER=END")) + 1
+        lines.removeSubrange(firstEntry..<firstEntry + 2)
+        try lines.joined(separator: "\n").write(toFile: dump, atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: damaged + "/log")
+        try FileManager.default.createDirectory(atPath: damaged + "/log", withIntermediateDirectories: false)
+        XCTAssertEqual(try lmdbUtility("mdb_load", ["-f", dump, damaged + "/log"]), 0)
+        let lost = try crmd(["verify", "--data", damaged])
+        XCTAssertEqual(lost.status, 1, lost.output)
+        XCTAssertTrue(lost.output.contains("(streams)") && lost.output.contains("indexed as nothing"), lost.output)
+    }
+
     func testAReproducibleDemoWritesTheSameLogTwice() throws {
         let first = try crmd(["demo", "--data", temporary(), "--events", "1200", "--seed", "7", "--reproducible"])
         let second = try crmd(["demo", "--data", temporary(), "--events", "1200", "--seed", "7", "--reproducible"])
