@@ -15,7 +15,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crmdproof import Client, Daemon, read_log, run, temporary  # noqa: E402
+from crmdproof import Client, Daemon, cleanup, read_log, run, temporary  # noqa: E402
 
 AGENTS = ["a0", "a1", "a2", "a3"]
 PRICE = 1_000_000
@@ -227,16 +227,7 @@ def main():
             if a != b:
                 print(f"{op} {json.dumps(args)}\n live:    {json.dumps(a, ensure_ascii=False)[:400]}\n rebuilt: {json.dumps(b, ensure_ascii=False)[:400]}", file=sys.stderr)
         sys.exit(1)
-    run_cleanup(data)
-
-
-def run_cleanup(data):
-    import shutil
-    shutil.rmtree(data, ignore_errors=True)
-    try:
-        os.remove(data + ".daemon.log")
-    except OSError:
-        pass
+    cleanup(data)
 
 
 if __name__ == "__main__":

@@ -135,3 +135,14 @@ def read_log(data):
 
 def temporary(name):
     return tempfile.mkdtemp(prefix=f"crmd-proof-{name}-")
+
+
+def cleanup(*paths):
+    """Removes a passed part's directories and daemon logs (a failed part keeps them to look at)."""
+    import shutil
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+        try:
+            os.remove(path + ".daemon.log")
+        except OSError:
+            pass

@@ -22,7 +22,7 @@ public final class KeyStore: @unchecked Sendable {
     public init(directory: String) throws {
         self.directory = directory
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try? FileManager.default.removeItem(atPath: KeyStore.scrubDirectory(directory))
             (environment, keys, destroyed) = try KeyStore.open(directory)
         } catch {
@@ -106,7 +106,7 @@ public final class KeyStore: @unchecked Sendable {
         let fm = FileManager.default
         let scrub = KeyStore.scrubDirectory(directory)
         try? fm.removeItem(atPath: scrub)
-        try fm.createDirectory(atPath: scrub, withIntermediateDirectories: false)
+        try fm.createDirectory(atPath: scrub, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         try environment.copy(to: scrub, compact: true)
         environment.close()
         // rename(2) is atomic: a crash leaves either the old file (key deleted, maybe still in a

@@ -17,7 +17,7 @@ public final class KeyValueStore: Sendable {
     public init(directory: String, tables names: [String], readOnly: Bool = false) throws {
         self.directory = directory
         do {
-            if !readOnly { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            if !readOnly { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
             environment = try LMDBEnvironment(path: directory, mapSize: 1 << 30, maxReaders: 126,
                                               maxDatabases: UInt32(names.count + 1), readOnly: readOnly, noMetaSync: true)
             if !readOnly { _ = try environment.clearStaleReaders() }

@@ -205,6 +205,8 @@ final class LMDBEnvironment: @unchecked Sendable {
         try withOpenEnvironment { env throws(LMDBError) in
             try check(mdb_env_copy2(env, path, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copy2(\(path))")
         }
+        // mdb_env_copy2 creates the file with the process umask; a copy holds the same secrets.
+        chmod(path + "/data.mdb", 0o600)
     }
 
     private func withOpenEnvironment(_ body: (OpaquePointer) throws(LMDBError) -> Void) throws(LMDBError) {

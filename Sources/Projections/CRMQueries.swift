@@ -49,21 +49,20 @@ public struct CRMQueries: Sendable {
         ("system.status", .record([:], required: [])),
     ]
 
+    /// The queries an agent may ask, each narrowed to their own customers.
+    static let agentOps: Set<String> = ["customer.get", "customer.history", "customer.find", "agent.agenda", "agent.view"]
+
     private static let schemaByOp = Dictionary(uniqueKeysWithValues: schemas.map { ($0.op, $0.schema) })
 
     /// Runs query `op` with `args`; with `agent`, as that agent: their own customers, agenda and view only.
     public func run(_ op: String, _ args: JSON, agent: String? = nil) throws(QueryError) -> JSON {
         guard let schema = CRMQueries.schemaByOp[op] else { throw QueryError("unknown_op", "unknown op \(op)") }
+        // Who may ask comes before what was asked: an agent learns nothing of a query not theirs.
+        if agent != nil, !CRMQueries.agentOps.contains(op) { throw QueryError("forbidden", "\(op) is for managers, admins and auditors") }
         if let violation = schema.validate(args) { throw QueryError("invalid_args", violation.description, path: violation.path) }
         let a = QueryArguments(json: args)
-        if let agent {
-            switch op {
-            case "customer.get", "customer.history", "customer.find": break
-            case "agent.agenda", "agent.view":
-                guard a.string("agentId") == agent else { throw QueryError("forbidden", "an agent sees only their own agenda and view", path: "/agentId") }
-            default:
-                throw QueryError("forbidden", "\(op) is for managers, admins and auditors")
-            }
+        if let agent, op == "agent.agenda" || op == "agent.view", a.string("agentId") != agent {
+            throw QueryError("forbidden", "an agent sees only their own agenda and view", path: "/agentId")
         }
         do {
             // A read model is never behind the log it answers for: fold what is new first

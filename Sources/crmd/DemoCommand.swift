@@ -51,7 +51,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            try FileManager.default.createDirectory(atPath: data.data, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: data.data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             guard customers.map({ $0 > 0 }) ?? true, years > 0, events.map({ $0 > 0 }) ?? true else {
                 throw CLIError("--customers, --years and --events must be positive")
             }

@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            try FileManager.default.createDirectory(atPath: data.data, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: data.data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let socketPath = socket ?? data.data + "/crmd.sock"
             let store: EventStore
             do {
