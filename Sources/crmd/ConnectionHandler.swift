@@ -111,11 +111,14 @@ final class ConnectionHandler: ChannelInboundHandler {
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
         Task {
-            let response = await router.answer(request)
+            // Nobody can read the answer of a connection already gone, and a client that never
+            // saw an answer has no acknowledgement to lose: skipping its queued requests keeps a
+            // flood of abandoned pipelines from delaying everyone else.
+            let response: JSON? = channel.isActive ? await router.answer(request) : nil
             server.end()
             loop.execute {
                 let handler = bound.value
-                handler.write(response, channel)
+                if let response { handler.write(response, channel) }
                 handler.inFlight -= 1
                 if handler.paused, handler.inFlight < handler.server.maxInFlight / 2 {
                     handler.paused = false
