@@ -76,7 +76,14 @@ class Client:
     def __init__(self, path, timeout=30):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
-        self.sock.connect(path)
+        for attempt in range(100):
+            try:
+                self.sock.connect(path)
+                break
+            except BlockingIOError:  # the listen backlog is full for a moment: back off, as any client would
+                time.sleep(0.01 * (attempt + 1))
+        else:
+            raise ConnectionError(f"could not connect to {path}")
         self.buffer = b""
         self.next_id = 0
 

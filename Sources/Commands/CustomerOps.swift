@@ -129,8 +129,12 @@ enum CustomerOps {
                 DataKey.generate(owner: owner, entropy: context.entropy).bytes
             })
             key.entropy = context.entropy
-        } catch {
+        } catch StoreError.invalidRequest {
             throw .rule("customer_forgotten", "customer id \(id) belonged to a forgotten customer and cannot be reused", path: "/customerId")
+        } catch let error as StoreError {
+            throw CommandError(error) // a full disk is `unavailable`, not a forgotten customer
+        } catch {
+            throw CommandError(.internal, "\(error)")
         }
         let event = CustomerRegistered(
             customerId: id, kind: args.kind ?? "person", name: key.seal(args.name), phones: (args.phones ?? []).map(key.seal),

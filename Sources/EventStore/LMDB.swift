@@ -154,7 +154,7 @@ final class LMDBEnvironment: @unchecked Sendable {
                         mdb_txn_abort(txn.pointer)
                     } else {
                         let rc = mdb_txn_commit(txn.pointer)
-                        if rc != 0 { return .failure(LMDBError(code: rc, operation: "mdb_txn_commit")) }
+                        if rc != 0 { return .failure(LMDBError(code: committedCode(rc), operation: "mdb_txn_commit")) }
                     }
                     return .success(value)
                 } catch {
@@ -198,6 +198,16 @@ final class LMDBEnvironment: @unchecked Sendable {
         var dead: Int32 = 0
         try withOpenEnvironment { env throws(LMDBError) in try check(mdb_reader_check(env, &dead), "mdb_reader_check") }
         return Int(dead)
+    }
+
+    /// LMDB reports a short write of its pages as EIO; on a filesystem with no room left that
+    /// is a full disk (the caller can wait for space), not a broken one.
+    private func committedCode(_ rc: Int32) -> Int32 {
+        guard rc == EIO else { return rc }
+        var fs = statvfs()
+        guard statvfs(path, &fs) == 0 else { return rc }
+        let free = UInt64(fs.f_bavail) * UInt64(fs.f_frsize)
+        return free < 16 << 20 ? ENOSPC : rc
     }
 
     /// Writes a consistent copy of the environment into the existing, empty directory `path`.

@@ -67,7 +67,14 @@ public struct CRMQueries: Sendable {
         do {
             // A read model is never behind the log it answers for: fold what is new first
             // (nothing, when the daemon's projector is following live).
-            if op != "system.status", op != "log.read", op != "projections.rebuild" { try projector.catchUp() }
+            if op != "system.status", op != "log.read", op != "projections.rebuild" {
+                do {
+                    try projector.catchUp()
+                } catch StoreError.diskFull {
+                    // Reads keep working on a full disk: answer from what is folded so far (the
+                    // log cannot grow either, so at most the last few commits are not in it yet).
+                }
+            }
             switch op {
             case "customer.get" where agent != nil, "customer.history" where agent != nil:
                 let owner = try projector.state.read { try $0.row(CRMFacts.customers, Key.of(.text(a.string("customerId")!)))?.string("agentId") }
@@ -112,7 +119,7 @@ public struct CRMQueries: Sendable {
         } catch let error as QueryError {
             throw error
         } catch let error as StoreError {
-            throw QueryError(error == .closed ? "unavailable" : "internal", error.description)
+            throw QueryError(error == .closed || error == .diskFull ? "unavailable" : "internal", error.description)
         } catch {
             throw QueryError("internal", "\(error)")
         }

@@ -175,7 +175,13 @@ public final class Projector: Sendable {
     /// the store closes. Under load a batch holds everything committed since the last one.
     public func run(batchSize: Int = 4096) async throws {
         while !Task.isCancelled {
-            try catchUp(batchSize: batchSize)
+            do {
+                try catchUp(batchSize: batchSize)
+            } catch StoreError.diskFull {
+                // A full disk stops folding, not the daemon: try again once space may be back.
+                try await Task.sleep(for: .seconds(1))
+                continue
+            }
             let seen = try checkpoint()
             guard await store.waitForEvents(after: seen) != nil else { return }
         }

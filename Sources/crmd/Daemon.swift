@@ -19,7 +19,8 @@ final class Daemon: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let idle = TimeAmount.seconds(server.idleSeconds)
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: 512)
+            // A burst of connects up to the connection limit waits in the kernel instead of failing.
+            .serverChannelOption(ChannelOptions.backlog, value: Int32(clamping: max(512, server.maxConnections)))
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

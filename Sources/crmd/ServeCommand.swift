@@ -52,12 +52,23 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let keys = try KeyStore(directory: data.data + "/keys")
             let commands = CommandService(store: store, keys: keys)
-            let reconciled = try commands.reconcileForgottenKeys()
-            if reconciled > 0 { log("destroyed \(reconciled) data key(s) of customers forgotten before a crash") }
+            do {
+                let reconciled = try commands.reconcileForgottenKeys()
+                if reconciled > 0 { log("destroyed \(reconciled) data key(s) of customers forgotten before a crash") }
+            } catch {
+                guard error.code == .unavailable else { throw error }
+                ServeCommand.logger.warning("\(error.message): keys of customers forgotten before a crash are destroyed once there is room (customer.forget again does it too)")
+            }
             let projector = try Projector(store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
             let lag = try projector.status().map(\.lag).max() ?? 0
             if lag > 0 { log("folding \(lag) events into the projections …") }
-            try projector.catchUp()
+            do {
+                try projector.catchUp()
+            } catch StoreError.diskFull {
+                // Serve anyway: reads answer from what is folded, writes get `unavailable`, and the
+                // live projector folds the rest once there is room.
+                ServeCommand.logger.warning("the disk is full: serving reads; the projections catch up once there is room")
+            }
             let router = RequestRouter(commands: commands, queries: try CRMQueries(projector: projector, keys: keys),
                                        access: try AccessSource(dataDirectory: data.data))
             let server = ServerState(maxConnections: maxConnections, maxInFlight: maxInFlight, idleSeconds: idleTimeout,

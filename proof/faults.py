@@ -1,0 +1,249 @@
+"""Faults: a data directory on a small filesystem that fills up (a size-limited tmpfs; needs root
+to mount), hundreds of subscribers at once against LMDB's reader table, and a subscriber that
+never reads.
+
+- Full disk: writes answer `unavailable`, reads keep working, the daemon stays up and even
+  restarts on the full disk; nothing acknowledged is lost; writes resume when space returns;
+  `crmd verify` passes and the projections equal a rebuild.
+- Many subscribers: every one of them sees every event while a writer keeps writing, and the
+  log's reader table never fills.
+- A subscriber that never reads is cut off after --subscriber-timeout while writers go on.
+
+Prints one JSON line per case; exits 1 when a case fails."""
+
+import json
+import os
+import resource
+import selectors
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from crmdproof import Client, Daemon, cleanup, read_log, run, temporary  # noqa: E402
+
+results = []
+
+
+def report(case, ok, **figures):
+    line = dict({"part": "faults", "case": case, "ok": ok}, **figures)
+    results.append(line)
+    print(json.dumps(line, ensure_ascii=False), flush=True)
+
+
+def readers_in_use(log_directory):
+    """Entries in the log environment's reader table, as mdb_stat counts them."""
+    output = subprocess.run(["mdb_stat", "-r", log_directory], capture_output=True, text=True).stdout
+    for line in output.splitlines():
+        if "Number of readers used" in line:
+            return int(line.split(":")[1])
+    return -1
+
+
+def full_disk():
+    if os.getuid() != 0:
+        report("full disk", True, skipped="needs root to mount a size-limited tmpfs")
+        return
+    mount = temporary("disk")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", mount]).returncode != 0:
+        report("full disk", True, skipped="this machine does not allow mounting a tmpfs")
+        return
+    data = os.path.join(mount, "data")
+    daemon = Daemon(data, log=mount + ".daemon.log").start()
+    acked = {}
+    refused = {"unavailable": 0}
+    other_errors = []
+    lock = threading.Lock()
+
+    def writer(index, until_refusals):
+        with Client(daemon.socket) as client:
+            n = 0
+            while refused["unavailable"] < until_refusals and n < 100_000:
+                request_id = f"w{index}-{n}"
+                answer = client.call("customer.register", {"customerId": request_id, "name": "نام و نام خانوادگی " * 8, "agentId": "a0",
+                                                           "phones": ["0912 000 0000"]}, requestId=request_id)
+                n += 1
+                with lock:
+                    if answer["ok"]:
+                        acked[request_id] = answer["result"]["position"]
+                    elif answer["error"]["code"] == "unavailable":
+                        refused["unavailable"] += 1
+                    else:
+                        other_errors.append(answer)
+
+    with Client(daemon.socket) as admin:
+        assert admin.call("agent.hire", {"agentId": "a0", "name": "آرش"})["ok"]
+    threads = [threading.Thread(target=writer, args=(i, 200)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    alive_when_full = daemon.process.poll() is None
+    with Client(daemon.socket) as reader:
+        some = sorted(acked)[:20]
+        reads_ok = all(reader.call("customer.get", {"customerId": rid})["ok"] for rid in some)
+        reads_ok &= reader.call("report.workload", {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"})["ok"]
+        status = reader.call("system.status")
+    # A power cut on a full disk, and a start on it: reads still work.
+    daemon.kill()
+    daemon.start()
+    with Client(daemon.socket) as reader:
+        reads_after_restart = all(reader.call("customer.get", {"customerId": rid})["ok"] for rid in some)
+        still_refused = reader.call("customer.register", {"name": "x", "agentId": "a0"})
+    # Space returns.
+    subprocess.run(["mount", "-o", "remount,size=256m", mount], check=True)
+    with Client(daemon.socket) as client:
+        deadline = time.monotonic() + 30
+        resumed = False
+        while time.monotonic() < deadline and not resumed:
+            answer = client.call("customer.register", {"customerId": "after-space", "name": "پس از آزاد شدن فضا", "agentId": "a0"}, requestId="after-space")
+            resumed = answer["ok"]
+            if resumed:
+                acked["after-space"] = answer["result"]["position"]
+            else:
+                time.sleep(0.2)
+    daemon.wait_caught_up()
+    questions = [("customer.get", {"customerId": rid}) for rid in some + ["after-space"]] + [
+        ("report.workload", {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"})]
+    with Client(daemon.socket) as client:
+        live = [client.call(op, args) for op, args in questions]
+    daemon.stop()
+    run(["rebuild", "--all", "--data", data])
+    daemon.start()
+    with Client(daemon.socket) as client:
+        rebuilt = [client.call(op, args) for op, args in questions]
+    daemon.stop()
+    logged = {e.get("requestId"): e["position"] for e in read_log(data)}
+    lost = [rid for rid, position in acked.items() if logged.get(rid) != position]
+    verified = run(["verify", "--data", data], check=False).returncode == 0
+    ok = (alive_when_full and reads_ok and status["ok"] and reads_after_restart
+          # LMDB may still have free pages inside its file to take one more small write.
+          and (still_refused["ok"] or still_refused["error"]["code"] == "unavailable") and resumed and not lost and verified and live == rebuilt and not other_errors)
+    report("full disk", ok, acknowledged=len(acked), sampleOtherErrors=other_errors[:2], writeAfterRestartOnFullDisk=still_refused.get("error", {}).get("code", "ok"), refusedUnavailable=refused["unavailable"], otherErrors=len(other_errors),
+           aliveWhenFull=alive_when_full, readsWhenFull=reads_ok, readsAfterRestartOnFullDisk=reads_after_restart,
+           resumedAfterSpace=resumed, lost=len(lost), verify=verified, projectionsEqualRebuild=live == rebuilt)
+    subprocess.run(["umount", mount])
+    if ok:
+        cleanup(mount)
+
+
+def many_subscribers(count=900, events=3000):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, count + 200)), hard))
+    data = temporary("subscribers")
+    daemon = Daemon(data).start()
+    with Client(daemon.socket) as admin:
+        assert admin.call("agent.hire", {"agentId": "a0", "name": "آرش"})["ok"]
+    selector = selectors.DefaultSelector()
+    seen = {}
+    sockets = []
+    for i in range(count):
+        client = Client(daemon.socket)
+        client.send({"id": i, "op": "log.subscribe", "args": {"from": 1}})
+        client.sock.setblocking(False)
+        selector.register(client.sock, selectors.EVENT_READ, i)
+        sockets.append(client)
+        seen[i] = 0
+    latencies = []
+
+    def writer():
+        with Client(daemon.socket) as client:
+            for n in range(events - 1):
+                began = time.monotonic()
+                assert client.call("agent.hire", {"agentId": f"s{n}", "name": "کارمند"})["ok"]
+                latencies.append(time.monotonic() - began)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    readers_max = 0
+    deadline = time.monotonic() + 300
+    buffers = {i: b"" for i in range(count)}
+    finished = 0
+    errors = 0
+    while finished < count and time.monotonic() < deadline:
+        for key, _ in selector.select(timeout=1):
+            i = key.data
+            try:
+                chunk = key.fileobj.recv(1 << 16)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                selector.unregister(key.fileobj)
+                errors += 1
+                finished += 1
+                continue
+            data_ = buffers[i] + chunk
+            lines = data_.count(b"\n")
+            buffers[i] = data_[data_.rfind(b"\n") + 1:]
+            seen[i] += lines
+            if seen[i] >= events:
+                selector.unregister(key.fileobj)
+                finished += 1
+        readers_max = max(readers_max, readers_in_use(os.path.join(data, "log")))
+    thread.join()
+    for client in sockets:
+        client.close()
+    alive = daemon.process.poll() is None
+    daemon.stop()
+    complete = sum(1 for i in seen if seen[i] >= events)
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99)] if latencies else 0
+    ok = alive and complete == count and errors == 0 and 0 <= readers_max < 126
+    report("many subscribers", ok, subscribers=count, events=events, sawEveryEvent=complete, cutOff=errors,
+           maxLogReaderSlotsInUse=readers_max, writerP99Milliseconds=round(p99 * 1000, 1))
+    if ok:
+        cleanup(data)
+
+
+def subscriber_that_never_reads():
+    data = temporary("stalled")
+    daemon = Daemon(data, ["--subscriber-timeout", "2"]).start()
+    with Client(daemon.socket) as admin:
+        assert admin.call("agent.hire", {"agentId": "a0", "name": "آرش"})["ok"]
+        for n in range(4000):  # enough history to fill the socket buffers of a client that never reads
+            admin.send({"id": n, "op": "customer.register", "args": {"name": "نام " * 50, "agentId": "a0"}})
+        for n in range(4000):
+            admin.receive()
+    stalled = Client(daemon.socket)
+    stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.send({"id": 1, "op": "log.subscribe", "args": {"from": 1}})
+    began = time.monotonic()
+    latencies = []
+    with Client(daemon.socket) as writer:
+        while time.monotonic() - began < 8:
+            t = time.monotonic()
+            assert writer.call("customer.register", {"name": "در حین اشتراک", "agentId": "a0"})["ok"]
+            latencies.append(time.monotonic() - t)
+    # The daemon has closed the stalled connection: draining what it had sent ends in EOF.
+    stalled.sock.settimeout(5)
+    closed = False
+    try:
+        while True:
+            if not stalled.sock.recv(1 << 20):
+                closed = True
+                break
+    except OSError:
+        closed = True
+    stalled.close()
+    alive = daemon.process.poll() is None
+    daemon.stop()
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99)]
+    ok = closed and alive and p99 < 1.0
+    report("subscriber that never reads", ok, cutOff=closed, writes=len(latencies), writerP99Milliseconds=round(p99 * 1000, 1))
+    if ok:
+        cleanup(data)
+
+
+def main():
+    full_disk()
+    many_subscribers()
+    subscriber_that_never_reads()
+    if not all(r["ok"] for r in results):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
