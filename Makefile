@@ -4,7 +4,7 @@ DATA ?= ./crm-data
 APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev pkg-config socat
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build run demo test bench schemas fixtures docs clean
+.PHONY: deps build run demo test bench proof schemas fixtures docs clean
 
 # Installs the C libraries crmd links against, only when they are missing.
 deps:
@@ -70,6 +70,14 @@ bench: deps
 	swift build -c release --product crmd
 	swift build -c release --product crmd-bench
 	.build/release/crmd-bench --output BENCHMARKS.md
+
+# The promise under fire, against the real binary (about 40 minutes, most of it the sanitizer
+# builds): the crash loop, faults (needs root for the tmpfs), the socket fuzzer, security,
+# libFuzzer and the suite under TSan and ASan. Writes its table into BENCHMARKS.md.
+# PROOF_SKIP="sanitizers libfuzzer" leaves parts out.
+proof: deps
+	swift build -c release --product crmd
+	python3 proof/run.py --output BENCHMARKS.md
 
 clean:
 	rm -rf .build

@@ -36,6 +36,9 @@ let package = Package(
         // `make bench`: the store against raw LMDB and SQLite, in one run.
         .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CRMEvents", "Commands", "Projections", "CLMDB", "CSQLite"],
                          path: "Benchmarks/crmd-bench"),
+        // `make proof`: libFuzzer over the request decoder and command validation (built with
+        // -sanitize=fuzzer -DFUZZING); without FUZZING it replays the inputs it is given.
+        .executableTarget(name: "crmd-fuzz", dependencies: ["CRMEvents", "Commands", "Projections"], path: "Fuzz/crmd-fuzz"),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CLMDB", "store-crash-child", .product(name: "Crypto", package: "swift-crypto")]),
         // A real company (log, keys, commands, projections) in a temporary directory, for tests.
         .target(name: "CRMTestSupport", dependencies: ["EventStore", "CRMEvents", "Commands", "Projections"], path: "Tests/CRMTestSupport"),

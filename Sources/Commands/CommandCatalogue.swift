@@ -42,4 +42,14 @@ public enum CommandCatalogue {
 
     /// The JSON Schema of an op's arguments.
     public static func argumentSchema(_ op: String) -> Schema? { ops[op]?.schema }
+
+    /// Checks a command as far as it can be without the company's state: the op exists, the
+    /// arguments match its schema and decode into its typed arguments (what the fuzzer drives).
+    public static func check(_ op: String, _ args: JSON) throws(CommandError) {
+        guard let definition = ops[op] else { throw CommandError(.unknownOp, "unknown op \(op)") }
+        if let violation = definition.schema.validate(args) {
+            throw CommandError(.invalidArgs, violation.description, path: violation.path)
+        }
+        _ = try definition.prepare(args)
+    }
 }
