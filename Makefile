@@ -47,6 +47,7 @@ test: deps
 	rm -rf .build/test-events
 	CRMD_EVENT_DUMP=$(CURDIR)/.build/test-events swift test --skip-build
 	.build/debug/crmd schemas --check schemas
+	.build/debug/crmd-fuzz Fuzz/corpus
 	rm -rf .build/fixture-data && mkdir -p .build/fixture-data/log && cp Tests/Fixtures/product-v1-log/data.mdb .build/fixture-data/log/
 	.build/debug/crmd replay --data .build/fixture-data --format jsonl > .build/test-events/fixture-product-v1.jsonl
 	python3 tests/validate_schemas.py --events .build/test-events --min-events 200

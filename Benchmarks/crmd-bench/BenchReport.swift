@@ -20,6 +20,7 @@ struct BenchReport {
     var read: ReadMeasurement
     var verifyRate: Double
     var projections: ProjectionMeasurement
+    var scaling: [ScalingRow]
 
     func markdown() -> String {
         var out = """
@@ -138,6 +139,27 @@ struct BenchReport {
             so a nightly check of \(int(Double(read.events))) events takes \(String(format: "%.1f", Double(read.events) / verifyRate)) s.
 
             """
+        if !scaling.isEmpty {
+            out += """
+
+                ## Scaling with history
+
+                One log grown to each size (customers of 100 events each: a registration with sealed
+                personal data, then calls, notes, emails and SMS on the customer's activity stream,
+                written straight into the store). At each size: appends from 256 concurrent appenders
+                (one call each on a random customer, at most a tenth of the log, 100,000 or 4 s), a rebuild of every projection from position 1,
+                and `customer.get` of 2,000 random customers. The last column compares with the
+                smallest log: how much of its append rate is left.
+
+                | events | customers | appends events/s | rebuild events/s | customer.get p50 | customer.get p99 | appends vs. smallest |
+                |---:|---:|---:|---:|---:|---:|---:|
+
+                """
+            for row in scaling {
+                out += "| \(int(Double(row.events))) | \(int(Double(row.customers))) | \(int(row.appendRate)) | \(int(row.rebuildRate)) | "
+                    + "\(ms(row.getP50)) ms | \(ms(row.getP99)) ms | \(ratio(row.appendRate, scaling[0].appendRate)) |\n"
+            }
+        }
         return out
     }
 

@@ -14,6 +14,7 @@ struct BenchArguments {
     var maxEvents = 500_000
     var mergeThreshold = StoreOptions().indexMergeThreshold
     var rebuildSizes = [250_000, 1_000_000]
+    var scalingSizes = [100_000, 1_000_000, 10_000_000]
 
     init<S: Sequence<String>>(_ arguments: S) {
         var iterator = arguments.makeIterator()
@@ -26,11 +27,13 @@ struct BenchArguments {
             case "--merge-threshold": mergeThreshold = iterator.next().flatMap(Int.init) ?? mergeThreshold
             case "--rebuild-sizes":
                 rebuildSizes = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? rebuildSizes
+            case "--scaling-sizes":
+                scalingSizes = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? scalingSizes
             case "--concurrency":
                 concurrency = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? concurrency
             default:
                 FileHandle.standardError.write(Data("""
-                    usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--merge-threshold N] [--rebuild-sizes 250000,1000000]
+                    usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--merge-threshold N] [--rebuild-sizes 250000,1000000] [--scaling-sizes 100000,1000000,10000000]
 
                     """.utf8))
                 exit(2)

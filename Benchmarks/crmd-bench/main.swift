@@ -52,12 +52,22 @@ log("  verify \(Int(verify)) events/s")
 log("projections: a demo company's history, then rebuilds at \(arguments.rebuildSizes) events ...")
 let projections = try await measureProjections(directory: "\(scratch)/demo", sizes: arguments.rebuildSizes)
 
+log("scaling: one log grown to \(arguments.scalingSizes) events; appends, rebuild and customer.get at each size ...")
+let scaling = arguments.scalingSizes.isEmpty ? [] : try await measureScaling(directory: "\(scratch)/scaling", sizes: arguments.scalingSizes,
+                                                                           seconds: min(arguments.seconds, 4))
+try? FileManager.default.removeItem(atPath: "\(scratch)/scaling")
+
 let report = BenchReport(arguments: arguments, payload: payload, appends: appendRows, commands: commands,
                          commandClients: commandClients, socket: socketRows, read: read, verifyRate: verify,
-                         projections: projections).markdown()
+                         projections: projections, scaling: scaling).markdown()
 print(report)
 if let output = arguments.output {
-    try report.write(toFile: output, atomically: true, encoding: .utf8)
+    // `make proof` keeps its own section in the same file; a new bench run leaves it in place.
+    var text = report
+    if let previous = try? String(contentsOfFile: output, encoding: .utf8), let proof = previous.range(of: "## Proof") {
+        text += "\n" + previous[proof.lowerBound...]
+    }
+    try text.write(toFile: output, atomically: true, encoding: .utf8)
     log("wrote \(output)")
 }
 

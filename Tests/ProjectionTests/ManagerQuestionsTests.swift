@@ -241,5 +241,10 @@ extension ManagerQuestionsTests {
         XCTAssertThrowsError(try queries.run("report.sales", try JSON.parse(#"{"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}"#), agent: "maryam")) {
             XCTAssertEqual(($0 as? QueryError)?.code, "forbidden")
         }
+        for op in ["report.sales", "report.daily", "funnel.report", "log.read", "system.status"] {
+            XCTAssertThrowsError(try queries.run(op, .object(JSONObject()), agent: "maryam"), "who may ask comes before what was asked") {
+                XCTAssertEqual(($0 as? QueryError)?.code, "forbidden", op)
+            }
+        }
     }
 }
