@@ -199,6 +199,51 @@ final class ToolTests: XCTestCase {
         XCTAssertTrue(lost.output.contains("(streams)") && lost.output.contains("indexed as nothing"), lost.output)
     }
 
+    func testReplayOfAKnownHistoryAndAPersianTableThatAligns() throws {
+        let directory = temporary()
+        let daemon = try DaemonProcess(self, directory: directory)
+        let c = try daemon.connect()
+        XCTAssertEqual(c.call("agent.hire", #"{"agentId": "maryam", "name": "مریم رضایی"}"#)["ok"], true)
+        XCTAssertEqual(c.call("customer.register", #"{"customerId": "c1", "name": "رضا کریمی", "agentId": "maryam"}"#)["ok"], true)
+        XCTAssertEqual(c.call("call.log", #"{"customerId": "c1", "direction": "inbound", "agentId": "maryam", "at": "2020-01-01T10:00:00Z", "outcome": "interested"}"#, extra: #", "as": "maryam""#)["ok"], true)
+        XCTAssertEqual(c.call("customer.register", #"{"customerId": "c2", "name": "Sara Miller", "agentId": "maryam"}"#)["ok"], true)
+        XCTAssertEqual(c.call("customer.edit", #"{"customerId": "c1", "tags": ["VIP"]}"#)["ok"], true)
+        XCTAssertEqual(daemon.stop(), 0)
+
+        // The table: position, stream, version, type, actor (the recorded time varies run to run).
+        let table = try crmd(["replay", "--data", directory, "--format", "table", "--stream", "customer-c1"])
+        XCTAssertEqual(table.status, 0, table.output)
+        let rows = table.output.split(separator: "\n").dropFirst(2).map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        XCTAssertEqual(rows.map { [$0[0], $0[2], $0[3], $0[4], $0[5...].joined(separator: " ")] },
+                       [["2", "customer-c1", "1", "CustomerRegistered", "admin (uid \(getuid()))"],
+                        ["5", "customer-c1", "2", "CustomerFieldEdited", "admin (uid \(getuid()))"]])
+        let range = try crmd(["replay", "--data", directory, "--from", "2", "--to", "3"]).output.split(separator: "\n").map { try JSON.parse(String($0)) }
+        XCTAssertEqual(range.map { $0["position"]?.intValue }, [2, 3])
+        XCTAssertEqual(range.map { $0["type"]?.stringValue }, ["CustomerRegistered", "CallLogged"])
+        XCTAssertEqual(range.last?["actor"]?["principal"], "maryam", "the call was sent as maryam")
+        XCTAssertEqual(range.last?["stream"], "activity-c1")
+        XCTAssertEqual(try crmd(["replay", "--data", directory, "--type", "CustomerRegistered"]).output.split(separator: "\n").count, 2)
+
+        // A report table with Persian and English names: every column starts at the same place on
+        // every line, counted in what a terminal shows (a Persian letter is one cell, like a Latin one).
+        let view = try crmd(["report", "view", "--data", directory, #"{"agentId": "maryam"}"#])
+        XCTAssertEqual(view.status, 0, view.output)
+        let lines = view.output.split(separator: "\n").map(String.init)
+        XCTAssertGreaterThan(lines.count, 3, view.output)
+        XCTAssertTrue(view.output.contains("رضا کریمی") && view.output.contains("Sara Miller"), view.output)
+        // The rule under the header is dashes per column, two spaces apart; in every row the two
+        // cells before each column's start are the separator (spaces), so no cell pushed it along.
+        let rule = Array(lines[1])
+        let starts = rule.indices.filter { $0 > 1 && rule[$0] == "-" && rule[$0 - 1] == " " }
+        XCTAssertGreaterThan(starts.count, 2)
+        for line in lines.dropFirst(2) {
+            let cells = Array(line)
+            for start in starts where start < cells.count {
+                XCTAssertEqual(String(cells[start - 2..<start]), "  ", "column at \(start) out of line in: \(line)")
+            }
+        }
+    }
+
     func testAReproducibleDemoWritesTheSameLogTwice() throws {
         let first = try crmd(["demo", "--data", temporary(), "--events", "1200", "--seed", "7", "--reproducible"])
         let second = try crmd(["demo", "--data", temporary(), "--events", "1200", "--seed", "7", "--reproducible"])
