@@ -2,7 +2,6 @@ import CLMDB
 import CSQLite
 import EventStore
 import Foundation
-import Synchronization
 
 /// Command-line settings of the benchmark.
 struct BenchArguments {

@@ -3,7 +3,6 @@ import Commands
 import EventStore
 import Foundation
 import Projections
-import Synchronization
 
 /// One log size: a bare read of the log beside a rebuild of every projection.
 struct RebuildMeasurement {
@@ -33,7 +32,7 @@ func heapBytes() -> Int {
 
 /// Writes a demo company's history through the commands, then measures rebuilds at `sizes` events.
 func measureProjections(directory: String, sizes: [Int]) async throws -> ProjectionMeasurement {
-    let now = Mutex(Timestamp(rfc3339: "2023-03-21T04:30:00Z")!.microsecondsSince1970)
+    let now = Locked(Timestamp(rfc3339: "2023-03-21T04:30:00Z")!.microsecondsSince1970)
     var options = StoreOptions()
     options.initialMapSize = 1 << 30
     options.clock = { Timestamp(microsecondsSince1970: now.withLock { $0 }) }
@@ -62,7 +61,7 @@ func measureProjections(directory: String, sizes: [Int]) async throws -> Project
         }
         let projector = try Projector(store: store, directory: directory + "/projections-\(round)", projections: Projections.all(keys: keys))
         let baseline = heapBytes()
-        let peak = Mutex(baseline)
+        let peak = Locked(baseline)
         let sampler = Task.detached {
             while !Task.isCancelled {
                 let current = heapBytes()

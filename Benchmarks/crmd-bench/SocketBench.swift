@@ -1,6 +1,6 @@
+import EventStore
 import CRMEvents
 import Foundation
-import Synchronization
 
 /// Durable commands over the daemon's socket at one concurrency.
 struct SocketMeasurement {
@@ -82,8 +82,8 @@ func measureSocket(directory: String, binary: String, connectionCounts: [Int], m
     for connections in connectionCounts {
         let clients = try (0..<connections).map { _ in try LoadClient(path: socketPath) }
         let perClient = max(1, maxCommands / connections)
-        let latencies = Mutex<[Double]>([])
-        let failures = Mutex(0)
+        let latencies = Locked<[Double]>([])
+        let failures = Locked(0)
         let deadline = Date().addingTimeInterval(maxSeconds)
         let started = Date()
         // One thread per connection (concurrentPerform would run only as many as there are cores).

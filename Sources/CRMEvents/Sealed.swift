@@ -1,6 +1,6 @@
+import EventStore
 import Crypto
 import Foundation
-import Synchronization
 
 /// Personal data as stored in the log: AES-GCM ciphertext under one customer's data key.
 ///
@@ -24,13 +24,13 @@ public struct Sealed: Codable, Hashable, Sendable {
 /// Where randomness for keys and nonces comes from: the system's generator, or a seeded one so
 /// that a demo history can be written again byte for byte (never for real data).
 public final class Entropy: Sendable {
-    private let seeded: Mutex<UInt64?>
+    private let seeded: Locked<UInt64?>
 
     /// The system's cryptographic generator.
     public static let system = Entropy(seed: nil)
 
     /// A reproducible stream from `seed` (SplitMix64); not secret, for demos and tests only.
-    public init(seed: UInt64?) { seeded = Mutex(seed) }
+    public init(seed: UInt64?) { seeded = Locked(seed) }
 
     /// `count` bytes of the seeded stream, or nil when the system's generator is to be used.
     public func bytesIfSeeded(_ count: Int) -> [UInt8]? { bytes(count) }

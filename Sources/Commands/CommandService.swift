@@ -1,7 +1,6 @@
 import CRMEvents
 import EventStore
 import Foundation
-import Synchronization
 
 /// The write side: validates a command, decides its events on the company's current state and
 /// appends them durably, retrying on fresh state when another command got in first.
@@ -13,10 +12,10 @@ public final class CommandService: Sendable {
     public let store: EventStore
     /// The customers' data keys.
     public let keys: KeyStore
-    private let state: Mutex<CompanyState>
+    private let state: Locked<CompanyState>
     /// Events this service appended, by position, waiting for the next catch-up: it applies
     /// them as decided instead of decoding their payloads again (the write side's hot path).
-    private let written = Mutex<[Position: CRMEvent]>([:])
+    private let written = Locked<[Position: CRMEvent]>([:])
     private let clock: @Sendable () -> Timestamp
     /// The role an agent was hired with (`agent` or `manager`), or nil for no active agent; the
     /// daemon uses it when a gateway or admin acts `as` someone.
@@ -47,7 +46,7 @@ public final class CommandService: Sendable {
         self.keys = keys
         self.clock = clock
         self.entropy = entropy
-        self.state = Mutex(CompanyState())
+        self.state = Locked(CompanyState())
     }
 
     /// The key-store name of a customer's data key.

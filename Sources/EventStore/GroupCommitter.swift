@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Counters of the writer, for status reports and the benchmark's events-per-commit figure.
 public struct CommitStatistics: Sendable, Equatable {
@@ -52,7 +51,7 @@ final class GroupCommitter: @unchecked Sendable {
     private var queue: [Pending] = []
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
-    private let stats = Mutex(CommitStatistics())
+    private let stats = Locked(CommitStatistics())
     // Touched only on the writer thread (and in init, before that thread starts).
     private var tail: WriterTail
 

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Tells waiting subscribers when the log's head moves past the position they have read.
 ///
@@ -12,10 +11,10 @@ final class HeadWatch: Sendable {
         var waiters: [Int: (after: Position, continuation: CheckedContinuation<Position?, Never>)] = [:]
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     init(head: Position) {
-        state = Mutex(State(head: head))
+        state = Locked(State(head: head))
     }
 
     /// The last position known to be committed.

@@ -1,7 +1,6 @@
 import CRMEvents
 import EventStore
 import Foundation
-import Synchronization
 
 /// Where a projection stands.
 public struct ProjectionStatus: Sendable, Equatable {
@@ -40,7 +39,7 @@ public final class Projector: Sendable {
     /// The projections' tables and checkpoints.
     public let state: KeyValueStore
     private let projections: [any Projection]
-    private let folding = Mutex(())
+    private let folding = Locked(())
     static let checkpoints = "_checkpoints"
 
     /// Opens `directory` (DIR/projections) for `projections`, resetting the stale ones.

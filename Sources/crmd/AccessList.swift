@@ -1,17 +1,17 @@
+import EventStore
 import Commands
 import Foundation
-import Synchronization
 
 /// DIR/access.json as it stands: read again when the file changes, so an admin's edit applies
 /// to the next connection without restarting the daemon.
 final class AccessSource: Sendable {
     let dataDirectory: String
-    private let cache: Mutex<(stamp: String, list: AccessList)?>
+    private let cache: Locked<(stamp: String, list: AccessList)?>
 
     /// Reads the list once now, so a broken file stops the daemon at start.
     init(dataDirectory: String) throws {
         self.dataDirectory = dataDirectory
-        cache = Mutex((AccessSource.stamp(dataDirectory), try AccessList.load(dataDirectory: dataDirectory)))
+        cache = Locked((AccessSource.stamp(dataDirectory), try AccessList.load(dataDirectory: dataDirectory)))
     }
 
     private static func stamp(_ directory: String) -> String {

@@ -3,7 +3,6 @@ import CRMEvents
 import Commands
 import EventStore
 import Foundation
-import Synchronization
 
 /// `crmd demo`: writes a realistic synthetic company history into an empty data directory.
 struct DemoCommand: AsyncParsableCommand {
@@ -56,7 +55,7 @@ struct DemoCommand: AsyncParsableCommand {
                 throw CLIError("--customers, --years and --events must be positive")
             }
             let start = DemoCompany.defaultStart.microsecondsSince1970
-            let now = Mutex(start)
+            let now = Locked(start)
             var options = StoreOptions()
             options.clock = { Timestamp(microsecondsSince1970: now.withLock { $0 }) }
             let store: EventStore

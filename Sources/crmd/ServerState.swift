@@ -1,5 +1,5 @@
+import EventStore
 import Foundation
-import Synchronization
 
 /// What all connections share: limits, counts, and the drain on shutdown.
 final class ServerState: Sendable {
@@ -11,7 +11,7 @@ final class ServerState: Sendable {
     let idleSeconds: Int64
     /// Seconds a subscriber may leave an event unread before it is cut off.
     let subscriberSeconds: Int64
-    private let counts = Mutex((connections: 0, inFlight: 0, draining: false))
+    private let counts = Locked((connections: 0, inFlight: 0, draining: false))
 
     /// Sets the limits.
     init(maxConnections: Int, maxInFlight: Int, idleSeconds: Int64, subscriberSeconds: Int64) {

@@ -3,7 +3,6 @@ import Commands
 import EventStore
 import Foundation
 import Projections
-import Synchronization
 import XCTest
 
 /// A real company for a test: a log and a key store in a temporary directory, and the command
@@ -135,9 +134,9 @@ public final class Company: @unchecked Sendable {
 
 /// A clock a test moves by hand, for the store's recordedAt.
 public final class TestClock: Sendable {
-    private let now: Mutex<Int64>
+    private let now: Locked<Int64>
     /// Starts at `start` (RFC 3339).
-    public init(_ start: String) { now = Mutex(Timestamp(rfc3339: start)!.microsecondsSince1970) }
+    public init(_ start: String) { now = Locked(Timestamp(rfc3339: start)!.microsecondsSince1970) }
     /// Moves to `time` (RFC 3339).
     public func set(_ time: String) { now.withLock { $0 = Timestamp(rfc3339: time)!.microsecondsSince1970 } }
     /// Moves on by `seconds`.

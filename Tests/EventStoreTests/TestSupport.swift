@@ -30,13 +30,12 @@ extension RecordedEvent {
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
-    private let now: Mutex<Int64>
-    init(_ start: String) { now = Mutex(Timestamp(rfc3339: start)!.microsecondsSince1970) }
+    private let now: Locked<Int64>
+    init(_ start: String) { now = Locked(Timestamp(rfc3339: start)!.microsecondsSince1970) }
     func set(_ time: String) { now.withLock { $0 = Timestamp(rfc3339: time)!.microsecondsSince1970 } }
     var read: @Sendable () -> Timestamp { { Timestamp(microsecondsSince1970: self.now.withLock { $0 }) } }
 }
 
-import Synchronization
 
 /// Asserts that `body` throws a `StoreError` for which `matches` holds.
 func assertStoreError<T>(_ body: () async throws -> T, file: StaticString = #filePath, line: UInt = #line,

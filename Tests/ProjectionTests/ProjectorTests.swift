@@ -178,7 +178,7 @@ final class ProjectorTests: XCTestCase {
         try await company.seed()
         try await writeHistory(company, commands: 300, seed: 11)
         let projector = try company.projector()
-        let reports = Mutex<[ProjectionProgress]>([])
+        let reports = Locked<[ProjectionProgress]>([])
         try projector.rebuild(batchSize: 50) { progress in reports.withLock { $0.append(progress) } }
         let seen = reports.withLock { $0 }
         XCTAssertGreaterThan(seen.count, 2)
@@ -187,4 +187,3 @@ final class ProjectorTests: XCTestCase {
     }
 }
 
-import Synchronization
