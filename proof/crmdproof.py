@@ -1,6 +1,7 @@
 """Shared parts of `make proof`: a real crmd daemon started, killed and restarted, and clients
 that talk to it over its Unix socket exactly as any integration would."""
 
+import atexit
 import json
 import os
 import signal
@@ -22,6 +23,12 @@ class Daemon:
         self.socket = os.path.join(data, "crmd.sock")
         self.log_path = log or data + ".daemon.log"
         self.process = None
+        self._reaped = False
+
+    def _kill_if_running(self):
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def start(self, timeout=60):
         """Starts the daemon and waits until it answers system.status."""
@@ -29,6 +36,10 @@ class Daemon:
         self.process = subprocess.Popen([CRMD, "serve", "--data", self.data] + self.extra,
                                         stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
+        if not self._reaped:
+            # A part that stops on a failed check must not leave a daemon behind.
+            atexit.register(self._kill_if_running)
+            self._reaped = True
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -29,7 +29,7 @@ def python_part(script, *arguments):
     sys.stderr.write(result.stderr)
     print(f"  {script}: {'passed' if result.returncode == 0 else 'FAILED'} in {time.monotonic() - began:.0f} s", flush=True)
     for line in lines:
-        print("   ", json.dumps(line, ensure_ascii=False)[:400], flush=True)
+        print("   ", json.dumps(line, ensure_ascii=False), flush=True)
     return lines, result.returncode == 0
 
 
@@ -76,16 +76,22 @@ def sanitizer(name):
     environment = dict(os.environ, CRMD_SANITIZER=name)
     if name == "thread":
         environment["TSAN_OPTIONS"] = "halt_on_error=1:second_deadlock_stack=1"
-    test = subprocess.run(["swift", "test", "--skip-build", "--build-path", path, f"--sanitize={name}"], cwd=ROOT,
-                          capture_output=True, text=True, env=environment)
-    output = test.stdout + test.stderr
-    executed = re.findall(r"Executed (\d+) tests?, with (?:\d+ tests? skipped and )?(\d+) failures?", output)
-    tests, failures = (int(executed[-1][0]), int(executed[-1][1])) if executed else (0, 1)
+    try:
+        test = subprocess.run(["swift", "test", "--skip-build", "--build-path", path, f"--sanitize={name}"], cwd=ROOT,
+                              capture_output=True, text=True, env=environment, timeout=1800)
+        output, returncode = test.stdout + test.stderr, test.returncode
+    except subprocess.TimeoutExpired as expired:
+        output = (expired.stdout or b"").decode(errors="replace") + (expired.stderr or b"").decode(errors="replace") + "\nTIMED OUT after 1800 s"
+        returncode = -1
+        subprocess.run(["pkill", "-f", f"{path}/"])  # the hung suite and the daemons it started
+    executed = [(int(t), int(f)) for t, f in re.findall(r"Executed (\d+) tests?, with (?:\d+ tests? skipped and )?(\d+) failures?", output)]
+    # Every suite prints its own line; the one with the most tests is the whole run.
+    tests, failures = max(executed) if executed else (0, 1)
     reports = len(re.findall(r"WARNING: ThreadSanitizer|ERROR: AddressSanitizer", output))
-    ok = test.returncode == 0 and failures == 0 and reports == 0
+    ok = returncode == 0 and failures == 0 and reports == 0
     if not ok:
         print(output[-6000:], file=sys.stderr)
-    figures = {"part": f"sanitizer {name}", "tests": tests, "failures": failures, "sanitizerReports": reports,
+    figures = {"part": f"sanitizer {name}", "tests": tests, "failures": failures, "sanitizerReports": reports, "timedOut": returncode == -1,
                "seconds": round(time.monotonic() - began)}
     print("   ", json.dumps(figures), flush=True)
     return figures, ok
@@ -101,18 +107,27 @@ def main():
     parser.add_argument("--output", help="a Markdown file whose Proof section gets the table")
     parser.add_argument("--skip", nargs="*", default=os.environ.get("PROOF_SKIP", "").split(), help="parts to leave out")
     parser.add_argument("--fuzz-seconds", type=int, default=120)
+    parser.add_argument("--only", nargs="*", help="run only these parts; the others keep the figures of their last run (.build/proof-figures.json)")
     arguments = parser.parse_args()
     skip = set(arguments.skip)
     started = time.monotonic()
-    figures = {}
-    passed = {}
+    saved_path = os.path.join(ROOT, ".build", "proof-figures.json")
+    saved = {}
+    if arguments.only is not None and os.path.exists(saved_path):
+        saved = json.load(open(saved_path))
+    figures = {name: entry["figures"] for name, entry in saved.items()}
+    passed = {name: entry["passed"] for name, entry in saved.items()}
+    ran_at = {name: entry["at"] for name, entry in saved.items()}
 
     def part(name, function):
-        if name in skip:
-            print(f"  {name}: skipped", flush=True)
+        if name in skip or (arguments.only is not None and name not in arguments.only):
+            print(f"  {name}: {'kept from ' + ran_at[name] if name in ran_at else 'skipped'}", flush=True)
             return
         print(f"{name} …", flush=True)
         figures[name], passed[name] = function()
+        ran_at[name] = datetime.datetime.now().isoformat(timespec="minutes")
+        os.makedirs(os.path.dirname(saved_path), exist_ok=True)
+        json.dump({n: {"figures": figures[n], "passed": passed[n], "at": ran_at[n]} for n in figures}, open(saved_path, "w"), ensure_ascii=False)
 
     part("crash", lambda: python_part("crash_loop.py", "--kills", "25"))
     part("faults", lambda: python_part("faults.py"))
@@ -127,7 +142,7 @@ def main():
     ok = all(passed.values())
     print(f"make proof: {'passed' if ok else 'FAILED'} in {time.monotonic() - started:.0f} s")
     if arguments.output:
-        write_section(arguments.output, table, ok, skip)
+        write_section(arguments.output, table, ok, skip, ran_at)
     sys.exit(0 if ok else 1)
 
 
@@ -166,12 +181,13 @@ def summary(figures, passed):
     return rows
 
 
-def write_section(path, table, ok, skip):
+def write_section(path, table, ok, skip, ran_at):
     heading = "## Proof (`make proof`)"
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
-    body = (f"{heading}\n\n`make proof` on {datetime.date.today().isoformat()} ({machine}): "
+    runs = ", ".join(f"{name} {at}" for name, at in sorted(ran_at.items(), key=lambda item: item[1]))
+    body = (f"{heading}\n\n`make proof` (`python3 proof/run.py --output BENCHMARKS.md`) on {machine}: "
             f"{'every part passed' if ok else 'SOME PARTS FAILED'}"
-            f"{'; skipped: ' + ', '.join(sorted(skip)) if skip else ''}.\n\n{table}\n")
+            f"{'; skipped: ' + ', '.join(sorted(skip)) if skip else ''}. Each part's run: {runs}.\n\n{table}\n")
     text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
     start = text.find(heading)
     if start >= 0:
