@@ -75,7 +75,7 @@ bench: deps
 # The promise under fire, against the real binary (about 40 minutes, most of it the sanitizer
 # builds): the crash loop, faults (needs root for the tmpfs), the socket fuzzer, security,
 # libFuzzer and the suite under TSan and ASan. Writes its table into BENCHMARKS.md.
-# PROOF_SKIP="sanitizers libfuzzer" leaves parts out.
+# PROOF_SKIP="tsan asan libfuzzer" leaves parts out.
 proof: deps
 	swift build -c release --product crmd
 	python3 proof/run.py --output BENCHMARKS.md
