@@ -14,6 +14,11 @@ struct BenchArguments {
     var mergeThreshold = StoreOptions().indexMergeThreshold
     var rebuildSizes = [250_000, 1_000_000]
     var scalingSizes = [100_000, 1_000_000, 10_000_000]
+    /// Parts to run when iterating on one of them (`--only socket,commands`); a partial run writes no report.
+    var only: Set<String>?
+
+    /// Whether `part` (appends, commands, socket, read, projections, scaling) runs.
+    func runs(_ part: String) -> Bool { only?.contains(part) ?? true }
 
     init<S: Sequence<String>>(_ arguments: S) {
         var iterator = arguments.makeIterator()
@@ -28,11 +33,13 @@ struct BenchArguments {
                 rebuildSizes = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? rebuildSizes
             case "--scaling-sizes":
                 scalingSizes = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? scalingSizes
+            case "--only":
+                only = iterator.next().map { Set($0.split(separator: ",").map(String.init)) }
             case "--concurrency":
                 concurrency = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? concurrency
             default:
                 FileHandle.standardError.write(Data("""
-                    usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--merge-threshold N] [--rebuild-sizes 250000,1000000] [--scaling-sizes 100000,1000000,10000000]
+                    usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--merge-threshold N] [--rebuild-sizes 250000,1000000] [--scaling-sizes 100000,1000000,10000000] [--only appends,commands,socket,read,projections,scaling]
 
                     """.utf8))
                 exit(2)

@@ -13,7 +13,7 @@ defer { try? FileManager.default.removeItem(atPath: scratch) }
 let payload = BenchPayload.make(size: arguments.payloadSize)
 var appendRows: [AppendRow] = []
 var counter = 0
-for appenders in arguments.concurrency {
+for appenders in arguments.concurrency where arguments.runs("appends") {
     counter += 1
     let directory = "\(scratch)/store-\(counter)"
     log("store: \(appenders) concurrent appenders ...")
@@ -32,6 +32,7 @@ for appenders in arguments.concurrency {
 }
 
 let commandClients = arguments.concurrency.max() ?? 256
+if arguments.only != nil { try await partialRun(arguments) }
 log("commands: note.add from \(commandClients) concurrent agents ...")
 let commands = try await measureCommands(directory: "\(scratch)/commands", clients: commandClients,
                                          maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
@@ -69,6 +70,26 @@ if let output = arguments.output {
     }
     try text.write(toFile: output, atomically: true, encoding: .utf8)
     log("wrote \(output)")
+}
+
+/// Runs only the parts `--only` names, logging their figures; the report needs every part, so none is written.
+func partialRun(_ arguments: BenchArguments) async throws -> Never {
+    if arguments.runs("commands") {
+        let commands = try await measureCommands(directory: "\(scratch)/commands", clients: arguments.concurrency.max() ?? 256,
+                                                 maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
+        log("commands: \(Int(commands.rate)) commands/s, p99 \(String(format: "%.2f", commands.p99 * 1000)) ms")
+    }
+    if arguments.runs("socket") {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("crmd").path
+        _ = try measureSocket(directory: "\(scratch)/socket", binary: binary, connectionCounts: [1, 16, 128],
+                              maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
+    }
+    if arguments.runs("projections") {
+        let projections = try await measureProjections(directory: "\(scratch)/demo", sizes: arguments.rebuildSizes)
+        log("projections: \(projections)")
+    }
+    try? FileManager.default.removeItem(atPath: scratch)
+    exit(0)
 }
 
 /// Progress on stderr, so stdout stays the report.

@@ -34,12 +34,12 @@ public enum EventCatalogue {
         public let schema: Schema
         /// Whether code writes this version today (false for versions only upcast on read).
         public let current: Bool
-        let decode: @Sendable (Data) throws -> CRMEvent
+        let decode: @Sendable ([UInt8]) throws -> CRMEvent
     }
 
     private static func entry<P: EventPayload>(_ type: P.Type, _ wrap: @escaping @Sendable (P) -> CRMEvent) -> Entry {
         Entry(type: P.eventType, version: P.schemaVersion, schema: P.schema, current: true) {
-            wrap(try JSONDecoder().decode(P.self, from: $0))
+            wrap(try JSONDecoder().decode(P.self, from: Data($0)))
         }
     }
 
@@ -76,33 +76,32 @@ public enum EventCatalogue {
             entry(BranchOpened.self, CRMEvent.branchOpened),
             entry(TargetSet.self, CRMEvent.targetSet),
             Entry(type: ProductDefined.eventType, version: 1, schema: ProductDefinedV1.schema, current: false) {
-                .productDefined(try JSONDecoder().decode(ProductDefinedV1.self, from: $0).upcast)
+                .productDefined(try JSONDecoder().decode(ProductDefinedV1.self, from: Data($0)).upcast)
             },
         ]
         for kind in InteractionKind.allCases {
             entries.append(Entry(type: kind.eventType, version: 1, schema: Interaction.schema, current: true) {
-                .interaction(kind, try Interaction(payload: Array($0)))
+                .interaction(kind, try Interaction(payload: $0))
             })
         }
         return entries
     }()
 
-    private static let byKey: [String: Entry] = Dictionary(uniqueKeysWithValues: entries.map { ("\($0.type)/\($0.version)", $0) })
-    private static let knownTypes = Set(entries.map(\.type))
+    // By type, then version: a lookup per decoded event hashes the stored type once and builds no key.
+    private static let byType: [String: [Entry]] = Dictionary(grouping: entries, by: \.type)
 
     /// The entry for a stored type and version, if crmd knows it.
-    public static func entry(type: String, version: UInt32) -> Entry? { byKey["\(type)/\(version)"] }
+    public static func entry(type: String, version: UInt32) -> Entry? { byType[type]?.first { $0.version == version } }
 
     /// Whether crmd writes or has written events of this type.
-    public static func isKnown(type: String) -> Bool { knownTypes.contains(type) }
+    public static func isKnown(type: String) -> Bool { byType[type] != nil }
 
     /// Decodes a stored payload, upcasting old schema versions to the current one.
     public static func decode(type: String, schema: UInt32, data: [UInt8]) throws(EventDecodingError) -> CRMEvent {
-        guard let entry = byKey["\(type)/\(schema)"] else {
-            throw knownTypes.contains(type) ? .unknownVersion(type: type, schema: schema) : .unknownType(type)
-        }
+        guard let versions = byType[type] else { throw .unknownType(type) }
+        guard let entry = versions.first(where: { $0.version == schema }) else { throw .unknownVersion(type: type, schema: schema) }
         do {
-            return try entry.decode(Data(data))
+            return try entry.decode(data)
         } catch {
             throw .malformed(type: type, schema: schema, reason: "\(error)")
         }

@@ -38,7 +38,12 @@ extension JSON {
         func error(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
 
         mutating func skipWhitespace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
 
         mutating func value(depth: Int) throws(JSONParseError) -> JSON {
@@ -66,7 +71,9 @@ extension JSON {
         mutating func object(depth: Int) throws(JSONParseError) -> JSON {
             index += 1
             var object = JSONObject()
-            var seen = Set<String>()
+            // Payloads have a dozen members: a linear look among them beats hashing every key.
+            // A set takes over only for large objects, where the linear look would be quadratic.
+            var seen: Set<String>? = nil
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(object) }
             while true {
@@ -74,7 +81,14 @@ extension JSON {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
                 let keyOffset = index
                 let key = try string()
-                guard seen.insert(key).inserted else {
+                let duplicate: Bool
+                if seen == nil, object.members.count < 16 {
+                    duplicate = object.members.contains { $0.key == key }
+                } else {
+                    if seen == nil { seen = Set(object.members.map(\.key)) }
+                    duplicate = !seen!.insert(key).inserted
+                }
+                guard !duplicate else {
                     throw JSONParseError(offset: keyOffset, reason: "duplicate member name \"\(key)\"")
                 }
                 skipWhitespace()
@@ -125,6 +139,13 @@ extension JSON {
                 guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit in the exponent") }
                 while index < bytes.count, isDigit(bytes[index]) { index += 1 }
             }
+            if integral, index - start <= 18 {
+                // At most 18 digits always fit an Int64: no text, no overflow check.
+                var value: Int64 = 0
+                let negative = bytes[start] == UInt8(ascii: "-")
+                for i in (negative ? start + 1 : start)..<index { value = value &* 10 &+ Int64(bytes[i] &- UInt8(ascii: "0")) }
+                return .int(negative ? -value : value)
+            }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if integral, let value = Int64(text) { return .int(value) }
             guard let value = Double(text), value.isFinite else {
@@ -137,6 +158,27 @@ extension JSON {
 
         mutating func string() throws(JSONParseError) -> String {
             index += 1
+            let start = index
+            // Most strings hold no escape: find the closing quote and make the string in one step.
+            // Anything unusual (an escape, a control character, invalid UTF-8) goes back to the
+            // scalar-by-scalar reader, which reports the exact offset of a problem.
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") {
+                    if let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self) {
+                        index += 1
+                        return text
+                    }
+                    break
+                }
+                if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                index += 1
+            }
+            index = start
+            return try escapedString()
+        }
+
+        mutating func escapedString() throws(JSONParseError) -> String {
             var scalars = String.UnicodeScalarView()
             while true {
                 guard index < bytes.count else { throw error("unterminated string") }

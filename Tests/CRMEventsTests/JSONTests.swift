@@ -54,4 +54,51 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(try JSON.parse(pretty), value)
         XCTAssertEqual(value.serialized(sortedKeys: true), #"{"a":{"c":[{"d":true}]},"b":[1,2]}"#)
     }
+
+    /// The parser reads a plain string in one step and falls back to a scalar-by-scalar reader
+    /// for escapes and bad bytes; both must give the same values and the same error offsets.
+    func testFastAndEscapedStringPathsAgree() throws {
+        var generator = SplitMix(seed: 7)
+        let alphabet: [String] = ["a", "Z", " ", "ی", "ي", "ک", "\u{200C}", "😀", "۱", "\"", "\\", "\n", "\u{01}", "/", "é"]
+        for _ in 0..<500 {
+            let text = (0..<Int(generator.next() % 24)).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }.joined()
+            XCTAssertEqual(try JSON.parse(JSON.string(text).serialized()), .string(text), text)
+            XCTAssertEqual(try JSON.parse(JSON.object(["k": .string(text)]).serialized())["k"], .string(text), text)
+        }
+        // A bad byte is reported where it stands, whether or not an escape came before it.
+        for prefix in ["abc", "رضا", "a\\nb"] {
+            let bytes = Array("\"\(prefix)".utf8) + [0xFF] + Array("tail\"".utf8)
+            XCTAssertThrowsError(try JSON.parse(bytes)) { error in
+                XCTAssertEqual((error as? JSONParseError)?.offset, bytes.firstIndex(of: 0xFF), prefix)
+                XCTAssertEqual((error as? JSONParseError)?.reason, "invalid UTF-8", prefix)
+            }
+        }
+    }
+
+    func testIntegersOfEveryLengthAndDuplicatesInLargeObjects() throws {
+        for text in ["0", "-0", "7", "-7", "999999999999999999", "-999999999999999999", "9223372036854775807", "-9223372036854775808", "1234567890123456789"] {
+            XCTAssertEqual(try JSON.parse(text), .int(Int64(text)!), text)
+        }
+        XCTAssertEqual(try JSON.parse("9223372036854775808"), .double(9_223_372_036_854_775_808), "beyond Int64 becomes a double")
+        let members = (0..<40).map { "\"k\($0)\": \($0)" }
+        XCTAssertEqual(try JSON.parse("{" + members.joined(separator: ",") + "}").objectValue?.keys.count, 40)
+        for duplicate in [3, 20, 39] {
+            XCTAssertThrowsError(try JSON.parse("{" + (members + ["\"k\(duplicate)\": 0"]).joined(separator: ",") + "}")) {
+                XCTAssertEqual(($0 as? JSONParseError)?.reason, "duplicate member name \"k\(duplicate)\"")
+            }
+        }
+    }
+}
+
+/// A small seeded generator, so a failing case can be reproduced.
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
