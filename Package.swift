@@ -45,7 +45,8 @@ let package = Package(
         .testTarget(name: "CRMEventsTests", dependencies: ["CRMEvents"]),
         // End to end: the real `crmd serve` over its socket.
         .testTarget(name: "DaemonTests", dependencies: ["CRMEvents", "EventStore", "Commands", "Projections", "crmd"]),
-        .testTarget(name: "ProjectionTests", dependencies: ["Projections", "CRMTestSupport", "Commands", "CRMEvents", "EventStore", "store-crash-child"]),
+        .testTarget(name: "ProjectionTests", dependencies: ["Projections", "CRMTestSupport", "Commands", "CRMEvents", "EventStore", "store-crash-child",
+                                                            .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "CRMEvents", "EventStore", "Projections", "CRMTestSupport"]),
     ]
 )

@@ -80,20 +80,20 @@ public enum CRMEvent: Equatable, Sendable {
 
     /// The event ready to append: type, current schema version and canonical JSON payload.
     public var proposed: ProposedEvent {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data: Data
+        // Plain structs of strings and integers always encode. Keys are sorted, so a payload's
+        // bytes depend only on its values.
+        let json: JSON
         let version: UInt32
         switch self {
         case .interaction(_, let interaction):
-            data = try! encoder.encode(interaction) // plain structs of strings and integers always encode
+            json = try! JSON.encode(interaction)
             version = 1
         default:
             let payload = payload!
-            data = try! encoder.encode(payload)
+            json = try! JSON.encode(payload)
             version = type(of: payload).schemaVersion
         }
-        return ProposedEvent(type: eventType, schema: version, data: Array(data))
+        return ProposedEvent(type: eventType, schema: version, data: json.bytes(sortedKeys: true))
     }
 
     /// The customer whose data key seals this event's personal data, if it concerns one.

@@ -39,7 +39,7 @@ public enum EventCatalogue {
 
     private static func entry<P: EventPayload>(_ type: P.Type, _ wrap: @escaping @Sendable (P) -> CRMEvent) -> Entry {
         Entry(type: P.eventType, version: P.schemaVersion, schema: P.schema, current: true) {
-            wrap(try JSONDecoder().decode(P.self, from: Data($0)))
+            wrap(try JSON.parse($0).decode(P.self))
         }
     }
 
@@ -76,7 +76,7 @@ public enum EventCatalogue {
             entry(BranchOpened.self, CRMEvent.branchOpened),
             entry(TargetSet.self, CRMEvent.targetSet),
             Entry(type: ProductDefined.eventType, version: 1, schema: ProductDefinedV1.schema, current: false) {
-                .productDefined(try JSONDecoder().decode(ProductDefinedV1.self, from: Data($0)).upcast)
+                .productDefined(try JSON.parse($0).decode(ProductDefinedV1.self).upcast)
             },
         ]
         for kind in InteractionKind.allCases {

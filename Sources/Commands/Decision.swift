@@ -147,7 +147,7 @@ struct DecisionContext {
 /// Decodes validated arguments into a command's argument struct.
 func decodeArgs<A: Decodable>(_ type: A.Type, _ args: JSON) throws(CommandError) -> A {
     do {
-        return try JSONDecoder().decode(A.self, from: Data(args.bytes()))
+        return try args.decode(A.self)
     } catch {
         throw CommandError(.invalidArgs, "arguments do not match the command: \(error)")
     }

@@ -1,0 +1,75 @@
+import CRMTestSupport
+@testable import CRMEvents
+import Commands
+import EventStore
+import Foundation
+import XCTest
+
+/// Payloads are decoded and encoded by crmd's own tree coder (`JSON.decode`, `JSON.encode`);
+/// Foundation's JSONDecoder and JSONEncoder are the reference it must agree with.
+final class JSONCodingTests: XCTestCase {
+    func testEveryEventOfADemoHistoryReadsAndWritesAsFoundationDoes() async throws {
+        let now = Locked(DemoCompany.defaultStart.microsecondsSince1970)
+        let company = try Company(self, clock: { Timestamp(microsecondsSince1970: now.withLock { $0 }) })
+        let demo = DemoCompany(service: company.service) { time in now.withLock { $0 = max($0, time.microsecondsSince1970) } }
+        try await demo.run(customers: 60, years: 1, seed: 11)
+        let log = try company.log()
+        XCTAssertGreaterThan(log.count, 1000)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var types = Set<String>()
+        for event in log {
+            let decoded = try EventCatalogue.decode(event)
+            types.insert(event.type)
+            let reference: JSON
+            switch decoded {
+            case .interaction(_, let interaction):
+                XCTAssertEqual(try JSONDecoder().decode(Interaction.self, from: Data(event.data)), interaction, "\(event.position)")
+                reference = try JSON.parse(Array(encoder.encode(interaction)))
+            default:
+                let payload = try XCTUnwrap(decoded.payload)
+                XCTAssertTrue(try matchesFoundation(payload, event.data), "\(event.type) at \(event.position)")
+                reference = try JSON.parse(Array(encoder.encode(payload)))
+            }
+            // What crmd writes is what Foundation writes (as a value), and re-encoding a stored
+            // payload gives back its stored bytes exactly.
+            XCTAssertEqual(decoded.proposed.data, event.data, "\(event.type) at \(event.position)")
+            XCTAssertEqual(try JSON.parse(event.data), reference, "\(event.type) at \(event.position)")
+        }
+        XCTAssertGreaterThanOrEqual(types.count, 25, "the demo history covers most event types: \(types.sorted())")
+    }
+
+    func testDecodingErrorsNameTheMemberAndRefuseWhatDoesNotFit() throws {
+        struct Sample: Codable, Equatable {
+            var name: String
+            var count: UInt8
+            var tags: [String]?
+            var nested: [String: Int64]
+        }
+        let good = try JSON.parse(#"{"name":"رضا","count":200,"nested":{"a":1,"b":-2},"tags":null}"#)
+        XCTAssertEqual(try good.decode(Sample.self), Sample(name: "رضا", count: 200, tags: nil, nested: ["a": 1, "b": -2]))
+        XCTAssertEqual(try JSON.encode(Sample(name: "x", count: 1, tags: ["t"], nested: [:])).serialized(sortedKeys: true),
+                       #"{"count":1,"name":"x","nested":{},"tags":["t"]}"#)
+        let refused: [(String, String)] = [
+            (#"{"name":"a","count":300,"nested":{}}"#, "count"),
+            (#"{"name":"a","count":1.5,"nested":{}}"#, "count"),
+            (#"{"name":1,"count":1,"nested":{}}"#, "name"),
+            (#"{"name":"a","count":1}"#, "nested"),
+            (#"{"name":"a","count":1,"nested":{"a":"x"}}"#, "a"),
+        ]
+        for (text, member) in refused {
+            XCTAssertThrowsError(try JSON.parse(text).decode(Sample.self), text) { error in
+                XCTAssertNotNil(error as? DecodingError, text)
+                XCTAssertTrue("\(error)".contains(member), "\(error) names \(member)")
+            }
+        }
+        // A large object is looked up by name, not member by member.
+        let members = (0..<5000).map { "\"k\($0)\":\($0)" }.joined(separator: ",")
+        let many = try JSON.parse(#"{"name":"a","count":1,"nested":{"# + members + "}}")
+        XCTAssertEqual(try many.decode(Sample.self).nested.count, 5000)
+    }
+
+    private func matchesFoundation<P: EventPayload>(_ payload: P, _ data: [UInt8]) throws -> Bool {
+        try JSONDecoder().decode(P.self, from: Data(data)) == payload
+    }
+}
