@@ -40,7 +40,8 @@ public struct EntityID: Hashable, Sendable, CustomStringConvertible {
         // 80 bits from the kernel's generator (getrandom); Foundation's UUID() opened
         // /dev/urandom on every call, which showed in the daemon's profile under load.
         var generator = SystemRandomNumberGenerator()
-        let random = (0..<10).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        // Two draws (each a getrandom call), not one per byte.
+        let random = withUnsafeBytes(of: (generator.next(), generator.next())) { Array($0.prefix(10)) }
         return EntityID(unchecked: prefix + "-" + hex(random)) // prefix is one of ours, ASCII and short
     }
 

@@ -40,6 +40,7 @@ public final class Projector: Sendable {
     public let state: KeyValueStore
     private let projections: [any Projection]
     private let folding = Locked(())
+    private let foldingQueue = DispatchQueue(label: "crmd.projector")
     static let checkpoints = "_checkpoints"
 
     /// Opens `directory` (DIR/projections) for `projections`, resetting the stale ones.
@@ -153,6 +154,15 @@ public final class Projector: Sendable {
         }
     }
 
+    /// Runs `work` on the projector's own thread. A fold of a busy moment's events takes
+    /// milliseconds of CPU; on the cooperative pool (one thread per core) it would hold a thread
+    /// the daemon's requests need, while a thread of its own is time-sliced with them by the OS.
+    private func onFoldingThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            foldingQueue.async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
     /// Every entry of every projection table (checkpoints excluded), for comparing two projectors'
     /// states: live-updated against rebuilt.
     public func exportState() throws -> [String: [[UInt8]]] {
@@ -172,10 +182,17 @@ public final class Projector: Sendable {
 
     /// Follows the log: folds new events as they are committed, until the task is cancelled or
     /// the store closes. Under load a batch holds everything committed since the last one.
-    public func run(batchSize: Int = 4096) async throws {
+    ///
+    /// Under load (the last fold took `busy` events or more) it lets new events gather for
+    /// `coalesce` before folding again: a larger batch writes each touched page of the
+    /// projections once instead of once per commit of the log (measured: half the bytes written
+    /// at 128 connections). At rest every event is folded at once. Queries never see the delay
+    /// (each catches up before it answers).
+    public func run(batchSize: Int = 4096, coalesce: Duration = .milliseconds(10), busy: Int = 256) async throws {
+        var folded = 0
         while !Task.isCancelled {
             do {
-                try catchUp(batchSize: batchSize)
+                folded = try await onFoldingThread { try self.catchUp(batchSize: batchSize) }
             } catch StoreError.diskFull {
                 // A full disk stops folding, not the daemon: try again once space may be back.
                 try await Task.sleep(for: .seconds(1))
@@ -183,6 +200,7 @@ public final class Projector: Sendable {
             }
             let seen = try checkpoint()
             guard await store.waitForEvents(after: seen) != nil else { return }
+            if folded >= busy, coalesce > .zero { try await Task.sleep(for: coalesce) }
         }
     }
 }

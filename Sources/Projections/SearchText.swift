@@ -8,7 +8,10 @@ public enum SearchText {
     /// diacritics (harakat) and tatweel removed, ZWNJ/ZWJ and other format characters turned
     /// into a space, all digits made ASCII, Latin lower-cased, runs of spaces collapsed.
     public static func normalize(_ text: String) -> String {
-        var out = String.UnicodeScalarView()
+        // UTF-8 bytes, made into a string once: appending scalars to a string one by one cost
+        // more than the folding itself when the projector indexes every note.
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
         var pendingSpace = false
         for scalar in text.unicodeScalars {
             guard let folded = fold(scalar) else { continue }
@@ -17,12 +20,16 @@ public enum SearchText {
                 continue
             }
             if pendingSpace {
-                out.append(" ")
+                out.append(UInt8(ascii: " "))
                 pendingSpace = false
             }
-            out.append(folded)
+            if folded.isASCII {
+                out.append(UInt8(folded.value))
+            } else {
+                UTF8.encode(folded) { out.append($0) }
+            }
         }
-        return String(out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Only the digits of a phone number, in ASCII, so `+98 912-345 ۶۷۸۹` finds `989123456789`.
