@@ -77,8 +77,9 @@ struct BenchReport {
 
             The real `crmd serve` (release build) on a fresh directory; a closed-loop load generator in
             this repository (`SocketBench.swift`): each connection sends `note.add` about its own
-            customer, waits for the durable response, sends the next. Beside it, the store's own
-            group-commit rate at 256 appenders from the first table (bare appends, same run).
+            customer, waits for the durable response, sends the next. All connections are driven by
+            one thread with poll(2), so the generator costs the shared two cores little. Beside it, the
+            store's own group-commit rate at 256 appenders from the first table (bare appends, same run).
 
             | connections | commands/s | p50 ms | p99 ms | p99.9 ms | store appends/s (256) | socket / store |
             |---:|---:|---:|---:|---:|---:|---:|
