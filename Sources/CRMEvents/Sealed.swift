@@ -62,7 +62,11 @@ public struct DataKey: Sendable {
     public let bytes: [UInt8]
     /// Where nonces come from (the system, unless a demo asked for a seeded stream).
     public var entropy: Entropy = .system
-    private var key: SymmetricKey { SymmetricKey(data: bytes) }
+    /// Made once: a key is used for every sealed field of every event the projector folds.
+    // nonisolated(unsafe): SymmetricKey is an immutable value that Crypto has not marked Sendable.
+    nonisolated(unsafe) private let key: SymmetricKey
+    /// The owner as associated data, made once for the same reason.
+    private let associatedData: Data
 
     /// The key-store name of a customer's data key.
     public static func owner(ofCustomer customerId: String) -> String { "customer-\(customerId)" }
@@ -76,13 +80,15 @@ public struct DataKey: Sendable {
     public init(owner: String, bytes: [UInt8]) {
         self.owner = owner
         self.bytes = bytes
+        key = SymmetricKey(data: bytes)
+        associatedData = Data(owner.utf8)
     }
 
     /// Encrypts `text` with a fresh nonce.
     public func seal(_ text: String) -> Sealed {
         // AES-GCM with a random 96-bit nonce cannot fail for inputs this small.
         let nonce = entropy.bytes(12).map { try! AES.GCM.Nonce(data: $0) } ?? AES.GCM.Nonce()
-        let box = try! AES.GCM.seal(Data(text.utf8), using: key, nonce: nonce, authenticating: Data(owner.utf8))
+        let box = try! AES.GCM.seal(Data(text.utf8), using: key, nonce: nonce, authenticating: associatedData)
         return Sealed(text: "v1." + box.combined!.base64EncodedString())
     }
 
@@ -90,7 +96,7 @@ public struct DataKey: Sendable {
     public func open(_ sealed: Sealed) -> String? {
         guard sealed.text.hasPrefix("v1."), let combined = Data(base64Encoded: String(sealed.text.dropFirst(3))),
               let box = try? AES.GCM.SealedBox(combined: combined),
-              let plain = try? AES.GCM.open(box, using: key, authenticating: Data(owner.utf8))
+              let plain = try? AES.GCM.open(box, using: key, authenticating: associatedData)
         else { return nil }
         return String(decoding: plain, as: UTF8.self)
     }

@@ -66,10 +66,13 @@ struct SearchIndex: Sendable {
     static let reverse = "search-by-customer"
 
     /// The token of one normalised value.
-    func token(_ field: Field, _ value: String) -> [UInt8] {
+    func token(_ field: Field, _ value: String) -> [UInt8] { token(field, bytes: Array(value.utf8)) }
+
+    /// The token of one normalised value given as its UTF-8 bytes.
+    func token(_ field: Field, bytes value: [UInt8]) -> [UInt8] {
         var message = Array((field == .phones ? "phone" : field == .emails ? "email" : "word").utf8)
         message.append(0)
-        message += value.utf8
+        message += value
         return message.withUnsafeBytes { symmetricKey.mac16($0) }
     }
 
@@ -79,13 +82,29 @@ struct SearchIndex: Sendable {
         String(SearchText.phoneDigits(text).suffix(10))
     }
 
-    /// The normalised values of a field's text.
-    static func values(_ field: Field, _ texts: [String]) -> Set<String> {
-        switch field {
-        case .phones: Set(texts.map(phone).filter { $0.count >= 3 })
-        case .emails: Set(texts.map { $0.lowercased().trimmingCharacters(in: .whitespaces) })
-        case .name, .text: Set(texts.flatMap(SearchText.words).filter { !$0.isEmpty })
+    /// The distinct normalised values of a field's text, as UTF-8 bytes in first-seen order.
+    ///
+    /// Bytes rather than strings: a note's words are split and told apart without grapheme
+    /// breaking or Unicode-normalised hashing, which cost more than the HMACs of its tokens.
+    /// A token is a hash of these bytes, so two values are the same token exactly when their
+    /// bytes are equal.
+    static func valueBytes(_ field: Field, _ texts: [String]) -> [[UInt8]] {
+        var seen = Set<[UInt8]>()
+        var values: [[UInt8]] = []
+        func add(_ value: [UInt8]) {
+            if seen.insert(value).inserted { values.append(value) }
         }
+        switch field {
+        case .phones:
+            for text in texts { let digits = phone(text); if digits.utf8.count >= 3 { add(Array(digits.utf8)) } }
+        case .emails:
+            for text in texts { add(Array(text.lowercased().trimmingCharacters(in: .whitespaces).utf8)) }
+        case .name, .text:
+            for text in texts {
+                for word in SearchText.normalize(text).utf8.split(separator: UInt8(ascii: " ")) where !word.isEmpty { add(Array(word)) }
+            }
+        }
+        return values
     }
 
     /// Replaces (or, for `text`, adds to) the customer's tokens of `field`.
@@ -96,8 +115,8 @@ struct SearchIndex: Sendable {
             try txn.scan(SearchIndex.reverse, prefix: prefix) { key, _ in keys.append(key); return true }
             for key in keys { try remove(key, field, customerId, prefix.count, txn) }
         }
-        for value in SearchIndex.values(field, texts) {
-            let token = token(field, value)
+        for value in SearchIndex.valueBytes(field, texts) {
+            let token = token(field, bytes: value)
             try txn.put(SearchIndex.forward, token + [field.tag] + Array(customerId.utf8), [])
             try txn.put(SearchIndex.reverse, prefix + token, [])
         }
@@ -122,9 +141,9 @@ struct SearchIndex: Sendable {
     /// Customers having every normalised value of `query` in `field` (for words: in any field of words).
     func customers(_ field: Field, matching query: String, _ txn: KeyValueTransaction) throws -> Set<String> {
         var result: Set<String>?
-        for value in SearchIndex.values(field, [query]) {
+        for value in SearchIndex.valueBytes(field, [query]) {
             var found = Set<String>()
-            let token = token(field, value)
+            let token = token(field, bytes: value)
             try txn.scan(SearchIndex.forward, prefix: token) { key, _ in
                 found.insert(String(decoding: key[17...], as: UTF8.self))
                 return true
