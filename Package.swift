@@ -32,7 +32,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Appends in a loop until killed; the crash tests SIGKILL it at random moments.
-        .executableTarget(name: "store-crash-child", dependencies: ["EventStore", "CLMDB", "Projections"]),
+        .executableTarget(name: "store-crash-child", dependencies: ["EventStore", "CLMDB", "CRMEvents", "Projections"]),
         // `make bench`: the store against raw LMDB and SQLite, in one run.
         .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CRMEvents", "Commands", "Projections", "CLMDB", "CSQLite"],
                          path: "Benchmarks/crmd-bench"),

@@ -33,15 +33,8 @@ for appenders in arguments.concurrency where arguments.runs("appends") {
 
 let commandClients = arguments.concurrency.max() ?? 256
 if arguments.only != nil { try await partialRun(arguments) }
-log("commands: note.add from \(commandClients) concurrent agents ...")
-let commands = try await measureCommands(directory: "\(scratch)/commands", clients: commandClients,
-                                         maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
-log("  \(Int(commands.rate)) commands/s")
-
-log("socket: note.add through crmd serve at 1, 16 and 128 connections ...")
-let crmdBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("crmd").path
-let socketRows = try measureSocket(directory: "\(scratch)/socket", binary: crmdBinary, connectionCounts: [1, 16, 128],
-                                   maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
+let commands = try await runCommands(arguments)
+let socketRows = try runSocket(arguments)
 
 log("read: building a log of \(arguments.readEvents) events ...")
 let read = try await measureRead(directory: "\(scratch)/read", events: arguments.readEvents, payload: payload)
@@ -50,8 +43,7 @@ log("  decoded \(Int(read.decodedRate)) events/s, raw scan \(Int(read.rawRate)) 
 let verify = try measureVerify(directory: "\(scratch)/read")
 log("  verify \(Int(verify)) events/s")
 
-log("projections: a demo company's history, then rebuilds at \(arguments.rebuildSizes) events ...")
-let projections = try await measureProjections(directory: "\(scratch)/demo", sizes: arguments.rebuildSizes)
+let projections = try await runProjections(arguments)
 
 log("scaling: one log grown to \(arguments.scalingSizes) events; appends, rebuild and customer.get at each size ...")
 let scaling = arguments.scalingSizes.isEmpty ? [] : try await measureScaling(directory: "\(scratch)/scaling", sizes: arguments.scalingSizes,
@@ -72,22 +64,35 @@ if let output = arguments.output {
     log("wrote \(output)")
 }
 
+/// `note.add` through the command service from as many agents as the highest concurrency.
+func runCommands(_ arguments: BenchArguments) async throws -> CommandMeasurement {
+    let clients = arguments.concurrency.max() ?? 256
+    log("commands: note.add from \(clients) concurrent agents ...")
+    let commands = try await measureCommands(directory: "\(scratch)/commands", clients: clients,
+                                             maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
+    log("  \(Int(commands.rate)) commands/s, p99 \(String(format: "%.2f", commands.p99 * 1000)) ms")
+    return commands
+}
+
+/// `note.add` through the real daemon, built beside this binary.
+func runSocket(_ arguments: BenchArguments) throws -> [SocketMeasurement] {
+    log("socket: note.add through crmd serve at 1, 16 and 128 connections ...")
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("crmd").path
+    return try measureSocket(directory: "\(scratch)/socket", binary: binary, connectionCounts: [1, 16, 128],
+                             maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
+}
+
+/// A demo company's history, then rebuilds at each of the rebuild sizes.
+func runProjections(_ arguments: BenchArguments) async throws -> ProjectionMeasurement {
+    log("projections: a demo company's history, then rebuilds at \(arguments.rebuildSizes) events ...")
+    return try await measureProjections(directory: "\(scratch)/demo", sizes: arguments.rebuildSizes)
+}
+
 /// Runs only the parts `--only` names, logging their figures; the report needs every part, so none is written.
 func partialRun(_ arguments: BenchArguments) async throws -> Never {
-    if arguments.runs("commands") {
-        let commands = try await measureCommands(directory: "\(scratch)/commands", clients: arguments.concurrency.max() ?? 256,
-                                                 maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
-        log("commands: \(Int(commands.rate)) commands/s, p99 \(String(format: "%.2f", commands.p99 * 1000)) ms")
-    }
-    if arguments.runs("socket") {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("crmd").path
-        _ = try measureSocket(directory: "\(scratch)/socket", binary: binary, connectionCounts: [1, 16, 128],
-                              maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
-    }
-    if arguments.runs("projections") {
-        let projections = try await measureProjections(directory: "\(scratch)/demo", sizes: arguments.rebuildSizes)
-        log("projections: \(projections)")
-    }
+    if arguments.runs("commands") { _ = try await runCommands(arguments) }
+    if arguments.runs("socket") { _ = try runSocket(arguments) }
+    if arguments.runs("projections") { _ = try await runProjections(arguments) }
     try? FileManager.default.removeItem(atPath: scratch)
     exit(0)
 }

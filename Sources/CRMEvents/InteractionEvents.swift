@@ -45,9 +45,10 @@ public struct Interaction: Codable, Equatable, Sendable {
     /// The decision maker spoken to, for organisations.
     public var contactId: String?
 
-    /// Reads a stored payload with crmd's own parser: interactions are most of a CRM's log, and
-    /// this is several times faster than `JSONDecoder` (which remains the reference: both must
-    /// accept exactly the payloads the schema allows).
+    /// Reads a stored payload with crmd's own parser, member by member: interactions are most of
+    /// a CRM's log, and this stays faster than the general `JSON.decode` (folding `event-counts`
+    /// over a 212k-event demo log: 0.88 s against 1.06 s of CPU). JSONDecoder remains the
+    /// reference: both must accept exactly the payloads the schema allows.
     public init(payload bytes: [UInt8]) throws {
         guard case .object(let object) = try JSON.parse(bytes) else { throw JSONParseError(offset: 0, reason: "an interaction is an object") }
         func text(_ key: String) throws -> String? {

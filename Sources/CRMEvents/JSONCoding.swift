@@ -255,7 +255,6 @@ private struct TreeEncoder: Encoder, SingleValueEncodingContainer {
     /// reference is shared between a container and its parent.
     final class Slot {
         var value: JSON = .null
-        var object: JSONObject?
         var elements: [Slot]?
         var members: [(String, Slot)]?
         /// Positions in `members` by key, so that encoding a key again replaces it in constant time.

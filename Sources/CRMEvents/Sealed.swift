@@ -24,31 +24,23 @@ public struct Sealed: Codable, Hashable, Sendable {
 /// Where randomness for keys and nonces comes from: the system's generator, or a seeded one so
 /// that a demo history can be written again byte for byte (never for real data).
 public final class Entropy: Sendable {
-    private let seeded: Locked<UInt64?>
+    private let seeded: Locked<SplitMix?>
 
     /// The system's cryptographic generator.
     public static let system = Entropy(seed: nil)
 
     /// A reproducible stream from `seed` (SplitMix64); not secret, for demos and tests only.
-    public init(seed: UInt64?) { seeded = Locked(seed) }
+    public init(seed: UInt64?) { seeded = Locked(seed.map(SplitMix.init(seed:))) }
 
     /// `count` bytes of the seeded stream, or nil when the system's generator is to be used.
     public func bytesIfSeeded(_ count: Int) -> [UInt8]? { bytes(count) }
 
     /// `count` random bytes, or nil to let the system choose.
     func bytes(_ count: Int) -> [UInt8]? {
-        seeded.withLock { (seed: inout UInt64?) -> [UInt8]? in
-            guard var state = seed else { return nil }
-            defer { seed = state }
+        seeded.withLock { (generator: inout SplitMix?) -> [UInt8]? in
+            guard generator != nil else { return nil }
             var out: [UInt8] = []
-            while out.count < count {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z ^= z >> 31
-                out += withUnsafeBytes(of: z) { Array($0) }
-            }
+            while out.count < count { out += withUnsafeBytes(of: generator!.next()) { Array($0) } }
             return Array(out.prefix(count))
         }
     }

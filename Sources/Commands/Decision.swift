@@ -81,10 +81,10 @@ struct DecisionContext {
         if let given { return given }
         guard let requestId = command.requestId else {
             guard let seeded = entropy.bytesIfSeeded(10) else { return EntityID.generate(prefix: prefix).rawValue }
-            return prefix + "-" + hex(seeded)
+            return prefix + "-" + seeded.lowercaseHex
         }
         let digest = SHA256.hash(data: Data("\(command.actor.principal)\u{0}\(requestId)".utf8))
-        return prefix + "-" + hex(digest.prefix(10))
+        return prefix + "-" + digest.prefix(10).lowercaseHex
     }
 
     /// The customer, refusing unknown and forgotten ones.

@@ -576,20 +576,3 @@ struct Story {
         return Command(op: "customer.edit", args: args, actor: customer.agent)
     }
 }
-
-/// SplitMix64: a small seeded generator, so demo histories and property tests can be made again.
-public struct SplitMix: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    /// Starts the sequence of `seed`.
-    public init(seed: UInt64) { state = seed }
-    /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// A number in 0..<bound.
-    mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}

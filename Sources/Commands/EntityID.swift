@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 
 /// A client-chosen identifier (customer, agent, invoice, …): 1–64 of `A-Za-z0-9._-` (SPEC §5).
@@ -42,25 +43,13 @@ public struct EntityID: Hashable, Sendable, CustomStringConvertible {
         var generator = SystemRandomNumberGenerator()
         // Two draws (each a getrandom call), not one per byte.
         let random = withUnsafeBytes(of: (generator.next(), generator.next())) { Array($0.prefix(10)) }
-        return EntityID(unchecked: prefix + "-" + hex(random)) // prefix is one of ours, ASCII and short
+        return EntityID(unchecked: prefix + "-" + random.lowercaseHex) // prefix is one of ours, ASCII and short
     }
 
     /// An identifier the caller has built from checked parts.
     init(unchecked text: String) { rawValue = text }
 
     public var description: String { rawValue }
-}
-
-/// Lower-case hexadecimal digits of `bytes`, two per byte.
-func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var text: [UInt8] = []
-    text.reserveCapacity(bytes.underestimatedCount * 2)
-    for byte in bytes {
-        text.append(digits[Int(byte >> 4)])
-        text.append(digits[Int(byte & 0x0F)])
-    }
-    return String(decoding: text, as: UTF8.self)
 }
 
 /// The kinds of aggregate the CRM writes, and the log stream each instance lives in.

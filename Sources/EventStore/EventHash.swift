@@ -52,16 +52,7 @@ public struct EventHash: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Lower-case hex, as printed by `crmd verify` and in JSON envelopes.
-    public var hex: String {
-        let table = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for byte in bytes {
-            out.append(table[Int(byte >> 4)])
-            out.append(table[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public var hex: String { bytes.lowercaseHex }
 
     public var description: String { hex }
 
@@ -79,5 +70,19 @@ public struct EventHash: Hashable, Sendable, CustomStringConvertible {
         case 65...70: return c - 55
         default: return nil
         }
+    }
+}
+
+extension Sequence<UInt8> {
+    /// Lower-case hexadecimal digits, two per byte (hashes, generated ids).
+    public var lowercaseHex: String {
+        let table = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(underestimatedCount * 2)
+        for byte in self {
+            out.append(table[Int(byte >> 4)])
+            out.append(table[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

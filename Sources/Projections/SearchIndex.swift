@@ -66,9 +66,6 @@ struct SearchIndex: Sendable {
     static let reverse = "search-by-customer"
 
     /// The token of one normalised value.
-    func token(_ field: Field, _ value: String) -> [UInt8] { token(field, bytes: Array(value.utf8)) }
-
-    /// The token of one normalised value given as its UTF-8 bytes.
     func token(_ field: Field, bytes value: [UInt8]) -> [UInt8] {
         var message = Array((field == .phones ? "phone" : field == .emails ? "email" : "word").utf8)
         message.append(0)

@@ -8,6 +8,7 @@
 // `store-crash-child project DIR` instead folds DIR/log into DIR/projections in small batches,
 // over and over, printing each checkpoint, so a test can kill the projector mid-batch.
 import CLMDB
+import CRMEvents
 import EventStore
 import Foundation
 import Projections
@@ -72,7 +73,7 @@ emit("ready \(store.headPosition)")
 await withTaskGroup(of: Void.self) { group in
     for worker in 0..<8 {
         group.addTask {
-            var random = SplitMix64(seed: seed &+ UInt64(worker))
+            var random = SplitMix(seed: seed &+ UInt64(worker))
             var n = 0
             while true {
                 n += 1
@@ -91,18 +92,5 @@ await withTaskGroup(of: Void.self) { group in
                 }
             }
         }
-    }
-}
-
-/// A small deterministic generator, so every child's workload is reproducible from its seed.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
