@@ -17,9 +17,10 @@ CRMD = os.environ.get("CRMD", os.path.join(ROOT, ".build", "release", "crmd"))
 class Daemon:
     """One `crmd serve` on a data directory: started, SIGKILLed, restarted, stopped."""
 
-    def __init__(self, data, extra=(), log=None):
+    def __init__(self, data, extra=(), log=None, env=None):
         self.data = data
         self.extra = list(extra)
+        self.env = env
         self.socket = os.path.join(data, "crmd.sock")
         self.log_path = log or data + ".daemon.log"
         self.process = None
@@ -34,7 +35,8 @@ class Daemon:
         """Starts the daemon and waits until it answers system.status."""
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([CRMD, "serve", "--data", self.data] + self.extra,
-                                        stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+                                        stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                        env=dict(os.environ, **self.env) if self.env else None)
         log.close()
         if not self._reaped:
             # A part that stops on a failed check must not leave a daemon behind.

@@ -1,5 +1,6 @@
-"""Faults: a data directory on a small filesystem that fills up (a size-limited tmpfs; needs root
-to mount), hundreds of subscribers at once against LMDB's reader table, and a subscriber that
+"""Faults: a data directory on a small filesystem that fills up (a size-limited tmpfs where this
+user may mount one; otherwise writes and syncs under the data directory made to fail with ENOSPC
+by a preloaded shim, proof/enospc.c), hundreds of subscribers at once against LMDB's reader table, and a subscriber that
 never reads.
 
 - Full disk: writes answer `unavailable`, reads keep working, the daemon stays up and even
@@ -42,16 +43,67 @@ def readers_in_use(log_directory):
     return -1
 
 
+class TmpfsDisk:
+    """A 12 MiB tmpfs that really fills up; space returns by remounting it larger."""
+    how = "tmpfs"
+
+    def __init__(self):
+        self.mount = temporary("disk")
+        self.log = self.mount + ".daemon.log"
+        self.mounted = os.getuid() == 0 and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", self.mount], stderr=subprocess.DEVNULL).returncode == 0
+        self.data = os.path.join(self.mount, "data")
+        self.env = None
+
+    def fill_after(self, acknowledged):
+        return False  # it fills by itself
+
+    def free(self):
+        subprocess.run(["mount", "-o", "remount,size=256m", self.mount], check=True)
+
+    def release(self, ok):
+        subprocess.run(["umount", self.mount])
+        if ok:
+            cleanup(self.mount)
+
+
+class InjectedDisk:
+    """Writes and syncs of files under the data directory fail with ENOSPC while a flag file
+    exists (proof/enospc.c, preloaded); space returns when the flag goes."""
+    how = "injected ENOSPC (no tmpfs mount here)"
+
+    def __init__(self):
+        self.root = temporary("disk")
+        self.data = os.path.join(self.root, "data")
+        self.flag = os.path.join(self.root, "full")
+        self.log = os.path.join(self.root, "daemon.log")
+        shim = os.path.join(self.root, "enospc.so")
+        source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "enospc.c")
+        subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim, source, "-ldl"], check=True)
+        self.env = {"LD_PRELOAD": shim, "CRMD_FAULT_FLAG": self.flag, "CRMD_FAULT_DIR": self.data}
+
+    def fill_after(self, acknowledged):
+        if acknowledged >= 300 and not os.path.exists(self.flag):
+            open(self.flag, "w").close()
+        return True
+
+    def free(self):
+        os.remove(self.flag)
+
+    def release(self, ok):
+        if ok:
+            cleanup(self.root)
+
+
 def full_disk():
-    if os.getuid() != 0:
-        report("full disk", True, skipped="needs root to mount a size-limited tmpfs")
-        return
-    mount = temporary("disk")
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", mount]).returncode != 0:
-        report("full disk", True, skipped="this machine does not allow mounting a tmpfs")
-        return
-    data = os.path.join(mount, "data")
-    daemon = Daemon(data, log=mount + ".daemon.log").start()
+    # PROOF_DISK=injected tries the shim where a tmpfs could be mounted too.
+    disk = TmpfsDisk() if os.environ.get("PROOF_DISK") != "injected" else None
+    if disk is None or not disk.mounted:
+        if disk:
+            cleanup(disk.mount)
+        disk = InjectedDisk()
+    data = disk.data
+    daemon = Daemon(data, log=disk.log, env=disk.env).start()
     acked = {}
     refused = {"unavailable": 0}
     other_errors = []
@@ -66,6 +118,7 @@ def full_disk():
                                                            "phones": ["0912 000 0000"]}, requestId=request_id)
                 n += 1
                 with lock:
+                    disk.fill_after(len(acked))
                     if answer["ok"]:
                         acked[request_id] = answer["result"]["position"]
                     elif answer["error"]["code"] == "unavailable":
@@ -93,7 +146,7 @@ def full_disk():
         reads_after_restart = all(reader.call("customer.get", {"customerId": rid})["ok"] for rid in some)
         still_refused = reader.call("customer.register", {"name": "x", "agentId": "a0"})
     # Space returns.
-    subprocess.run(["mount", "-o", "remount,size=256m", mount], check=True)
+    disk.free()
     with Client(daemon.socket) as client:
         deadline = time.monotonic() + 30
         resumed = False
@@ -121,12 +174,10 @@ def full_disk():
     ok = (alive_when_full and reads_ok and status["ok"] and reads_after_restart
           # LMDB may still have free pages inside its file to take one more small write.
           and (still_refused["ok"] or still_refused["error"]["code"] == "unavailable") and resumed and not lost and verified and live == rebuilt and not other_errors)
-    report("full disk", ok, acknowledged=len(acked), sampleOtherErrors=other_errors[:2], writeAfterRestartOnFullDisk=still_refused.get("error", {}).get("code", "ok"), refusedUnavailable=refused["unavailable"], otherErrors=len(other_errors),
+    report("full disk", ok, disk=disk.how, acknowledged=len(acked), sampleOtherErrors=other_errors[:2], writeAfterRestartOnFullDisk=still_refused.get("error", {}).get("code", "ok"), refusedUnavailable=refused["unavailable"], otherErrors=len(other_errors),
            aliveWhenFull=alive_when_full, readsWhenFull=reads_ok, readsAfterRestartOnFullDisk=reads_after_restart,
            resumedAfterSpace=resumed, lost=len(lost), verify=verified, projectionsEqualRebuild=live == rebuilt)
-    subprocess.run(["umount", mount])
-    if ok:
-        cleanup(mount)
+    disk.release(ok)
 
 
 def many_subscribers(count=900, events=3000):
