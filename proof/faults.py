@@ -6,6 +6,9 @@ never reads.
 - Full disk: writes answer `unavailable`, reads keep working, the daemon stays up and even
   restarts on the full disk; nothing acknowledged is lost; writes resume when space returns;
   `crmd verify` passes and the projections equal a rebuild.
+- Meta pages unwritable (a full copy-on-write file system or a failing disk, injected): writes
+  answer `unavailable` while it lasts, reads keep working, and the daemon carries on by itself
+  once writes work again, with nothing acknowledged lost.
 - Many subscribers: every one of them sees every event while a writer keeps writing, and the
   log's reader table never fills.
 - A subscriber that never reads is cut off after --subscriber-timeout while writers go on.
@@ -180,6 +183,86 @@ def full_disk():
     disk.release(ok)
 
 
+def meta_pages_unwritable():
+    """LMDB's meta pages cannot be written for a while (a full copy-on-write file system, a failing
+    disk: proof/enospc.c with CRMD_FAULT_META=1, on the log, the projections and the keys at once).
+    LMDB then declares each environment unusable (MDB_PANIC); the daemon must reopen them by itself
+    and carry on, without a restart, and lose nothing it acknowledged."""
+    disk = InjectedDisk()
+    disk.env["CRMD_FAULT_META"] = "1"
+    daemon = Daemon(disk.data, log=disk.log, env=disk.env).start()
+    acked = {}
+    refused = {}
+    lock = threading.Lock()
+    phase = {"broken": False}
+
+    def writer(index):
+        with Client(daemon.socket) as client:
+            for n in range(100_000):
+                with lock:
+                    if phase.get("done"):
+                        return
+                request_id = f"m{index}-{n}"
+                answer = client.call("customer.register", {"customerId": request_id, "name": "مشتری فرامتن " + request_id,
+                                                           "agentId": "a0"}, requestId=request_id)
+                with lock:
+                    if answer["ok"]:
+                        acked[request_id] = answer["result"]["position"]
+                    else:
+                        refused[answer["error"]["code"]] = refused.get(answer["error"]["code"], 0) + 1
+
+    with Client(daemon.socket) as admin:
+        assert admin.call("agent.hire", {"agentId": "a0", "name": "آرش"})["ok"]
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+
+    def wait(condition, seconds=60):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with lock:
+                if condition():
+                    return True
+            time.sleep(0.01)
+        return False
+
+    wait(lambda: len(acked) >= 300)
+    open(disk.flag, "w").close()
+    refused_while_broken = wait(lambda: sum(refused.values()) >= 100)
+    with Client(daemon.socket) as reader:
+        with lock:
+            some = sorted(acked)[:20]
+        reads_while_broken = all(reader.call("customer.get", {"customerId": rid})["ok"] for rid in some)
+    disk.free()
+    with lock:
+        acked_at_repair = len(acked)
+    resumed = wait(lambda: len(acked) >= acked_at_repair + 300)
+    with lock:
+        phase["done"] = True
+    for thread in threads:
+        thread.join(timeout=60)
+    alive = daemon.process.poll() is None
+    daemon.wait_caught_up()
+    questions = [("customer.get", {"customerId": rid}) for rid in some] + [
+        ("report.workload", {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"})]
+    with Client(daemon.socket) as client:
+        live = [client.call(op, args) for op, args in questions]
+    daemon.stop()
+    run(["rebuild", "--all", "--data", disk.data])
+    daemon.start()
+    with Client(daemon.socket) as client:
+        rebuilt = [client.call(op, args) for op, args in questions]
+    daemon.stop()
+    logged = {e.get("requestId"): e["position"] for e in read_log(disk.data)}
+    lost = [rid for rid, position in acked.items() if logged.get(rid) != position]
+    verified = run(["verify", "--data", disk.data], check=False).returncode == 0
+    ok = (refused_while_broken and set(refused) <= {"unavailable"} and reads_while_broken and resumed and alive
+          and not lost and verified and live == rebuilt)
+    report("meta pages unwritable", ok, acknowledged=len(acked), refused=refused, readsWhileBroken=reads_while_broken,
+           resumedWithoutRestart=resumed, alive=alive, lost=len(lost), verify=verified, projectionsEqualRebuild=live == rebuilt)
+    disk.release(ok)
+
+
 def many_subscribers(count=900, events=3000):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, count + 200)), hard))
@@ -290,6 +373,7 @@ def subscriber_that_never_reads():
 
 def main():
     full_disk()
+    meta_pages_unwritable()
     many_subscribers()
     subscriber_that_never_reads()
     if not all(r["ok"] for r in results):

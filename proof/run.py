@@ -163,6 +163,10 @@ def summary(figures, passed):
         if disk:
             rows.append((f"full disk ({disk.get('disk', 'tmpfs')}): writes refused `unavailable` / acknowledged lost",
                          f"{disk['refusedUnavailable']} / {disk['lost']}"))
+        meta = next((f for f in fault_lines if f["case"] == "meta pages unwritable"), None)
+        if meta:
+            rows.append(("meta pages unwritable (MDB_PANIC): writes refused / acknowledged lost / carried on without a restart",
+                         f"{sum(meta['refused'].values())} / {meta['lost']} / {'yes' if meta['resumedWithoutRestart'] else 'NO'}"))
     fuzz = next(iter(figures.get("socket-fuzz", [])), None)
     if fuzz:
         rows += [("socket fuzz: hostile inputs / connections", f"{fuzz['hostileInputs']:,} / {fuzz['hostileConnections']:,}"),

@@ -55,7 +55,8 @@ public struct CommandError: Error, Equatable, Sendable, CustomStringConvertible 
         switch error {
         case .wrongExpectedVersion, .duplicateRequestID:
             self.init(.conflict, error.description)
-        case .diskFull, .mapFull, .readOnly, .closed, .locked:
+        case _ where error.isTransient, .mapFull, .readOnly, .closed, .locked:
+            // A failed write (a full or failing disk): the request may succeed once it passes.
             self.init(.unavailable, error.description)
         case .invalidRequest:
             self.init(.invalidArgs, error.description)

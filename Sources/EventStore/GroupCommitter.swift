@@ -54,13 +54,16 @@ final class GroupCommitter: @unchecked Sendable {
     private let stats = Locked(CommitStatistics())
     // Touched only on the writer thread (and in init, before that thread starts).
     private var tail: WriterTail
+    /// The environment's opening the tail was read in; a reopening after MDB_PANIC may have
+    /// kept or dropped the commit that failed, so the tail is read again.
+    private var tailGeneration: UInt64
 
     init(environment: LMDBEnvironment, databases: LogDatabases, options: StoreOptions, headWatch: HeadWatch) throws {
         self.environment = environment
         self.databases = databases
         self.options = options
         self.headWatch = headWatch
-        tail = try environment.read { try WriterTail.load($0, databases) }
+        (tail, tailGeneration) = try environment.read { (try WriterTail.load($0, databases), $0.generation) }
         let thread = Thread { [self] in run() }
         thread.name = "crmd-group-commit"
         thread.start()
@@ -124,6 +127,7 @@ final class GroupCommitter: @unchecked Sendable {
         while true {
             do {
                 written = try environment.write { txn in
+                    try refreshTail(txn)
                     let outcome = try write(batch.map(\.request), in: txn)
                     encodeSeconds = (ContinuousClock.now - started).seconds
                     return outcome
@@ -163,6 +167,15 @@ final class GroupCommitter: @unchecked Sendable {
         }
     }
 
+    /// Reads the tail again when the environment was reopened since it was last read, and lets
+    /// subscribers see any events the reading finds that they were not told of.
+    private func refreshTail(_ txn: LMDBTransaction) throws {
+        guard txn.generation != tailGeneration else { return }
+        tail = try WriterTail.load(txn, databases)
+        tailGeneration = txn.generation
+        headWatch.publish(try LogTail.read(txn, databases).position)
+    }
+
     private func fail(_ batch: [Pending], _ error: StoreError) {
         for pending in batch { pending.continuation.resume(throwing: error) }
     }
@@ -197,6 +210,7 @@ final class GroupCommitter: @unchecked Sendable {
         while true {
             do {
                 let indexed = try environment.write { txn -> Position in
+                    try refreshTail(txn)
                     // Group the tail by stream: each stream's tail events have consecutive versions,
                     // so sorting stream names gives the index's key order without sorting every entry.
                     var byStream: [String: (firstVersion: StreamVersion, positions: [Position])] = [:]

@@ -73,17 +73,42 @@ final class ResizeLock: @unchecked Sendable {
 
 /// An open LMDB environment. Thread-safe: LMDB environments may be shared across threads,
 /// read transactions are opened with MDB_NOTLS, and map resizes are serialised by `ResizeLock`.
+///
+/// When LMDB declares the environment unusable (MDB_PANIC, after a meta page could not be
+/// written: a full copy-on-write file system, an I/O error), the next transaction closes and
+/// reopens it, with the same named databases under the same handles, instead of failing every
+/// read and write until the process restarts. `generation` counts those reopenings, so a caller
+/// that keeps state about what is committed knows to read it again.
 final class LMDBEnvironment: @unchecked Sendable {
-    // Safe to share: liblmdb documents environments as shareable between threads, and
-    // `env` is only read under the shared side of `resizeLock` and only set to nil
-    // (by `close`) under its exclusive side.
+    // Safe to share: liblmdb documents environments as shareable between threads; `env`,
+    // `closed`, `generation` and `mapSize` are only read under the shared side of `resizeLock`
+    // and only changed under its exclusive side; `databases` has its own lock.
     private var env: OpaquePointer?
+    private var closed = false
+    private var generation: UInt64 = 0
+    private var mapSize: Int
     private let resizeLock = ResizeLock()
+    private let databases = Locked<[(name: String, flags: UInt32, handle: MDB_dbi)]>([])
+    private let maxReaders: UInt32
+    private let maxDatabases: UInt32
+    private let noMetaSync: Bool
     let path: String
     let readOnly: Bool
 
     /// Opens (creating when writable) the environment in directory `path`.
     init(path: String, mapSize: Int, maxReaders: UInt32, maxDatabases: UInt32, readOnly: Bool, noMetaSync: Bool = false) throws(LMDBError) {
+        self.path = path
+        self.readOnly = readOnly
+        self.mapSize = mapSize
+        self.maxReaders = maxReaders
+        self.maxDatabases = maxDatabases
+        self.noMetaSync = noMetaSync
+        env = try LMDBEnvironment.open(path: path, mapSize: mapSize, maxReaders: maxReaders, maxDatabases: maxDatabases,
+                                       readOnly: readOnly, noMetaSync: noMetaSync)
+    }
+
+    private static func open(path: String, mapSize: Int, maxReaders: UInt32, maxDatabases: UInt32,
+                             readOnly: Bool, noMetaSync: Bool) throws(LMDBError) -> OpaquePointer {
         var pointer: OpaquePointer?
         try check(mdb_env_create(&pointer), "mdb_env_create")
         guard let env = pointer else { throw LMDBError(code: ENOMEM, operation: "mdb_env_create") }
@@ -99,9 +124,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             mdb_env_close(env)
             throw error
         }
-        self.env = env
-        self.path = path
-        self.readOnly = readOnly
+        return env
     }
 
     deinit { if let env { mdb_env_close(env) } }
@@ -111,11 +134,16 @@ final class LMDBEnvironment: @unchecked Sendable {
         resizeLock.exclusive {
             if let env { mdb_env_close(env) }
             env = nil
+            closed = true
         }
     }
 
     /// The error every call on a closed environment gets.
     static let closedCode: Int32 = EBADF
+
+    /// How many times the environment was reopened after MDB_PANIC; the same for every
+    /// transaction that saw the same opening (see `LMDBTransaction.generation`).
+    var openings: UInt64 { resizeLock.shared { generation } }
 
     /// Opens a named database, creating it inside a write transaction when asked to.
     func openDatabase(_ name: String, create: Bool) throws -> LMDBDatabase {
@@ -123,6 +151,9 @@ final class LMDBEnvironment: @unchecked Sendable {
         return try withTransaction(readOnly: !create, keepHandles: true) { txn throws(LMDBError) in
             var dbi = MDB_dbi()
             try check(mdb_dbi_open(txn.pointer, name, flags, &dbi), "mdb_dbi_open(\(name))")
+            databases.withLock { opened in
+                if !opened.contains(where: { $0.handle == dbi }) { opened.append((name, flags, dbi)) }
+            }
             return LMDBDatabase(handle: dbi)
         }
     }
@@ -137,16 +168,32 @@ final class LMDBEnvironment: @unchecked Sendable {
         try withTransaction(readOnly: false, body)
     }
 
+    /// What one try at a transaction came to.
+    private enum Attempt<T> {
+        case finished(Result<T, any Error>)
+        /// Another process grew the map.
+        case resized
+        /// The environment is unusable (MDB_PANIC) or was left closed by a failed reopening.
+        case broken(generation: UInt64)
+        /// The commit failed in a way that also made the environment unusable.
+        case brokenByCommit(generation: UInt64, LMDBError)
+    }
+
     private func withTransaction<T, E: Error>(readOnly: Bool, keepHandles: Bool = false,
                                              _ body: (LMDBTransaction) throws(E) -> T) throws -> T {
+        var reopenings = 0
         while true {
-            let outcome: Result<T, any Error>? = resizeLock.shared {
-                guard let env else { return .failure(LMDBError(code: LMDBEnvironment.closedCode, operation: "transaction on a closed environment")) }
+            let attempt: Attempt<T> = resizeLock.shared {
+                guard let env else {
+                    if closed { return .finished(.failure(LMDBError(code: LMDBEnvironment.closedCode, operation: "transaction on a closed environment"))) }
+                    return .broken(generation: generation)
+                }
                 var pointer: OpaquePointer?
                 let rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &pointer)
-                if rc == MDB_MAP_RESIZED { return nil }
-                if rc != 0 { return .failure(LMDBError(code: rc, operation: "mdb_txn_begin")) }
-                let txn = LMDBTransaction(pointer: pointer!)
+                if rc == MDB_MAP_RESIZED { return .resized }
+                if rc == MDB_PANIC { return .broken(generation: generation) }
+                if rc != 0 { return .finished(.failure(LMDBError(code: rc, operation: "mdb_txn_begin"))) }
+                let txn = LMDBTransaction(pointer: pointer!, generation: generation)
                 do {
                     let value = try body(txn)
                     if readOnly && !keepHandles {
@@ -154,20 +201,83 @@ final class LMDBEnvironment: @unchecked Sendable {
                         mdb_txn_abort(txn.pointer)
                     } else {
                         let rc = mdb_txn_commit(txn.pointer)
-                        if rc != 0 { return .failure(LMDBError(code: committedCode(rc), operation: "mdb_txn_commit")) }
+                        if rc != 0 {
+                            let error = LMDBError(code: committedCode(rc), operation: "mdb_txn_commit")
+                            // A failed meta page write marks the environment fatal without saying so here.
+                            if LMDBEnvironment.isFatal(env) { return .brokenByCommit(generation: generation, error) }
+                            return .finished(.failure(error))
+                        }
                     }
-                    return .success(value)
+                    return .finished(.success(value))
                 } catch {
                     mdb_txn_abort(txn.pointer)
-                    return .failure(error)
+                    return .finished(.failure(error))
                 }
             }
-            guard let outcome else {
-                // Another process grew the map: adopt its size, then try again.
+            switch attempt {
+            case .finished(let result):
+                return try result.get()
+            case .resized:
+                // Adopt the size the other process chose, then try again.
                 try setMapSize(0)
-                continue
+            case .broken(let seen):
+                // Reopening once is enough unless something keeps breaking it; then say so.
+                guard reopenings < 3 else { throw LMDBError(code: MDB_PANIC, operation: "mdb_txn_begin after reopening \(path)") }
+                reopenings += 1
+                try reopen(after: seen)
+            case .brokenByCommit(let seen, let error):
+                // Whether this commit reached the disk is unknown until the environment is read
+                // again; the caller hears the failure, and whoever reads next sees what stands.
+                try? reopen(after: seen)
+                throw error
             }
-            return try outcome.get()
+        }
+    }
+
+    /// Whether LMDB has declared `env` unusable: a read transaction cannot begin on it.
+    private static func isFatal(_ env: OpaquePointer) -> Bool {
+        var pointer: OpaquePointer?
+        let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &pointer)
+        if rc == 0 { mdb_txn_abort(pointer) }
+        return rc == MDB_PANIC
+    }
+
+    /// Closes the unusable environment and opens it again with the same databases under the
+    /// same handles, unless another thread already did since `seen`.
+    private func reopen(after seen: UInt64) throws(LMDBError) {
+        try resizeLock.exclusive { () throws(LMDBError) in
+            guard !closed, generation == seen else { return }
+            if let env {
+                mdb_env_close(env)
+                self.env = nil
+            }
+            let fresh = try LMDBEnvironment.open(path: path, mapSize: mapSize, maxReaders: maxReaders,
+                                                 maxDatabases: maxDatabases, readOnly: readOnly, noMetaSync: noMetaSync)
+            // Handles are slots numbered in the order databases are opened, so opening them in
+            // the first order gives every `LMDBDatabase` the caller holds its meaning back.
+            let opened = databases.withLock { $0 }
+            var txn: OpaquePointer?
+            do throws(LMDBError) {
+                try check(mdb_txn_begin(fresh, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn), "mdb_txn_begin")
+                for database in opened {
+                    var dbi = MDB_dbi()
+                    let rc = mdb_dbi_open(txn, database.name, database.flags & ~UInt32(MDB_CREATE), &dbi)
+                    if rc != 0 {
+                        mdb_txn_abort(txn)
+                        throw LMDBError(code: rc, operation: "mdb_dbi_open(\(database.name)) on reopening")
+                    }
+                    guard dbi == database.handle else {
+                        mdb_txn_abort(txn)
+                        throw LMDBError(code: MDB_BAD_DBI, operation: "mdb_dbi_open(\(database.name)) on reopening")
+                    }
+                }
+                try check(mdb_txn_commit(txn), "mdb_txn_commit")
+            } catch {
+                mdb_env_close(fresh)
+                throw error
+            }
+            env = fresh
+            generation += 1
         }
     }
 
@@ -176,6 +286,9 @@ final class LMDBEnvironment: @unchecked Sendable {
         try resizeLock.exclusive { () throws(LMDBError) in
             guard let env else { throw LMDBError(code: LMDBEnvironment.closedCode, operation: "resize of a closed environment") }
             try check(mdb_env_set_mapsize(env, size), "mdb_env_set_mapsize(\(size))")
+            var info = MDB_envinfo()
+            mdb_env_info(env, &info)
+            mapSize = info.me_mapsize
         }
     }
 
@@ -230,6 +343,8 @@ final class LMDBEnvironment: @unchecked Sendable {
 /// A transaction handle, valid only inside the closure that received it.
 struct LMDBTransaction {
     fileprivate let pointer: OpaquePointer
+    /// The environment's `openings` when this transaction began.
+    let generation: UInt64
 
     /// Calls `body` with the stored value for `key`, or nil when absent. The buffer is LMDB's
     /// own memory and must not outlive the call.

@@ -1,3 +1,6 @@
+import CLMDB
+import Foundation
+
 /// Why the store refused or failed an operation. Each case carries what a caller needs to decide what to do next.
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The stream was not at the version the appender expected; nothing was written.
@@ -65,7 +68,18 @@ extension StoreError {
         case 28 /* ENOSPC */, 122 /* EDQUOT */, 27 /* EFBIG */:
             self = .diskFull
         default:
-            self = .storage(code: error.code, operation: error.operation, message: error.description)
+            self = .storage(code: error.code, operation: error.operation, message: String(cString: mdb_strerror(error.code)))
+        }
+    }
+
+    /// Whether trying the same operation again later may succeed: the disk may get room back,
+    /// an I/O failure may pass, a broken environment (MDB_PANIC) is reopened by the next
+    /// transaction. Other storage errors (a record that does not decode, say) will not pass.
+    public var isTransient: Bool {
+        switch self {
+        case .diskFull: return true
+        case let .storage(code, _, _): return code == EIO || code == MDB_PANIC
+        default: return false
         }
     }
 

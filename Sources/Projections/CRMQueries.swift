@@ -70,8 +70,8 @@ public struct CRMQueries: Sendable {
             if op != "system.status", op != "log.read", op != "projections.rebuild" {
                 do {
                     try projector.catchUp()
-                } catch StoreError.diskFull {
-                    // Reads keep working on a full disk: answer from what is folded so far (the
+                } catch let error as StoreError where error.isTransient {
+                    // Reads keep working on a full disk or a failing one: answer from what is folded so far (the
                     // log cannot grow either, so at most the last few commits are not in it yet).
                 }
             }
@@ -119,7 +119,7 @@ public struct CRMQueries: Sendable {
         } catch let error as QueryError {
             throw error
         } catch let error as StoreError {
-            throw QueryError(error == .closed || error == .diskFull ? "unavailable" : "internal", error.description)
+            throw QueryError(error == .closed || error.isTransient ? "unavailable" : "internal", error.description)
         } catch {
             throw QueryError("internal", "\(error)")
         }

@@ -193,8 +193,9 @@ public final class Projector: Sendable {
         while !Task.isCancelled {
             do {
                 folded = try await onFoldingThread { try self.catchUp(batchSize: batchSize) }
-            } catch StoreError.diskFull {
-                // A full disk stops folding, not the daemon: try again once space may be back.
+            } catch let error as StoreError where error.isTransient {
+                // A full disk or a failed write stops folding, not the daemon: try again once
+                // space may be back (a broken environment is reopened by that next try).
                 try await Task.sleep(for: .seconds(1))
                 continue
             }

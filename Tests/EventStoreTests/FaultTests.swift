@@ -65,6 +65,86 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(try store.readStream("s").map(\.text), ["1"])
     }
 
+    /// A meta page that cannot be written (a full copy-on-write file system, a failing disk)
+    /// makes LMDB declare its environment unusable (MDB_PANIC). The appending process must come
+    /// back by itself once writes work again, without a restart, and lose nothing it acknowledged.
+    func testAFailedMetaPageWriteIsSurvivedWithoutARestart() throws {
+        let root = (try temporaryDirectory(self, "meta") as NSString).deletingLastPathComponent
+        let directory = root + "/log"
+        let shim = root + "/faults.so"
+        let flag = root + "/broken"
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("proof/enospc.c").path
+        XCTAssertEqual(run("/usr/bin/cc", ["-shared", "-fPIC", "-O2", "-o", shim, source, "-ldl"]), 0, "compile \(source)")
+
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CrashTests.childPath)
+        child.arguments = [directory, "7"]
+        child.environment = ProcessInfo.processInfo.environment.merging(
+            ["LD_PRELOAD": shim, "CRMD_FAULT_FLAG": flag, "CRMD_FAULT_DIR": directory, "CRMD_FAULT_META": "1"]) { _, new in new }
+        let pipe = Pipe()
+        child.standardOutput = pipe
+        let lines = Locked<[String]>([])
+        let reader = Thread {
+            var pending = Data()
+            while true {
+                let chunk = pipe.fileHandleForReading.availableData
+                if chunk.isEmpty { return }
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                    pending.removeSubrange(pending.startIndex...newline)
+                    lines.withLock { $0.append(line) }
+                }
+            }
+        }
+        try child.run()
+        reader.start()
+        defer {
+            if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+        }
+        /// Waits (at most 60 s) until `condition` holds for the lines printed so far.
+        func waitFor(_ what: String, _ condition: ([String]) -> Bool) {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                if lines.withLock({ condition($0) }) { return }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            XCTFail("waited a minute for \(what); last lines: \(lines.withLock { $0.suffix(3) })")
+        }
+        func count(_ prefix: String, _ lines: [String], from: Int = 0) -> Int { lines[min(from, lines.count)...].filter { $0.hasPrefix(prefix) }.count }
+
+        waitFor("appends before the fault") { count("ack ", $0) >= 50 }
+        XCTAssertTrue(FileManager.default.createFile(atPath: flag, contents: nil))
+        let brokenAt = lines.withLock { $0.count }
+        waitFor("failures while meta pages cannot be written") { count("error ", $0, from: brokenAt) >= 20 }
+        try FileManager.default.removeItem(atPath: flag)
+        // A commit already past its check of the flag may still fail; after that, appends resume.
+        Thread.sleep(forTimeInterval: 0.05)
+        let repairedAt = lines.withLock { $0.count }
+        waitFor("appends after the fault, in the same process") { count("ack ", $0, from: repairedAt) >= 100 }
+        let afterRepair = lines.withLock { Array($0[repairedAt...]) }
+        let lastError = afterRepair.lastIndex { $0.hasPrefix("error ") }
+        XCTAssertLessThan(lastError ?? -1, 40, "errors went on after writes worked again: \(afterRepair.filter { $0.hasPrefix("error ") }.prefix(3))")
+        XCTAssertTrue(lines.withLock { $0[brokenAt...].contains { $0.contains("storage error") } }, "the failure is reported as a storage error")
+
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        reader.cancel()
+        let store = try EventStore(directory: directory, options: testOptions())
+        defer { store.close() }
+        XCTAssertNil(try store.verify().problem)
+        var acknowledged = 0
+        for line in lines.withLock({ $0 }) where line.hasPrefix("ack ") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 5, let first = Position(parts[2]), let last = Position(parts[3]) else { continue }
+            let events = try store.read(from: first, limit: Int(last - first) + 1)
+            XCTAssertTrue(events.allSatisfy { $0.requestId == String(parts[1]) }, "acknowledged \(parts[1]) is not at \(first)...\(last)")
+            acknowledged += 1
+        }
+        XCTAssertGreaterThanOrEqual(acknowledged, 150)
+    }
+
     private func startReader(_ directory: String) throws -> Process {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CrashTests.childPath)
