@@ -83,17 +83,61 @@ public struct CRMFacts: Projection {
         money.map { .object(["amount": .int($0.amount), "currency": .string($0.currency)]) } ?? .null
     }
 
+    /// Search tokens of one event, made ahead by `prepare`: each field's tokens, in the order
+    /// they are indexed.
+    struct SearchTokens: Sendable {
+        let entries: [(field: SearchIndex.Field, tokens: [[UInt8]])]
+    }
+
+    /// Opens the event's sealed values and hashes their search tokens: the costliest part of
+    /// folding a note, and independent of the tables, so the projector does it ahead.
+    public func prepare(_ projected: ProjectedEvent) -> (any Sendable)? {
+        try? searchTokens(projected)
+    }
+
+    /// The search tokens an event adds or replaces; nil for events that index nothing.
+    private func searchTokens(_ projected: ProjectedEvent) throws -> SearchTokens? {
+        switch projected.event {
+        case .customerRegistered(let e)?:
+            let key = try key(e.customerId)
+            let name = key?.open(e.name)
+            let phones = e.phones.compactMap { key?.open($0) }
+            let emails = e.emails.compactMap { key?.open($0) }
+            return SearchTokens(entries: [(.name, search.tokens(.name, name.map { [$0] } ?? [])),
+                                          (.phones, search.tokens(.phones, phones)), (.emails, search.tokens(.emails, emails))])
+        case .customerFieldEdited(let e)?:
+            guard ["name", "phones", "emails"].contains(e.field), let field = SearchIndex.Field(rawValue: e.field) else { return nil }
+            let key = try key(e.customerId)
+            let personal = CustomerFieldEdited.fields[e.field] == true
+            let plain: JSON? = personal ? e.new.flatMap { $0.stringValue }.flatMap { key?.open(Sealed(text: $0)) }.flatMap { try? JSON.parse($0) } : e.new
+            let texts: [String] = plain.map { $0.arrayValue?.compactMap(\.stringValue) ?? [$0.stringValue].compactMap { $0 } } ?? []
+            return SearchTokens(entries: [(field, search.tokens(field, texts))])
+        case .interaction(_, let e)?:
+            let key = try key(e.customerId)
+            let texts = [e.subject, e.text].compactMap { $0.flatMap { key?.open($0) } }
+            return texts.isEmpty ? nil : SearchTokens(entries: [(.text, search.tokens(.text, texts))])
+        default:
+            return nil
+        }
+    }
+
+    /// Stores the event's search tokens: those `prepare` made, or made now.
+    private func indexSearch(_ customerId: String, _ prepared: (any Sendable)?, _ projected: ProjectedEvent, _ txn: KeyValueTransaction) throws {
+        guard let tokens = try (prepared as? SearchTokens) ?? searchTokens(projected) else { return }
+        for entry in tokens.entries { try search.index(customerId, entry.field, tokens: entry.tokens, txn) }
+    }
+
     public func apply(_ projected: ProjectedEvent, in txn: KeyValueTransaction) throws {
+        try apply(projected, prepared: nil, in: txn)
+    }
+
+    public func apply(_ projected: ProjectedEvent, prepared: (any Sendable)?, in txn: KeyValueTransaction) throws {
         guard let event = projected.event else { return }
         let recorded = projected.recorded
         let at = recorded.recordedAt.microsecondsSince1970
         let when = JSON.string(recorded.recordedAt.rfc3339)
         switch event {
         case .customerRegistered(let e):
-            let key = try key(e.customerId)
-            let name = key?.open(e.name)
-            let phones = e.phones.compactMap { key?.open($0) }
-            let emails = e.emails.compactMap { key?.open($0) }
             let row: JSONObject = [
                 "customerId": .string(e.customerId), "agentId": .string(e.agentId), "branchId": e.branchId.map(JSON.string) ?? .null,
                 "kind": .string(e.kind), "tags": .array(e.tags.map(JSON.string)), "channel": e.source.map { .string($0.channel) } ?? .null,
@@ -104,20 +148,14 @@ public struct CRMFacts: Projection {
             try txn.put(Self.customers, Key.of(.text(e.customerId)), row: row)
             try txn.put(Self.customersByAgent, Key.of(.text(e.agentId), .text(e.customerId)), [])
             for tag in e.tags { try txn.put(Self.customersByTag, Key.of(.text(SearchText.normalize(tag)), .text(e.customerId)), []) }
-            try search.index(e.customerId, .name, name.map { [$0] } ?? [], replacing: true, txn)
-            try search.index(e.customerId, .phones, phones, replacing: true, txn)
-            try search.index(e.customerId, .emails, emails, replacing: true, txn)
+            try indexSearch(e.customerId, prepared, projected, txn)
         case .customerFieldEdited(let e):
             let customerKey = Key.of(.text(e.customerId))
             guard var row = try txn.row(Self.customers, customerKey) else { return }
-            let key = try key(e.customerId)
-            let personal = CustomerFieldEdited.fields[e.field] == true
-            let plain: JSON? = personal ? e.new.flatMap { $0.stringValue }.flatMap { key?.open(Sealed(text: $0)) }.flatMap { try? JSON.parse($0) } : e.new
             switch e.field {
             case "name", "phones", "emails", "birthday", "address":
                 if e.field != "address" { row[e.field] = e.new.flatMap(\.stringValue).map { PersonalValue.json(Sealed(text: $0)) } ?? .null }
-                let texts: [String] = plain.map { $0.arrayValue?.compactMap(\.stringValue) ?? [$0.stringValue].compactMap { $0 } } ?? []
-                if let field = SearchIndex.Field(rawValue: e.field) { try search.index(e.customerId, field, texts, replacing: true, txn) }
+                try indexSearch(e.customerId, prepared, projected, txn)
             case "tags":
                 for tag in row["tags"]?.arrayValue?.compactMap(\.stringValue) ?? [] {
                     try txn.delete(Self.customersByTag, Key.of(.text(SearchText.normalize(tag)), .text(e.customerId)))
@@ -164,9 +202,7 @@ public struct CRMFacts: Projection {
                     try txn.put(Self.lastContacts, key, KeyPart.time(business).bytes + row.bytes())
                 }
             }
-            let key = try key(e.customerId)
-            let texts = [e.subject, e.text].compactMap { $0.flatMap { key?.open($0) } }
-            if !texts.isEmpty { try search.index(e.customerId, .text, texts, replacing: false, txn) }
+            try indexSearch(e.customerId, prepared, projected, txn)
         case .quoteGiven(let e):
             let quoteKey = Key.of(.time(at), .text(e.quoteId))
             try txn.put(Self.quotes, quoteKey, row: [

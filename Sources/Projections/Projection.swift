@@ -35,6 +35,21 @@ public protocol Projection: Sendable {
     static var tables: [String] { get }
     /// Folds one event into the projection's tables.
     func apply(_ event: ProjectedEvent, in txn: KeyValueTransaction) throws
+    /// Work on one event that needs none of the projection's tables (opening sealed values,
+    /// hashing search tokens), which the projector may do ahead, on another thread, while the
+    /// previous batch folds; nil when there is none or it could not be done.
+    func prepare(_ event: ProjectedEvent) -> (any Sendable)?
+    /// `apply`, given what `prepare` returned for the event (nil: do that work here).
+    func apply(_ event: ProjectedEvent, prepared: (any Sendable)?, in txn: KeyValueTransaction) throws
+}
+
+extension Projection {
+    /// Most projections have nothing to do ahead.
+    public func prepare(_ event: ProjectedEvent) -> (any Sendable)? { nil }
+    /// Folds without prepared work.
+    public func apply(_ event: ProjectedEvent, prepared: (any Sendable)?, in txn: KeyValueTransaction) throws {
+        try apply(event, in: txn)
+    }
 }
 
 extension Projection {

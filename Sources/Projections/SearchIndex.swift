@@ -104,16 +104,20 @@ struct SearchIndex: Sendable {
         return values
     }
 
-    /// Replaces (or, for `text`, adds to) the customer's tokens of `field`.
-    func index(_ customerId: String, _ field: Field, _ texts: [String], replacing: Bool, _ txn: KeyValueTransaction) throws {
+    /// The tokens of a field's texts: what `index` stores, computed without the index.
+    func tokens(_ field: Field, _ texts: [String]) -> [[UInt8]] {
+        SearchIndex.valueBytes(field, texts).map { token(field, bytes: $0) }
+    }
+
+    /// Replaces (or, for `text`, adds to) the customer's tokens of `field` with `tokens(field, texts)`.
+    func index(_ customerId: String, _ field: Field, tokens: [[UInt8]], _ txn: KeyValueTransaction) throws {
         let prefix = Key.of(.text(customerId), .text(field.rawValue))
-        if replacing {
+        if field != .text {
             var keys: [[UInt8]] = []
             try txn.scan(SearchIndex.reverse, prefix: prefix) { key, _ in keys.append(key); return true }
             for key in keys { try remove(key, field, customerId, prefix.count, txn) }
         }
-        for value in SearchIndex.valueBytes(field, texts) {
-            let token = token(field, bytes: value)
+        for token in tokens {
             try txn.put(SearchIndex.forward, token + [field.tag] + Array(customerId.utf8), [])
             try txn.put(SearchIndex.reverse, prefix + token, [])
         }
