@@ -90,6 +90,10 @@ func runProjections(_ arguments: BenchArguments) async throws -> ProjectionMeasu
 
 /// Runs only the parts `--only` names, logging their figures; the report needs every part, so none is written.
 func partialRun(_ arguments: BenchArguments) async throws -> Never {
+    if arguments.runs("read") {
+        let read = try await measureRead(directory: "\(scratch)/read", events: arguments.readEvents, payload: payload)
+        log("read: decoded \(Int(read.decodedRate)) events/s, raw \(Int(read.rawRate)) events/s (\(String(format: "%.1f", 100 * read.decodedRate / read.rawRate))%)")
+    }
     if arguments.runs("commands") { _ = try await runCommands(arguments) }
     if arguments.runs("socket") { _ = try runSocket(arguments) }
     if arguments.runs("projections") { _ = try await runProjections(arguments) }
