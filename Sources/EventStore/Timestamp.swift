@@ -42,6 +42,34 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = Timestamp.civil(fromDays: days)
+        if (0...9999).contains(year) {
+            // Written digit by digit into the string's own storage: every JSON row and envelope
+            // carries a time, and interpolating seven padded numbers cost fourteen small strings.
+            return String(unsafeUninitializedCapacity: 27) { buffer in
+                func put(_ value: Int64, _ width: Int, at offset: Int) {
+                    var rest = value
+                    for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                        buffer[index] = UInt8(truncatingIfNeeded: 48 + rest % 10)
+                        rest /= 10
+                    }
+                }
+                put(year, 4, at: 0)
+                put(month, 2, at: 5)
+                put(day, 2, at: 8)
+                put(secondOfDay / 3600, 2, at: 11)
+                put(secondOfDay / 60 % 60, 2, at: 14)
+                put(secondOfDay % 60, 2, at: 17)
+                put(fraction, 6, at: 20)
+                buffer[4] = UInt8(ascii: "-")
+                buffer[7] = UInt8(ascii: "-")
+                buffer[10] = UInt8(ascii: "T")
+                buffer[13] = UInt8(ascii: ":")
+                buffer[16] = UInt8(ascii: ":")
+                buffer[19] = UInt8(ascii: ".")
+                buffer[26] = UInt8(ascii: "Z")
+                return 27
+            }
+        }
         func pad(_ value: Int64, _ width: Int) -> String {
             let digits = String(value)
             return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits

@@ -27,6 +27,10 @@ final class TimestampTests: XCTestCase {
             let t = Timestamp(microsecondsSince1970: micros)
             XCTAssertEqual(Timestamp(rfc3339: t.rfc3339), t)
             XCTAssertEqual(String(t.rfc3339.prefix(19)), String(formatter.string(from: t.date).prefix(19)))
+            // Any microsecond, not only whole seconds: the six fractional digits round-trip.
+            let exact = Timestamp(microsecondsSince1970: Int64.random(in: -2_000_000_000_000_000...4_000_000_000_000_000, using: &random))
+            XCTAssertEqual(Timestamp(rfc3339: exact.rfc3339), exact, exact.rfc3339)
+            XCTAssertEqual(exact.rfc3339.utf8.count, 27)
         }
     }
 }
