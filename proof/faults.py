@@ -243,6 +243,9 @@ def meta_pages_unwritable():
         thread.join(timeout=60)
     alive = daemon.process.poll() is None
     daemon.wait_caught_up()
+    with Client(daemon.socket) as client:
+        reopenings = client.call("system.status")["result"]["storageReopenings"]
+    warned = "MDB_PANIC" in open(disk.log, errors="replace").read()
     questions = [("customer.get", {"customerId": rid}) for rid in some] + [
         ("report.workload", {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"})]
     with Client(daemon.socket) as client:
@@ -257,8 +260,9 @@ def meta_pages_unwritable():
     lost = [rid for rid, position in acked.items() if logged.get(rid) != position]
     verified = run(["verify", "--data", disk.data], check=False).returncode == 0
     ok = (refused_while_broken and set(refused) <= {"unavailable"} and reads_while_broken and resumed and alive
-          and not lost and verified and live == rebuilt)
+          and not lost and verified and live == rebuilt and reopenings["log"] > 0 and warned)
     report("meta pages unwritable", ok, acknowledged=len(acked), refused=refused, readsWhileBroken=reads_while_broken,
+           statusReopenings=reopenings, warningLogged=warned,
            resumedWithoutRestart=resumed, alive=alive, lost=len(lost), verify=verified, projectionsEqualRebuild=live == rebuilt)
     disk.release(ok)
 

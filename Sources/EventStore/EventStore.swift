@@ -374,7 +374,7 @@ public final class EventStore: Sendable {
         return StoreStatus(headPosition: tail.position, headHash: tail.hash, lastRecordedAt: tail.position == 0 ? nil : tail.recordedAt,
                            streams: streams, requests: requests, mapSize: info.mapSize, usedBytes: info.usedBytes,
                            readersInUse: info.readersInUse, maxReaders: info.maxReaders,
-                           staleReadersCleared: staleReadersCleared, commits: commitStatistics)
+                           staleReadersCleared: staleReadersCleared, commits: commitStatistics, reopenings: environment.openings)
     }
 
     // MARK: Internals shared with the verifier and subscriptions
@@ -436,4 +436,6 @@ public struct StoreStatus: Sendable {
     public var staleReadersCleared: Int
     /// The writer's counters since open.
     public var commits: CommitStatistics
+    /// Times the environment was reopened after LMDB declared it unusable (MDB_PANIC) since open.
+    public var reopenings: UInt64 = 0
 }

@@ -59,6 +59,9 @@ public final class KeyValueStore: Sendable {
 
     /// Bytes the environment's data file uses.
     public var usedBytes: Int { environment.info().usedBytes }
+
+    /// Times the environment was reopened after LMDB declared it unusable (MDB_PANIC) since open.
+    public var reopenings: UInt64 { environment.openings }
 }
 
 /// A transaction over a `KeyValueStore`'s tables, valid only inside the closure that received it.

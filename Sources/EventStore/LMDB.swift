@@ -279,6 +279,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             env = fresh
             generation += 1
         }
+        StorageDiagnostics.reported(path)
     }
 
     /// Grows the memory map; waits until no transaction of this process is active.
@@ -337,6 +338,21 @@ final class LMDBEnvironment: @unchecked Sendable {
             guard let env else { throw LMDBError(code: LMDBEnvironment.closedCode, operation: "use of a closed environment") }
             try body(env)
         }
+    }
+}
+
+/// Where the process hears that storage failed and recovered by itself, so an operator learns
+/// of a disk that refused a write even though nothing stopped.
+public enum StorageDiagnostics {
+    private static let handler = Locked<(@Sendable (_ path: String) -> Void)?>(nil)
+
+    /// Calls `report` with an environment's directory each time it is reopened after MDB_PANIC.
+    public static func onReopen(_ report: @escaping @Sendable (_ path: String) -> Void) {
+        handler.withLock { $0 = report }
+    }
+
+    static func reported(_ path: String) {
+        handler.withLock { $0 }?(path)
     }
 }
 

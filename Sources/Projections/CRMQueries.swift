@@ -142,6 +142,9 @@ public struct CRMQueries: Sendable {
             ]) }),
             "eventsByType": .object(byType),
             "uptimeSeconds": .int((clock().microsecondsSince1970 - startedAt.microsecondsSince1970) / 1_000_000),
+            // Reopenings after a write LMDB could not complete (MDB_PANIC): the daemon carried
+            // on, but the disk refused a write and deserves a look.
+            "storageReopenings": .object(["log": .int(Int64(store.reopenings)), "projections": .int(Int64(projector.state.reopenings))]),
         ])
     }
 

@@ -44,6 +44,9 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try FileManager.default.createDirectory(atPath: data.data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let socketPath = socket ?? data.data + "/crmd.sock"
+            StorageDiagnostics.onReopen { path in
+                ServeCommand.logger.warning("storage at \(path) refused a write LMDB could not complete (MDB_PANIC); it was reopened and serving goes on; check the disk")
+            }
             let store: EventStore
             do {
                 store = try EventStore(directory: data.logDirectory)
