@@ -80,6 +80,14 @@ final class JSONTests: XCTestCase {
             XCTAssertEqual(try JSON.parse(text), .int(Int64(text)!), text)
         }
         XCTAssertEqual(try JSON.parse("9223372036854775808"), .double(9_223_372_036_854_775_808), "beyond Int64 becomes a double")
+        // Written as Swift prints them, for every length and both signs, and read back the same.
+        var random = SplitMix(seed: 31)
+        let samples: [Int64] = [0, 1, -1, 9, 10, -10, .max, .min, .max - 1, .min + 1]
+            + (0..<500).map { _ in Int64(bitPattern: random.next()) >> (random.next() % 63) }
+        for value in samples {
+            XCTAssertEqual(String(decoding: JSON.int(value).bytes(), as: UTF8.self), String(value))
+            XCTAssertEqual(try JSON.parse(JSON.int(value).bytes()), .int(value))
+        }
         let members = (0..<40).map { "\"k\($0)\": \($0)" }
         XCTAssertEqual(try JSON.parse("{" + members.joined(separator: ",") + "}").objectValue?.keys.count, 40)
         for duplicate in [3, 20, 39] {
