@@ -98,6 +98,27 @@ class InjectedDisk:
             cleanup(self.root)
 
 
+def settle(daemon, data, acked, customers):
+    """After a fault: asks the caught-up daemon about `customers` and a report, stops it, rebuilds
+    every projection offline and asks again; then reads the log. Returns the acknowledged
+    request ids not at their positions, whether `crmd verify` passes, and whether the live and
+    rebuilt answers are equal."""
+    questions = [("customer.get", {"customerId": rid}) for rid in customers] + [
+        ("report.workload", {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"})]
+    with Client(daemon.socket) as client:
+        live = [client.call(op, args) for op, args in questions]
+    daemon.stop()
+    run(["rebuild", "--all", "--data", data])
+    daemon.start()
+    with Client(daemon.socket) as client:
+        rebuilt = [client.call(op, args) for op, args in questions]
+    daemon.stop()
+    logged = {e.get("requestId"): e["position"] for e in read_log(data)}
+    lost = [rid for rid, position in acked.items() if logged.get(rid) != position]
+    verified = run(["verify", "--data", data], check=False).returncode == 0
+    return lost, verified, live == rebuilt
+
+
 def full_disk():
     # PROOF_DISK=injected tries the shim where a tmpfs could be mounted too.
     disk = TmpfsDisk() if os.environ.get("PROOF_DISK") != "injected" else None
@@ -161,25 +182,13 @@ def full_disk():
             else:
                 time.sleep(0.2)
     daemon.wait_caught_up()
-    questions = [("customer.get", {"customerId": rid}) for rid in some + ["after-space"]] + [
-        ("report.workload", {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"})]
-    with Client(daemon.socket) as client:
-        live = [client.call(op, args) for op, args in questions]
-    daemon.stop()
-    run(["rebuild", "--all", "--data", data])
-    daemon.start()
-    with Client(daemon.socket) as client:
-        rebuilt = [client.call(op, args) for op, args in questions]
-    daemon.stop()
-    logged = {e.get("requestId"): e["position"] for e in read_log(data)}
-    lost = [rid for rid, position in acked.items() if logged.get(rid) != position]
-    verified = run(["verify", "--data", data], check=False).returncode == 0
+    lost, verified, equal = settle(daemon, data, acked, some + ["after-space"])
     ok = (alive_when_full and reads_ok and status["ok"] and reads_after_restart
           # LMDB may still have free pages inside its file to take one more small write.
-          and (still_refused["ok"] or still_refused["error"]["code"] == "unavailable") and resumed and not lost and verified and live == rebuilt and not other_errors)
+          and (still_refused["ok"] or still_refused["error"]["code"] == "unavailable") and resumed and not lost and verified and equal and not other_errors)
     report("full disk", ok, disk=disk.how, acknowledged=len(acked), sampleOtherErrors=other_errors[:2], writeAfterRestartOnFullDisk=still_refused.get("error", {}).get("code", "ok"), refusedUnavailable=refused["unavailable"], otherErrors=len(other_errors),
            aliveWhenFull=alive_when_full, readsWhenFull=reads_ok, readsAfterRestartOnFullDisk=reads_after_restart,
-           resumedAfterSpace=resumed, lost=len(lost), verify=verified, projectionsEqualRebuild=live == rebuilt)
+           resumedAfterSpace=resumed, lost=len(lost), verify=verified, projectionsEqualRebuild=equal)
     disk.release(ok)
 
 
@@ -246,24 +255,12 @@ def meta_pages_unwritable():
     with Client(daemon.socket) as client:
         reopenings = client.call("system.status")["result"]["storageReopenings"]
     warned = "MDB_PANIC" in open(disk.log, errors="replace").read()
-    questions = [("customer.get", {"customerId": rid}) for rid in some] + [
-        ("report.workload", {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"})]
-    with Client(daemon.socket) as client:
-        live = [client.call(op, args) for op, args in questions]
-    daemon.stop()
-    run(["rebuild", "--all", "--data", disk.data])
-    daemon.start()
-    with Client(daemon.socket) as client:
-        rebuilt = [client.call(op, args) for op, args in questions]
-    daemon.stop()
-    logged = {e.get("requestId"): e["position"] for e in read_log(disk.data)}
-    lost = [rid for rid, position in acked.items() if logged.get(rid) != position]
-    verified = run(["verify", "--data", disk.data], check=False).returncode == 0
+    lost, verified, equal = settle(daemon, disk.data, acked, some)
     ok = (refused_while_broken and set(refused) <= {"unavailable"} and reads_while_broken and resumed and alive
-          and not lost and verified and live == rebuilt and reopenings["log"] > 0 and warned)
+          and not lost and verified and equal and reopenings["log"] > 0 and warned)
     report("meta pages unwritable", ok, acknowledged=len(acked), refused=refused, readsWhileBroken=reads_while_broken,
            statusReopenings=reopenings, warningLogged=warned,
-           resumedWithoutRestart=resumed, alive=alive, lost=len(lost), verify=verified, projectionsEqualRebuild=live == rebuilt)
+           resumedWithoutRestart=resumed, alive=alive, lost=len(lost), verify=verified, projectionsEqualRebuild=equal)
     disk.release(ok)
 
 

@@ -175,8 +175,6 @@ final class LMDBEnvironment: @unchecked Sendable {
         case resized
         /// The environment is unusable (MDB_PANIC) or was left closed by a failed reopening.
         case broken(generation: UInt64)
-        /// The commit failed in a way that also made the environment unusable.
-        case brokenByCommit(generation: UInt64, LMDBError)
     }
 
     private func withTransaction<T, E: Error>(readOnly: Bool, keepHandles: Bool = false,
@@ -201,12 +199,9 @@ final class LMDBEnvironment: @unchecked Sendable {
                         mdb_txn_abort(txn.pointer)
                     } else {
                         let rc = mdb_txn_commit(txn.pointer)
-                        if rc != 0 {
-                            let error = LMDBError(code: committedCode(rc), operation: "mdb_txn_commit")
-                            // A failed meta page write marks the environment fatal without saying so here.
-                            if LMDBEnvironment.isFatal(env) { return .brokenByCommit(generation: generation, error) }
-                            return .finished(.failure(error))
-                        }
+                        // A failed meta page write also marks the environment fatal; the next
+                        // transaction's begin says so (MDB_PANIC) and reopens it.
+                        if rc != 0 { return .finished(.failure(LMDBError(code: committedCode(rc), operation: "mdb_txn_commit"))) }
                     }
                     return .finished(.success(value))
                 } catch {
@@ -225,21 +220,8 @@ final class LMDBEnvironment: @unchecked Sendable {
                 guard reopenings < 3 else { throw LMDBError(code: MDB_PANIC, operation: "mdb_txn_begin after reopening \(path)") }
                 reopenings += 1
                 try reopen(after: seen)
-            case .brokenByCommit(let seen, let error):
-                // Whether this commit reached the disk is unknown until the environment is read
-                // again; the caller hears the failure, and whoever reads next sees what stands.
-                try? reopen(after: seen)
-                throw error
             }
         }
-    }
-
-    /// Whether LMDB has declared `env` unusable: a read transaction cannot begin on it.
-    private static func isFatal(_ env: OpaquePointer) -> Bool {
-        var pointer: OpaquePointer?
-        let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &pointer)
-        if rc == 0 { mdb_txn_abort(pointer) }
-        return rc == MDB_PANIC
     }
 
     /// Closes the unusable environment and opens it again with the same databases under the

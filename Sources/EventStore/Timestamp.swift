@@ -42,39 +42,44 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = Timestamp.civil(fromDays: days)
-        if (0...9999).contains(year) {
-            // Written digit by digit into the string's own storage: every JSON row and envelope
-            // carries a time, and interpolating seven padded numbers cost fourteen small strings.
-            return String(unsafeUninitializedCapacity: 27) { buffer in
-                func put(_ value: Int64, _ width: Int, at offset: Int) {
-                    var rest = value
-                    for index in stride(from: offset + width - 1, through: offset, by: -1) {
-                        buffer[index] = UInt8(truncatingIfNeeded: 48 + rest % 10)
-                        rest /= 10
-                    }
+        // Written digit by digit into the string's own storage: every JSON row and envelope
+        // carries a time, and interpolating seven padded numbers cost fourteen small strings.
+        // Years outside RFC 3339's 0000...9999 (which Int64 microseconds reach) keep all their
+        // digits and a sign.
+        let yearMagnitude = year.magnitude
+        var yearWidth = 4
+        var bigger = yearMagnitude / 10_000
+        while bigger > 0 {
+            yearWidth += 1
+            bigger /= 10
+        }
+        let sign = year < 0 ? 1 : 0
+        return String(unsafeUninitializedCapacity: sign + yearWidth + 23) { buffer in
+            func put(_ value: UInt64, _ width: Int, at offset: Int) {
+                var rest = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[index] = UInt8(truncatingIfNeeded: 48 + rest % 10)
+                    rest /= 10
                 }
-                put(year, 4, at: 0)
-                put(month, 2, at: 5)
-                put(day, 2, at: 8)
-                put(secondOfDay / 3600, 2, at: 11)
-                put(secondOfDay / 60 % 60, 2, at: 14)
-                put(secondOfDay % 60, 2, at: 17)
-                put(fraction, 6, at: 20)
-                buffer[4] = UInt8(ascii: "-")
-                buffer[7] = UInt8(ascii: "-")
-                buffer[10] = UInt8(ascii: "T")
-                buffer[13] = UInt8(ascii: ":")
-                buffer[16] = UInt8(ascii: ":")
-                buffer[19] = UInt8(ascii: ".")
-                buffer[26] = UInt8(ascii: "Z")
-                return 27
             }
+            if sign == 1 { buffer[0] = UInt8(ascii: "-") }
+            let at = sign + yearWidth
+            put(yearMagnitude, yearWidth, at: sign)
+            put(UInt64(month), 2, at: at + 1)
+            put(UInt64(day), 2, at: at + 4)
+            put(UInt64(secondOfDay / 3600), 2, at: at + 7)
+            put(UInt64(secondOfDay / 60 % 60), 2, at: at + 10)
+            put(UInt64(secondOfDay % 60), 2, at: at + 13)
+            put(UInt64(fraction), 6, at: at + 16)
+            buffer[at] = UInt8(ascii: "-")
+            buffer[at + 3] = UInt8(ascii: "-")
+            buffer[at + 6] = UInt8(ascii: "T")
+            buffer[at + 9] = UInt8(ascii: ":")
+            buffer[at + 12] = UInt8(ascii: ":")
+            buffer[at + 15] = UInt8(ascii: ".")
+            buffer[at + 22] = UInt8(ascii: "Z")
+            return at + 23
         }
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let digits = String(value)
-            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(fraction, 6))Z"
     }
 
     public var description: String { rfc3339 }

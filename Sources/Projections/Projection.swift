@@ -50,9 +50,7 @@ extension Projection {
     public func apply(_ event: ProjectedEvent, prepared: (any Sendable)?, in txn: KeyValueTransaction) throws {
         try apply(event, in: txn)
     }
-}
 
-extension Projection {
     /// The type's name, reachable from an existential.
     var name: String { Self.name }
     /// The type's version, reachable from an existential.
