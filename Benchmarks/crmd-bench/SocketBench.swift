@@ -10,6 +10,10 @@ struct SocketMeasurement {
     var p50: Double
     var p99: Double
     var p999: Double
+    /// The daemon's mean events per durable commit while this load ran (`system.status`).
+    var eventsPerCommit: Double
+    /// The daemon's CPU time (user and system, every thread) per command.
+    var cpuPerCommand: Double
     var rate: Double { Double(commands) / seconds }
 }
 
@@ -44,16 +48,21 @@ final class LoadClient: @unchecked Sendable {
     }
 
     func roundTrip(_ line: [UInt8]) -> Bool {
-        guard write(line) else { return false }
+        guard write(line), let response = readLine() else { return false }
+        return response.starts(with: Array(#"{"id":1,"ok":true"#.utf8))
+    }
+
+    /// The next response line, without its newline; nil when the daemon has gone.
+    func readLine() -> [UInt8]? {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let ok = pending[..<newline].starts(with: Array(#"{"id":1,"ok":true"#.utf8))
+                let line = Array(pending[..<newline])
                 pending.removeFirst(newline + 1)
-                return ok
+                return line
             }
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { return false }
+            if n <= 0 { return nil }
             pending += chunk[0..<n]
         }
     }
@@ -90,14 +99,38 @@ func measureSocket(directory: String, binary: String, connectionCounts: [Int], m
         let lines = (0..<connections).map { index in
             Array(#"{"id":1,"op":"note.add","args":{"customerId":"c\#(index)","text":"مشتری قیمت را پرسید و قرار شد پیش‌فاکتور ارسال شود","agentId":"a1"}}"#.utf8) + [10]
         }
+        let before = commitCounts(setup)
+        let cpuBefore = cpuSeconds(of: daemon.processIdentifier)
         let measured = driveClosedLoop(clients: clients, lines: lines, perClient: max(1, maxCommands / connections), maxSeconds: maxSeconds)
+        let after = commitCounts(setup)
+        let cpu = cpuSeconds(of: daemon.processIdentifier) - cpuBefore
+        let perCommit = after.commits > before.commits ? Double(after.events - before.events) / Double(after.commits - before.commits) : 0
         let sorted = measured.latencies.sorted()
         if measured.failures > 0 { log("  \(measured.failures) commands failed") }
         results.append(SocketMeasurement(connections: connections, commands: sorted.count, seconds: measured.seconds, p50: percentile(sorted, 0.5),
-                                         p99: percentile(sorted, 0.99), p999: percentile(sorted, 0.999)))
-        log("  \(connections) connections: \(Int(results.last!.rate)) commands/s, p99 \(String(format: "%.2f", results.last!.p99 * 1000)) ms")
+                                         p99: percentile(sorted, 0.99), p999: percentile(sorted, 0.999), eventsPerCommit: perCommit,
+                                         cpuPerCommand: sorted.isEmpty ? 0 : cpu / Double(sorted.count)))
+        log("  \(connections) connections: \(Int(results.last!.rate)) commands/s, p99 \(String(format: "%.2f", results.last!.p99 * 1000)) ms, "
+            + "\(String(format: "%.1f", perCommit)) events per commit, \(Int(results.last!.cpuPerCommand * 1e6)) µs of daemon CPU per command")
     }
     return results
+}
+
+/// A process's CPU time so far (user and system), from /proc/PID/stat.
+func cpuSeconds(of pid: Int32) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return 0 }
+    // Fields after the command name: state is field 3, utime 14 and stime 15.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// The daemon's commits and events so far, from `system.status`.
+func commitCounts(_ client: LoadClient) -> (commits: Int, events: Int) {
+    guard client.write(Array(#"{"id":1,"op":"system.status"}"#.utf8) + [10]), let line = client.readLine(),
+          let json = try? JSON.parse(line), let commits = json["result"]?["commits"] else { return (0, 0) }
+    return (Int(commits["commits"]?.intValue ?? 0), Int(commits["events"]?.intValue ?? 0))
 }
 
 /// Drives every client from one thread with poll(2): each sends its line, waits for the

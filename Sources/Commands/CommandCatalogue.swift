@@ -8,7 +8,7 @@ struct CommandDefinition: Sendable {
     var forgetsCustomer = false
     /// Reassigns, after the commit, customers given to the leaving agent while it was in flight.
     var sweepsCustomers = false
-    /// Decodes validated arguments (outside the decision lock) into the decision to make under it.
+    /// Decodes validated arguments (before the state is read) into the decision to make on it.
     let prepare: @Sendable (JSON) throws(CommandError) -> Decider
 
     /// A command with decoded arguments, ready to be decided on the company's current state.

@@ -5,23 +5,27 @@ import Foundation
 /// The write side: validates a command, decides its events on the company's current state and
 /// appends them durably, retrying on fresh state when another command got in first.
 ///
-/// Thread-safe. Decisions are made one at a time under `state`'s lock (they take microseconds);
-/// the appends they produce then meet in the store's group commit.
+/// Thread-safe. Decisions read `state` under the shared side of its lock, so they run on every
+/// core at once (sealing personal data and hashing ids take most of their time); folding new
+/// events in takes the exclusive side. The appends they produce then meet in the store's group
+/// commit, whose conditions catch two decisions that relied on the same facts.
 public final class CommandService: Sendable {
     /// The log commands append to.
     public let store: EventStore
     /// The customers' data keys.
     public let keys: KeyStore
-    private let state: Locked<CompanyState>
-    /// Events this service appended, by position, waiting for the next catch-up: it applies
-    /// them as decided instead of decoding their payloads again (the write side's hot path).
-    private let written = Locked<[Position: CRMEvent]>([:])
+    private let state: SharedLocked<CompanyState>
+    /// Events this service is appending, by their stored type and payload, waiting for the
+    /// catch-up that meets them in the log: it applies them as decided instead of decoding their
+    /// payloads again (the write side's hot path). A payload's bytes decide its event entirely,
+    /// so a hit is exact, whichever command wrote it and whenever the catch-up runs.
+    private let written = Locked<[PayloadKey: CRMEvent]>([:])
     private let clock: @Sendable () -> Timestamp
     /// The role an agent was hired with (`agent` or `manager`), or nil for no active agent; the
     /// daemon uses it when a gateway or admin acts `as` someone.
     public func agentRole(_ agentId: String) throws(CommandError) -> String? {
-        try state.withLock { (state: inout CompanyState) throws(CommandError) -> String? in
-            try catchUp(&state)
+        try catchUpToHead()
+        return state.withReadLock { (state: CompanyState) -> String? in
             guard let agent = state.agents[agentId], !agent.left else { return nil }
             return agent.role
         }
@@ -46,7 +50,7 @@ public final class CommandService: Sendable {
         self.keys = keys
         self.clock = clock
         self.entropy = entropy
-        self.state = Locked(CompanyState())
+        self.state = SharedLocked(CompanyState())
     }
 
     /// The key-store name of a customer's data key.
@@ -79,11 +83,17 @@ public final class CommandService: Sendable {
                 }
                 throw error
             }
-            let request = AppendRequest(appends: decision.encoded, conditions: decision.conditions, actor: context.actor, requestId: context.requestId,
+            let encoded = decision.encoded
+            let request = AppendRequest(appends: encoded, conditions: decision.conditions, actor: context.actor, requestId: context.requestId,
                                         correlationId: context.correlationId, causationId: context.causationId)
+            remember(decision, encoded)
             do {
-                let result = try await store.append(request)
-                if !result.duplicate { remember(decision, at: result.firstPosition) }
+                let result: AppendResult
+                do { result = try await store.append(request) } catch {
+                    forget(encoded)
+                    throw error
+                }
+                if result.duplicate { forget(encoded) }
                 // The key goes only once CustomerForgotten is durable: a crash in between leaves a
                 // readable customer marked forgotten, which the next forget or reconcile finishes.
                 if definition.forgetsCustomer { try destroyKey(decision.id) }
@@ -104,8 +114,8 @@ public final class CommandService: Sendable {
 
     private func decide(_ decider: CommandDefinition.Decider, _ context: CommandContext) throws(CommandError) -> Decision {
         let now = clock()
-        return try state.withLock { (state: inout CompanyState) throws(CommandError) -> Decision in
-            try catchUp(&state)
+        try catchUpToHead()
+        return try state.withReadLock { (state: CompanyState) throws(CommandError) -> Decision in
             let decisionContext = DecisionContext(state: state, command: context, store: store, keys: keys, now: now, entropy: entropy)
             var decision = try decider(decisionContext)
             decision.conditions = decisionContext.conditions(for: decision)
@@ -116,29 +126,46 @@ public final class CommandService: Sendable {
         }
     }
 
-    /// Folds every event appended since the last decision into the state.
-    /// Notes the events of a committed decision at their positions: a request's streams are
-    /// written in order, each stream's events consecutively, from its first position.
-    private func remember(_ decision: Decision, at first: Position) {
-        var position = first
-        var events: [(Position, CRMEvent)] = []
-        for append in decision.appends {
-            for event in append.events {
-                events.append((position, event))
-                position += 1
+    /// A stored event's type and payload: what identifies its decoded form.
+    private struct PayloadKey: Hashable {
+        var type: String
+        var data: [UInt8]
+    }
+
+    /// Notes a decision's events under their payloads before they are appended, so that the
+    /// catch-up meeting them in the log, which may run before this command resumes, finds them.
+    private func remember(_ decision: Decision, _ encoded: [StreamAppend]) {
+        written.withLock { cache in
+            // Bounded: entries of appends that never landed and were never forgotten (a crash
+            // of the task in between cannot happen, but memory must not grow).
+            if cache.count > 100_000 { cache.removeAll() }
+            for (append, stored) in zip(decision.appends, encoded) {
+                for (event, proposed) in zip(append.events, stored.events) {
+                    cache[PayloadKey(type: proposed.type, data: proposed.data)] = event
+                }
             }
         }
+    }
+
+    /// Drops the notes of an append that wrote nothing (refused, or a retry of an earlier request).
+    private func forget(_ encoded: [StreamAppend]) {
         written.withLock { cache in
-            for (position, event) in events { cache[position] = event }
-            // Bounded: entries a catch-up never reached (it cannot happen, but memory must not grow).
-            if cache.count > 100_000 { cache.removeAll() }
+            for proposed in encoded.lazy.flatMap(\.events) { cache.removeValue(forKey: PayloadKey(type: proposed.type, data: proposed.data)) }
         }
+    }
+
+    /// Folds every event committed since the last decision into the state; the shared side of
+    /// the lock is enough when there is none, which is the common case under load.
+    private func catchUpToHead() throws(CommandError) {
+        let head = store.committedHead
+        guard state.withReadLock({ $0.position }) < head else { return }
+        try state.withWriteLock { (state: inout CompanyState) throws(CommandError) in try catchUp(&state) }
     }
 
     private func catchUp(_ state: inout CompanyState) throws(CommandError) {
         do {
             try store.scan(from: state.position + 1) { event in
-                if let decided = written.withLock({ $0.removeValue(forKey: event.position) }), decided.eventType == event.type {
+                if let decided = written.withLock({ $0.removeValue(forKey: PayloadKey(type: event.type, data: event.data)) }) {
                     state.apply(decided, recorded: event)
                 } else {
                     try state.apply(event)
@@ -152,13 +179,19 @@ public final class CommandService: Sendable {
         }
     }
 
+    /// The company as the write side knows it, caught up to the head (what tests compare).
+    func foldedState() throws(CommandError) -> CompanyState {
+        try catchUpToHead()
+        return state.withReadLock { $0 }
+    }
+
     /// Reassigns customers given to a leaving agent by commands that committed after `agent.leave`
     /// was decided but before it committed (later ones fail their condition on the agent's stream).
     private func sweepCustomers(of leave: Decision, _ context: CommandContext) async throws(CommandError) {
         guard case .agentLeft(let left)? = leave.appends.first?.events.first else { return }
         for _ in 0..<CommandService.maxAttempts {
-            let decision = try state.withLock { (state: inout CompanyState) throws(CommandError) -> Decision? in
-                try catchUp(&state)
+            try catchUpToHead()
+            let decision = try state.withReadLock { (state: CompanyState) throws(CommandError) -> Decision? in
                 let stranded = (state.customersByAgent[left.agentId] ?? []).sorted()
                 guard !stranded.isEmpty else { return nil }
                 let context = DecisionContext(state: state, command: context, store: store, keys: keys, now: clock(), entropy: entropy)
@@ -193,9 +226,9 @@ public final class CommandService: Sendable {
     /// The daemon runs this at start, so a crash between the CustomerForgotten commit and the
     /// key's destruction never leaves personal data readable for long.
     public func reconcileForgottenKeys() throws(CommandError) -> Int {
-        let forgotten = try state.withLock { (state: inout CompanyState) throws(CommandError) -> [String] in
-            try catchUp(&state)
-            return state.customers.filter(\.value.forgotten).map(\.key)
+        try catchUpToHead()
+        let forgotten = state.withReadLock { (state: CompanyState) -> [String] in
+            state.customers.filter(\.value.forgotten).map(\.key)
         }
         var destroyed = 0
         for id in forgotten {

@@ -8,26 +8,26 @@ import EventStore
 /// decision made on stale state always ends in `wrongExpectedVersion` and is retried on fresh
 /// state. That makes the fold, not each stream separately, the unit of reading; each stream
 /// stays the unit of consistency (see docs/design.md, "Aggregates").
-struct CompanyState: Sendable {
-    struct Customer: Sendable {
+struct CompanyState: Sendable, Equatable {
+    struct Customer: Sendable, Equatable {
         var agentId: String
         var forgotten = false
         var contacts: Set<String> = []
         var contracts: Set<String> = []
     }
-    struct Agent: Sendable {
+    struct Agent: Sendable, Equatable {
         var role: String
         var left = false
     }
-    struct Product: Sendable {
+    struct Product: Sendable, Equatable {
         var price: Money
         var retired = false
     }
-    struct Quote: Sendable {
+    struct Quote: Sendable, Equatable {
         var customerId: String
         var currency: String
     }
-    struct Invoice: Sendable {
+    struct Invoice: Sendable, Equatable {
         var customerId: String
         var currency: String
         var total: Int64
@@ -37,14 +37,14 @@ struct CompanyState: Sendable {
         var open: Int64 { total - paid }
     }
     enum DealOutcome: Sendable { case open, won, lost }
-    struct Deal: Sendable {
+    struct Deal: Sendable, Equatable {
         var customerId: String
         var pipelineId: String
         var stage: String
         var outcome = DealOutcome.open
     }
     enum FollowupStatus: String, Sendable { case scheduled, completed, cancelled }
-    struct Followup: Sendable {
+    struct Followup: Sendable, Equatable {
         var customerId: String
         var agentId: String
         var due: String
@@ -76,10 +76,6 @@ struct CompanyState: Sendable {
         pipelines[pipelineId] ?? (pipelineId == "default" ? defaultPipelineStages : nil)
     }
 
-    /// Folds one recorded event in. Events that are not CRM events only bump versions.
-    ///
-    /// An event of a known type that cannot be decoded (a version written by newer code) throws
-    /// and leaves the state where it was: deciding on a state that skipped a fact would be wrong.
     /// Folds an event this process decided and appended, already typed, at its recorded place.
     mutating func apply(_ event: CRMEvent, recorded: RecordedEvent) {
         apply(event)
@@ -87,6 +83,10 @@ struct CompanyState: Sendable {
         versions[recorded.stream] = recorded.version
     }
 
+    /// Folds one recorded event in. Events that are not CRM events only bump versions.
+    ///
+    /// An event of a known type that cannot be decoded (a version written by newer code) throws
+    /// and leaves the state where it was: deciding on a state that skipped a fact would be wrong.
     mutating func apply(_ recorded: RecordedEvent) throws(EventDecodingError) {
         if EventCatalogue.isKnown(type: recorded.type) { apply(try EventCatalogue.decode(recorded)) }
         position = recorded.position

@@ -5,7 +5,7 @@ import Foundation
 
 /// What a command decided to write: events per stream, with the versions they were decided on.
 ///
-/// Events stay typed here; they are encoded after the decision lock is released.
+/// Events stay typed here; they are encoded once the state's lock is released.
 struct Decision: Sendable {
     /// Events for one stream, expected at the version the decision saw.
     struct Append: Sendable {

@@ -156,6 +156,11 @@ public final class EventStore: Sendable {
     /// The last committed position; 0 for an empty log.
     public var headPosition: Position { (try? head().position) ?? headWatch.head }
 
+    /// The last position this store committed, or found when it opened, without touching LMDB.
+    /// Every append acknowledged by this store is at or below it (it moves before the appenders
+    /// resume), so a reader that has folded up to it has seen all of its own writes.
+    public var committedHead: Position { headWatch.head }
+
     /// The event at `position`, or nil beyond the head.
     public func event(at position: Position) throws -> RecordedEvent? {
         let databases = databases

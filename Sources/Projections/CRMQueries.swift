@@ -145,6 +145,12 @@ public struct CRMQueries: Sendable {
             // Reopenings after a write LMDB could not complete (MDB_PANIC): the daemon carried
             // on, but the disk refused a write and deserves a look.
             "storageReopenings": .object(["log": .int(Int64(store.reopenings)), "projections": .int(Int64(projector.state.reopenings))]),
+            // The group commit since the daemon started: how many appends shared each fsync.
+            "commits": .object([
+                "commits": .int(Int64(store.commits.commits)), "events": .int(Int64(store.commits.events)),
+                "requests": .int(Int64(store.commits.requests)), "duplicates": .int(Int64(store.commits.duplicates)),
+                "conflicts": .int(Int64(store.commits.conflicts)),
+            ]),
         ])
     }
 

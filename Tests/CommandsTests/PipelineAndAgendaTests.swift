@@ -1,6 +1,6 @@
 import CRMEvents
 import CRMTestSupport
-import Commands
+@testable import Commands
 import EventStore
 import Foundation
 import XCTest
@@ -110,6 +110,38 @@ final class PipelineAndAgendaTests: XCTestCase {
         XCTAssertEqual(try company.store.streamVersion("customer-big"), 1, "the customer's own stream is only read")
         try await company.send("customer.forget", #"{"customerId": "big"}"#)
         await company.assertRule("customer_forgotten", "call.log", #"{"customerId": "big", "direction": "inbound", "agentId": "maryam"}"#)
+    }
+
+    func testConcurrentDecisionsSeeEveryAcknowledgedWriteAndFoldAsTheLogDoes() async throws {
+        let company = try Company(self)
+        try await company.seed()
+        let service = company.service
+        let admin = CommandContext(actor: Actor(principal: "admin"))
+        // Decisions run side by side on a shared state: each task's next command must still see
+        // its own acknowledged register (a call on an unknown customer would be refused), and its
+        // edit, pinned to the version the register returned, must find exactly that version.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<64 {
+                group.addTask {
+                    let agent = i.isMultiple(of: 2) ? "maryam" : "ali"
+                    let registered = try await service.execute("customer.register", try JSON.parse(
+                        #"{"customerId": "k\#(i)", "kind": "person", "name": "مشتری \#(i)", "phones": ["0912 000 \#(1000 + i)"], "agentId": "\#(agent)"}"#),
+                        context: admin)
+                    _ = try await service.execute("call.log", try JSON.parse(
+                        #"{"customerId": "k\#(i)", "direction": "outbound", "text": "پیگیری \#(i)", "agentId": "\#(agent)"}"#), context: admin)
+                    _ = try await service.execute("customer.edit", try JSON.parse(#"{"customerId": "k\#(i)", "tags": ["تماس‌گرفته"]}"#),
+                                                  context: CommandContext(actor: Actor(principal: "admin"), expectedVersion: registered.version))
+                }
+            }
+            try await group.waitForAll()
+        }
+        // The state folded from the events as decided equals the one a fresh service decodes from the log.
+        let decided = try service.foldedState()
+        let decoded = try CommandService(store: company.store, keys: company.keys).foldedState()
+        XCTAssertEqual(decided.position, try company.store.head().position)
+        XCTAssertEqual(decided.customersByAgent["maryam"]?.count, 32)
+        XCTAssertEqual(decided.versions["customer-k7"], 2, "registered, then edited once")
+        XCTAssertTrue(decided == decoded, "the state folded from decided events differs from the log's")
     }
 
     func testAgentLeaveReassignsEveryCustomerInTheSameCommit() async throws {
