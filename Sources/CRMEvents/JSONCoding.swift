@@ -12,7 +12,7 @@ extension JSON {
     /// The value `JSONEncoder` would write for `value`, as a `JSON` value.
     public static func encode<T: Encodable>(_ value: T) throws -> JSON {
         let root = TreeEncoder.Slot()
-        try value.encode(to: TreeEncoder(slot: root, codingPath: []))
+        try value.encode(to: TreeEncoder(slot: root))
         return root.finished
     }
 }
@@ -250,31 +250,76 @@ private func integer<T: FixedWidthInteger>(_ value: JSON, _ path: [any CodingKey
 
 // MARK: - Encoding
 
+/// Every command encodes its events through here, so the common shapes cost no allocation
+/// beyond the values themselves: a scalar member is stored as a value, not as a slot of its
+/// own, and a coding path is built only when an error has to name it.
 private struct TreeEncoder: Encoder, SingleValueEncodingContainer {
+    /// What a container member or element holds: a finished scalar, or a slot filled later.
+    enum Member {
+        case value(JSON)
+        case slot(Slot)
+
+        var finished: JSON {
+            switch self {
+            case .value(let value): return value
+            case .slot(let slot): return slot.finished
+            }
+        }
+    }
+
     /// Where an encoded value lands; containers fill theirs in after being handed out, so a
     /// reference is shared between a container and its parent.
     final class Slot {
         var value: JSON = .null
-        var elements: [Slot]?
-        var members: [(String, Slot)]?
-        /// Positions in `members` by key, so that encoding a key again replaces it in constant time.
-        var memberIndex: [String: Int] = [:]
+        var elements: [Member]?
+        var members: [(String, Member)]?
+        /// Positions in `members` by key, made once an object is large enough for it to pay.
+        private var memberIndex: [String: Int]?
 
         /// The finished value: containers' children are read only now, when all are written.
         var finished: JSON {
             if let members {
                 var object = JSONObject()
-                for (key, slot) in members { object.appendUnchecked(key, slot.finished) }
+                for (key, member) in members { object.appendUnchecked(key, member.finished) }
                 return .object(object)
             }
             if let elements { return .array(elements.map(\.finished)) }
             return value
         }
+
+        /// Sets `key`; encoding a key twice replaces its value, as JSONEncoder does.
+        func set(_ key: String, _ member: Member) {
+            if let index = index(of: key) {
+                members![index].1 = member
+            } else {
+                memberIndex?[key] = members!.count
+                members!.append((key, member))
+            }
+        }
+
+        private func index(of key: String) -> Int? {
+            if let memberIndex { return memberIndex[key] }
+            // Payloads have a dozen members or so: a scan beats hashing every key.
+            guard members!.count >= 16 else { return members!.firstIndex { $0.0 == key } }
+            var index: [String: Int] = [:]
+            for (position, member) in members!.enumerated() { index[member.0] = position }
+            memberIndex = index
+            return index[key]
+        }
     }
 
     let slot: Slot
-    let codingPath: [any CodingKey]
+    /// The path of the container this encoder's value sits in, and its key there.
+    let parentPath: [any CodingKey]
+    let key: (any CodingKey)?
+    var codingPath: [any CodingKey] { key.map { parentPath + [$0] } ?? parentPath }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(slot: Slot, parentPath: [any CodingKey] = [], key: (any CodingKey)? = nil) {
+        self.slot = slot
+        self.parentPath = parentPath
+        self.key = key
+    }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         if slot.members == nil { slot.members = [] }
@@ -291,18 +336,18 @@ private struct TreeEncoder: Encoder, SingleValueEncodingContainer {
     func encodeNil() { slot.value = .null }
     func encode(_ value: Bool) { slot.value = .bool(value) }
     func encode(_ value: String) { slot.value = .string(value) }
-    func encode(_ value: Double) throws { slot.value = try number(value, codingPath) }
-    func encode(_ value: Float) throws { slot.value = try number(Double(value), codingPath) }
-    func encode(_ value: Int) throws { slot.value = try integer(value, codingPath) }
-    func encode(_ value: Int8) throws { slot.value = try integer(value, codingPath) }
-    func encode(_ value: Int16) throws { slot.value = try integer(value, codingPath) }
-    func encode(_ value: Int32) throws { slot.value = try integer(value, codingPath) }
-    func encode(_ value: Int64) throws { slot.value = try integer(value, codingPath) }
-    func encode(_ value: UInt) throws { slot.value = try integer(value, codingPath) }
-    func encode(_ value: UInt8) throws { slot.value = try integer(value, codingPath) }
-    func encode(_ value: UInt16) throws { slot.value = try integer(value, codingPath) }
-    func encode(_ value: UInt32) throws { slot.value = try integer(value, codingPath) }
-    func encode(_ value: UInt64) throws { slot.value = try integer(value, codingPath) }
+    func encode(_ value: Double) throws { slot.value = try number(value) { codingPath } }
+    func encode(_ value: Float) throws { slot.value = try number(Double(value)) { codingPath } }
+    func encode(_ value: Int) throws { slot.value = try integer(value) { codingPath } }
+    func encode(_ value: Int8) throws { slot.value = try integer(value) { codingPath } }
+    func encode(_ value: Int16) throws { slot.value = try integer(value) { codingPath } }
+    func encode(_ value: Int32) throws { slot.value = try integer(value) { codingPath } }
+    func encode(_ value: Int64) throws { slot.value = try integer(value) { codingPath } }
+    func encode(_ value: UInt) throws { slot.value = try integer(value) { codingPath } }
+    func encode(_ value: UInt8) throws { slot.value = try integer(value) { codingPath } }
+    func encode(_ value: UInt16) throws { slot.value = try integer(value) { codingPath } }
+    func encode(_ value: UInt32) throws { slot.value = try integer(value) { codingPath } }
+    func encode(_ value: UInt64) throws { slot.value = try integer(value) { codingPath } }
     func encode<T: Encodable>(_ value: T) throws { try value.encode(to: self) }
 }
 
@@ -310,33 +355,32 @@ private struct KeyedTreeEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol 
     let slot: TreeEncoder.Slot
     let codingPath: [any CodingKey]
 
-    /// The slot for `key`; encoding a key twice replaces its value, as JSONEncoder does.
+    private func set(_ key: Key, _ value: JSON) { slot.set(key.stringValue, .value(value)) }
+
+    /// An encoder for a member whose value encodes itself (a nested struct, an array, a sealed value).
     private func child(_ key: Key) -> TreeEncoder {
         let child = TreeEncoder.Slot()
-        if let index = slot.memberIndex[key.stringValue] {
-            slot.members![index].1 = child
-        } else {
-            slot.memberIndex[key.stringValue] = slot.members!.count
-            slot.members!.append((key.stringValue, child))
-        }
-        return TreeEncoder(slot: child, codingPath: codingPath + [key])
+        slot.set(key.stringValue, .slot(child))
+        return TreeEncoder(slot: child, parentPath: codingPath, key: key)
     }
 
-    mutating func encodeNil(forKey key: Key) { child(key).encodeNil() }
-    mutating func encode(_ value: Bool, forKey key: Key) { child(key).encode(value) }
-    mutating func encode(_ value: String, forKey key: Key) { child(key).encode(value) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { try child(key).encode(value) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { try child(key).encode(value) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { try child(key).encode(value) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { try child(key).encode(value) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { try child(key).encode(value) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { try child(key).encode(value) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { try child(key).encode(value) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { try child(key).encode(value) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { try child(key).encode(value) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { try child(key).encode(value) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { try child(key).encode(value) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { try child(key).encode(value) }
+    private func path(_ key: Key) -> [any CodingKey] { codingPath + [key] }
+
+    mutating func encodeNil(forKey key: Key) { set(key, .null) }
+    mutating func encode(_ value: Bool, forKey key: Key) { set(key, .bool(value)) }
+    mutating func encode(_ value: String, forKey key: Key) { set(key, .string(value)) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { set(key, try number(value) { path(key) }) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { set(key, try number(Double(value)) { path(key) }) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { try value.encode(to: child(key)) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
@@ -353,27 +397,32 @@ private struct UnkeyedTreeEncoder: UnkeyedEncodingContainer {
     let codingPath: [any CodingKey]
     var count: Int { slot.elements!.count }
 
+    private func append(_ value: JSON) { slot.elements!.append(.value(value)) }
+
     private func next() -> TreeEncoder {
         let child = TreeEncoder.Slot()
-        slot.elements!.append(child)
-        return TreeEncoder(slot: child, codingPath: codingPath + [TreeKey(intValue: slot.elements!.count - 1)])
+        slot.elements!.append(.slot(child))
+        return TreeEncoder(slot: child, parentPath: codingPath, key: TreeKey(intValue: slot.elements!.count - 1))
     }
 
-    mutating func encodeNil() { next().encodeNil() }
-    mutating func encode(_ value: Bool) { next().encode(value) }
-    mutating func encode(_ value: String) { next().encode(value) }
-    mutating func encode(_ value: Double) throws { try next().encode(value) }
-    mutating func encode(_ value: Float) throws { try next().encode(value) }
-    mutating func encode(_ value: Int) throws { try next().encode(value) }
-    mutating func encode(_ value: Int8) throws { try next().encode(value) }
-    mutating func encode(_ value: Int16) throws { try next().encode(value) }
-    mutating func encode(_ value: Int32) throws { try next().encode(value) }
-    mutating func encode(_ value: Int64) throws { try next().encode(value) }
-    mutating func encode(_ value: UInt) throws { try next().encode(value) }
-    mutating func encode(_ value: UInt8) throws { try next().encode(value) }
-    mutating func encode(_ value: UInt16) throws { try next().encode(value) }
-    mutating func encode(_ value: UInt32) throws { try next().encode(value) }
-    mutating func encode(_ value: UInt64) throws { try next().encode(value) }
+    /// The path of the element about to be appended.
+    private var path: [any CodingKey] { codingPath + [TreeKey(intValue: count)] }
+
+    mutating func encodeNil() { append(.null) }
+    mutating func encode(_ value: Bool) { append(.bool(value)) }
+    mutating func encode(_ value: String) { append(.string(value)) }
+    mutating func encode(_ value: Double) throws { append(try number(value) { path }) }
+    mutating func encode(_ value: Float) throws { append(try number(Double(value)) { path }) }
+    mutating func encode(_ value: Int) throws { append(try integer(value) { path }) }
+    mutating func encode(_ value: Int8) throws { append(try integer(value) { path }) }
+    mutating func encode(_ value: Int16) throws { append(try integer(value) { path }) }
+    mutating func encode(_ value: Int32) throws { append(try integer(value) { path }) }
+    mutating func encode(_ value: Int64) throws { append(try integer(value) { path }) }
+    mutating func encode(_ value: UInt) throws { append(try integer(value) { path }) }
+    mutating func encode(_ value: UInt8) throws { append(try integer(value) { path }) }
+    mutating func encode(_ value: UInt16) throws { append(try integer(value) { path }) }
+    mutating func encode(_ value: UInt32) throws { append(try integer(value) { path }) }
+    mutating func encode(_ value: UInt64) throws { append(try integer(value) { path }) }
     mutating func encode<T: Encodable>(_ value: T) throws { try value.encode(to: next()) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
@@ -384,16 +433,18 @@ private struct UnkeyedTreeEncoder: UnkeyedEncodingContainer {
     mutating func superEncoder() -> any Encoder { next() }
 }
 
-private func number(_ value: Double, _ path: [any CodingKey]) throws -> JSON {
+/// `value` as a JSON number; `path` names it in the error (made only when there is one).
+private func number(_ value: Double, _ path: () -> [any CodingKey]) throws -> JSON {
     guard value.isFinite else {
-        throw EncodingError.invalidValue(value, .init(codingPath: path, debugDescription: "JSON has no \(value)"))
+        throw EncodingError.invalidValue(value, .init(codingPath: path(), debugDescription: "JSON has no \(value)"))
     }
     return .double(value)
 }
 
-private func integer<T: FixedWidthInteger>(_ value: T, _ path: [any CodingKey]) throws -> JSON {
+/// `value` as a JSON integer, which holds 64 signed bits; `path` names it in the error.
+private func integer<T: FixedWidthInteger>(_ value: T, _ path: () -> [any CodingKey]) throws -> JSON {
     guard let exact = Int64(exactly: value) else {
-        throw EncodingError.invalidValue(value, .init(codingPath: path, debugDescription: "\(value) is beyond a 64-bit integer"))
+        throw EncodingError.invalidValue(value, .init(codingPath: path(), debugDescription: "\(value) is beyond a 64-bit integer"))
     }
     return .int(exact)
 }

@@ -130,6 +130,12 @@ public final class CommandService: Sendable {
     private struct PayloadKey: Hashable {
         var type: String
         var data: [UInt8]
+
+        // The payload in one call: [UInt8]'s own hashing feeds the hasher a byte at a time.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(type)
+            data.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
     }
 
     /// Notes a decision's events under their payloads before they are appended, so that the

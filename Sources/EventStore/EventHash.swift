@@ -76,13 +76,21 @@ public struct EventHash: Hashable, Sendable, CustomStringConvertible {
 extension Sequence<UInt8> {
     /// Lower-case hexadecimal digits, two per byte (hashes, generated ids).
     public var lowercaseHex: String {
-        let table = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(underestimatedCount * 2)
-        for byte in self {
-            out.append(table[Int(byte >> 4)])
-            out.append(table[Int(byte & 0x0f)])
+        withContiguousStorageIfAvailable(hexDigits) ?? Array(self).withUnsafeBufferPointer(hexDigits)
+    }
+}
+
+/// Writes the digits straight into the string's storage: every generated id and every hash
+/// shown goes through here, and the array-then-validate route showed in the write side's profile.
+private func hexDigits(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+    String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+        let digits: StaticString = "0123456789abcdef"
+        digits.withUTF8Buffer { table in
+            for (index, byte) in bytes.enumerated() {
+                out[2 * index] = table[Int(byte >> 4)]
+                out[2 * index + 1] = table[Int(byte & 0x0F)]
+            }
         }
-        return String(decoding: out, as: UTF8.self)
+        return bytes.count * 2
     }
 }

@@ -39,6 +39,25 @@ final class JSONCodingTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(types.count, 25, "the demo history covers most event types: \(types.sorted())")
     }
 
+    func testEncodingErrorsNameThePathOfTheValueThatDoesNotFit() throws {
+        struct Item: Encodable { var n: UInt64 }
+        struct Outer: Encodable {
+            var items: [Item]
+            var counts: [UInt64] = []
+            var ratio: Double = 1
+        }
+        func path(_ value: Outer) -> [String]? {
+            guard case .failure(let error) = Result(catching: { try JSON.encode(value) }) else { return nil }
+            guard case EncodingError.invalidValue(_, let context) = error else { return ["unexpected \(error)"] }
+            return context.codingPath.map(\.stringValue)
+        }
+        XCTAssertEqual(path(Outer(items: [Item(n: 1), Item(n: .max)])), ["items", "1", "n"])
+        XCTAssertEqual(path(Outer(items: [], counts: [3, 4, .max])), ["counts", "2"])
+        XCTAssertEqual(path(Outer(items: [], ratio: .nan)), ["ratio"])
+        XCTAssertEqual(try JSON.encode(Outer(items: [Item(n: 7)], counts: [1], ratio: 0.5)),
+                       try JSON.parse(#"{"items": [{"n": 7}], "counts": [1], "ratio": 0.5}"#))
+    }
+
     func testDecodingErrorsNameTheMemberAndRefuseWhatDoesNotFit() throws {
         struct Sample: Codable, Equatable {
             var name: String

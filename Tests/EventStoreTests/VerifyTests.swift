@@ -25,6 +25,9 @@ final class VerifyTests: XCTestCase {
         XCTAssertEqual(EventHash(hex: report.headHash.hex), report.headHash, "an auditor can paste the printed head hash back")
         XCTAssertEqual(EventHash(bytes: report.headHash.bytes), report.headHash)
         XCTAssertNil(EventHash(hex: String(report.headHash.hex.dropLast())))
+        XCTAssertEqual([0x00, 0x0F, 0xA5, 0xFF].lowercaseHex, "000fa5ff")
+        XCTAssertEqual((0..<3).lazy.map { UInt8($0 * 0x41) }.lowercaseHex, "004182", "a sequence without contiguous storage")
+        XCTAssertEqual([UInt8]().lowercaseHex, "")
         XCTAssertGreaterThan(progressCalls, 10)
         XCTAssertEqual(try RawLMDB(path: directory).count("events"), 80, "one entry per event")
     }
