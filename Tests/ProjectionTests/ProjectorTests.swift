@@ -107,6 +107,34 @@ final class ProjectorTests: XCTestCase {
         XCTAssertEqual(try projector.status().map(\.lag), [0, 0, 0])
     }
 
+    func testFollowingLiveFoldsAtOnceAtRestAndAtMostOncePerIntervalUnderLoad() async throws {
+        let company = try Company(self)
+        try await company.seed()
+        let projector = try company.projector()
+        let follower = Task { try await projector.run(interval: .seconds(3)) }
+        func waitFor(_ position: Position, within seconds: Int) async throws -> Bool {
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            while try projector.checkpoint() < position, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            return try projector.checkpoint() >= position
+        }
+        // At rest the seed is folded at once, far sooner than the interval.
+        let seeded = try company.store.head().position
+        let startedAt = ContinuousClock.now
+        let seededInTime = try await waitFor(seeded, within: 2)
+        XCTAssertTrue(seededInTime, "an event at rest waits for no interval")
+        // The next events come within the interval of that fold: they wait for it to pass.
+        try await company.register("c1")
+        let registered = try company.store.head().position
+        try await Task.sleep(for: .milliseconds(300))
+        if ContinuousClock.now - startedAt < .seconds(2) {
+            XCTAssertEqual(try projector.checkpoint(), seeded, "folded again before the interval had passed")
+        }
+        let registeredInTime = try await waitFor(registered, within: 10)
+        XCTAssertTrue(registeredInTime, "the gathered events are folded once the interval has passed")
+        follower.cancel()
+        _ = try await follower.value
+    }
+
     func testLiveProjectionsKilledMidBatchEqualAFullRebuild() async throws {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: ProjectorTests.childPath), "build store-crash-child first")
         let company = try Company(self)
