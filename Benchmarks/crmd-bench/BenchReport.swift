@@ -78,16 +78,18 @@ struct BenchReport {
             The real `crmd serve` (release build) on a fresh directory; a closed-loop load generator in
             this repository (`SocketBench.swift`): each connection sends `note.add` about its own
             customer, waits for the durable response, sends the next. All connections are driven by
-            one thread with poll(2), so the generator costs the shared two cores little. Beside it, the
-            store's own group-commit rate at 256 appenders from the first table (bare appends, same run).
+            one thread with poll(2), so the generator costs the shared two cores little. The daemon's
+            events per commit come from `system.status` before and after each load, its CPU time from
+            /proc. Beside each row, the store's own group-commit rate with as many appenders as there
+            were connections (bare appends of a prepared event, measured right after, same run).
 
-            | connections | commands/s | p50 ms | p99 ms | p99.9 ms | store appends/s (256) | socket / store |
-            |---:|---:|---:|---:|---:|---:|---:|
+            | connections | commands/s | p50 ms | p99 ms | p99.9 ms | events per commit | daemon CPU µs per command | store appends/s (same concurrency) | socket / store |
+            |---:|---:|---:|---:|---:|---:|---:|---:|---:|
 
             """
         for row in socket {
             out += "| \(row.connections) | \(int(row.rate)) | \(ms(row.p50)) | \(ms(row.p99)) | \(ms(row.p999)) | "
-                + "\(int(top?.store.rate ?? 0)) | \(ratio(row.rate, top?.store.rate ?? 0)) |\n"
+                + "\(String(format: "%.1f", row.eventsPerCommit)) | \(int(row.cpuPerCommand * 1e6)) | \(int(row.storeRate)) | \(ratio(row.rate, row.storeRate)) |\n"
         }
         let busiest = socket.max { $0.connections < $1.connections }
         let socketVerdict = busiest.map { $0.rate >= 50_000 && $0.p99 < 0.010 ? "met" : "not met" } ?? "-"

@@ -7,6 +7,8 @@ import Foundation
 struct BenchArguments {
     var output: String?
     var concurrency = [1, 16, 256]
+    /// The socket test's connection counts.
+    var connections = [1, 16, 128]
     var seconds = 8.0
     var payloadSize = 240
     var readEvents = 1_000_000
@@ -35,11 +37,13 @@ struct BenchArguments {
                 scalingSizes = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? scalingSizes
             case "--only":
                 only = iterator.next().map { Set($0.split(separator: ",").map(String.init)) }
+            case "--connections":
+                connections = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? connections
             case "--concurrency":
                 concurrency = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? concurrency
             default:
                 FileHandle.standardError.write(Data("""
-                    usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--merge-threshold N] [--rebuild-sizes 250000,1000000] [--scaling-sizes 100000,1000000,10000000] [--only appends,commands,socket,read,projections,scaling]
+                    usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--connections 1,16,128] [--merge-threshold N] [--rebuild-sizes 250000,1000000] [--scaling-sizes 100000,1000000,10000000] [--only appends,commands,socket,read,projections,scaling]
 
                     """.utf8))
                 exit(2)

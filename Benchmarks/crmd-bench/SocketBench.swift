@@ -14,6 +14,8 @@ struct SocketMeasurement {
     var eventsPerCommit: Double
     /// The daemon's CPU time (user and system, every thread) per command.
     var cpuPerCommand: Double
+    /// The store's own rate with as many appenders as there were connections (same run).
+    var storeRate: Double = 0
     var rate: Double { Double(commands) / seconds }
 }
 

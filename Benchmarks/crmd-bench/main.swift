@@ -34,7 +34,7 @@ for appenders in arguments.concurrency where arguments.runs("appends") {
 let commandClients = arguments.concurrency.max() ?? 256
 if arguments.only != nil { try await partialRun(arguments) }
 let commands = try await runCommands(arguments)
-let socketRows = try runSocket(arguments)
+let socketRows = try await runSocket(arguments)
 
 log("read: building a log of \(arguments.readEvents) events ...")
 let read = try await measureRead(directory: "\(scratch)/read", events: arguments.readEvents, payload: payload)
@@ -75,11 +75,21 @@ func runCommands(_ arguments: BenchArguments) async throws -> CommandMeasurement
 }
 
 /// `note.add` through the real daemon, built beside this binary.
-func runSocket(_ arguments: BenchArguments) throws -> [SocketMeasurement] {
-    log("socket: note.add through crmd serve at 1, 16 and 128 connections ...")
+func runSocket(_ arguments: BenchArguments) async throws -> [SocketMeasurement] {
+    log("socket: note.add through crmd serve at \(arguments.connections.map(String.init).joined(separator: ", ")) connections ...")
     let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("crmd").path
-    return try measureSocket(directory: "\(scratch)/socket", binary: binary, connectionCounts: [1, 16, 128],
-                             maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
+    var rows = try measureSocket(directory: "\(scratch)/socket", binary: binary, connectionCounts: arguments.connections,
+                                 maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
+    // The store's own group commit at each connection count, for the ratio beside each row.
+    for index in rows.indices {
+        let appenders = rows[index].connections
+        let store = try await measureStore(directory: "\(scratch)/socket-store-\(appenders)", appenders: appenders, payload: payload,
+                                           maxEvents: arguments.events(for: appenders), maxSeconds: arguments.seconds,
+                                           mergeThreshold: arguments.mergeThreshold)
+        rows[index].storeRate = store.rate
+        log("  store alone at \(appenders) appenders: \(Int(store.rate)) events/s")
+    }
+    return rows
 }
 
 /// A demo company's history, then rebuilds at each of the rebuild sizes.
@@ -95,7 +105,7 @@ func partialRun(_ arguments: BenchArguments) async throws -> Never {
         log("read: decoded \(Int(read.decodedRate)) events/s, raw \(Int(read.rawRate)) events/s (\(String(format: "%.1f", 100 * read.decodedRate / read.rawRate))%)")
     }
     if arguments.runs("commands") { _ = try await runCommands(arguments) }
-    if arguments.runs("socket") { _ = try runSocket(arguments) }
+    if arguments.runs("socket") { _ = try await runSocket(arguments) }
     if arguments.runs("projections") { _ = try await runProjections(arguments) }
     try? FileManager.default.removeItem(atPath: scratch)
     exit(0)
