@@ -127,8 +127,10 @@ final class AppendTests: XCTestCase {
             await assertStoreError({ try await store.append(to: "s", [event("late")]) }) { $0 == .closed }
         }
         let store = try EventStore(directory: directory, options: testOptions())
+        XCTAssertEqual(store.committedHead, 2, "the committed head is found on open")
         let result = try await store.append(to: "s", expected: .exact(2), [event("3")])
         XCTAssertEqual(result.firstPosition, 3)
+        XCTAssertEqual(store.committedHead, 3, "an acknowledged append is at or below the committed head")
         XCTAssertEqual(try store.event(at: 3)?.prevHash, lastHash)
         XCTAssertTrue(try store.verify().isValid)
     }

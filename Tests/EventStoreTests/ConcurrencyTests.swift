@@ -32,6 +32,10 @@ final class ConcurrencyTests: XCTestCase {
                             let events = (0..<count).map { event("t\(task)-\(i)-\($0)") }
                             successes.append(try! await store.append(to: "own-\(task)", events))
                         }
+                        // What the write side relies on to see its own writes without reading LMDB.
+                        if let last = successes.last?.lastPosition, store.committedHead < last {
+                            XCTFail("acknowledged position \(last) is beyond the committed head \(store.committedHead)")
+                        }
                     }
                     return (successes, conflicts)
                 }
