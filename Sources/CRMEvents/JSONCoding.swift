@@ -6,7 +6,7 @@
 extension JSON {
     /// Decodes `type` from this value, as `JSONDecoder` would from its text.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try T(from: TreeDecoder(value: self, codingPath: []))
+        try T(from: TreeDecoder(value: self))
     }
 
     /// The value `JSONEncoder` would write for `value`, as a `JSON` value.
@@ -30,10 +30,21 @@ private struct TreeKey: CodingKey {
 
 // MARK: - Decoding
 
+/// Every event the projector folds is decoded through here, so a coding path (an array of
+/// existentials) is built only when an error has to name it, not for every member.
 private struct TreeDecoder: Decoder, SingleValueDecodingContainer {
     let value: JSON
-    let codingPath: [any CodingKey]
+    /// The path of the container this value sits in, and its key there.
+    let parentPath: [any CodingKey]
+    let key: (any CodingKey)?
+    var codingPath: [any CodingKey] { key.map { parentPath + [$0] } ?? parentPath }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(value: JSON, parentPath: [any CodingKey] = [], key: (any CodingKey)? = nil) {
+        self.value = value
+        self.parentPath = parentPath
+        self.key = key
+    }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .object(let object) = value else { throw mismatch([String: JSON].self, value, codingPath) }
@@ -115,7 +126,7 @@ private struct KeyedTreeDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try integer(value(key), path(key)) }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try T(from: TreeDecoder(value: value(key), codingPath: path(key)))
+        try T(from: TreeDecoder(value: value(key), parentPath: codingPath, key: key))
     }
 
     // Optional members: absent and null both mean nil, as with JSONDecoder.
@@ -131,21 +142,21 @@ private struct KeyedTreeDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         guard let value = member(key.stringValue), value != .null else { return nil }
-        return try T(from: TreeDecoder(value: value, codingPath: path(key)))
+        return try T(from: TreeDecoder(value: value, parentPath: codingPath, key: key))
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-        try TreeDecoder(value: value(key), codingPath: path(key)).container(keyedBy: type)
+        try TreeDecoder(value: value(key), parentPath: codingPath, key: key).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try TreeDecoder(value: value(key), codingPath: path(key)).unkeyedContainer()
+        try TreeDecoder(value: value(key), parentPath: codingPath, key: key).unkeyedContainer()
     }
 
-    func superDecoder() throws -> any Decoder { TreeDecoder(value: .object(object), codingPath: codingPath) }
+    func superDecoder() throws -> any Decoder { TreeDecoder(value: .object(object), parentPath: codingPath) }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        TreeDecoder(value: member(key.stringValue) ?? .null, codingPath: path(key))
+        TreeDecoder(value: member(key.stringValue) ?? .null, parentPath: codingPath, key: key)
     }
 }
 
@@ -162,13 +173,16 @@ private struct UnkeyedTreeDecoder: UnkeyedDecodingContainer {
     var count: Int? { elements.count }
     var isAtEnd: Bool { currentIndex >= elements.count }
 
-    private mutating func next() throws -> (JSON, [any CodingKey]) {
+    /// The next element and its key (its path is made only if an error needs it).
+    private mutating func next() throws -> (JSON, TreeKey) {
         guard !isAtEnd else {
             throw DecodingError.valueNotFound(JSON.self, .init(codingPath: codingPath, debugDescription: "the array has no element \(currentIndex)"))
         }
         defer { currentIndex += 1 }
-        return (elements[currentIndex], codingPath + [TreeKey(intValue: currentIndex)])
+        return (elements[currentIndex], TreeKey(intValue: currentIndex))
     }
+
+    private func path(_ key: TreeKey) -> [any CodingKey] { codingPath + [key] }
 
     mutating func decodeNil() throws -> Bool {
         guard !isAtEnd, elements[currentIndex] == .null else { return false }
@@ -176,39 +190,39 @@ private struct UnkeyedTreeDecoder: UnkeyedDecodingContainer {
         return true
     }
 
-    mutating func decode(_ type: Bool.Type) throws -> Bool { let (v, p) = try next(); return try boolean(v, p) }
-    mutating func decode(_ type: String.Type) throws -> String { let (v, p) = try next(); return try string(v, p) }
-    mutating func decode(_ type: Double.Type) throws -> Double { let (v, p) = try next(); return try double(v, p) }
-    mutating func decode(_ type: Float.Type) throws -> Float { let (v, p) = try next(); return Float(try double(v, p)) }
-    mutating func decode(_ type: Int.Type) throws -> Int { let (v, p) = try next(); return try integer(v, p) }
-    mutating func decode(_ type: Int8.Type) throws -> Int8 { let (v, p) = try next(); return try integer(v, p) }
-    mutating func decode(_ type: Int16.Type) throws -> Int16 { let (v, p) = try next(); return try integer(v, p) }
-    mutating func decode(_ type: Int32.Type) throws -> Int32 { let (v, p) = try next(); return try integer(v, p) }
-    mutating func decode(_ type: Int64.Type) throws -> Int64 { let (v, p) = try next(); return try integer(v, p) }
-    mutating func decode(_ type: UInt.Type) throws -> UInt { let (v, p) = try next(); return try integer(v, p) }
-    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { let (v, p) = try next(); return try integer(v, p) }
-    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { let (v, p) = try next(); return try integer(v, p) }
-    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { let (v, p) = try next(); return try integer(v, p) }
-    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { let (v, p) = try next(); return try integer(v, p) }
+    mutating func decode(_ type: Bool.Type) throws -> Bool { let (v, k) = try next(); return try boolean(v, path(k)) }
+    mutating func decode(_ type: String.Type) throws -> String { let (v, k) = try next(); return try string(v, path(k)) }
+    mutating func decode(_ type: Double.Type) throws -> Double { let (v, k) = try next(); return try double(v, path(k)) }
+    mutating func decode(_ type: Float.Type) throws -> Float { let (v, k) = try next(); return Float(try double(v, path(k))) }
+    mutating func decode(_ type: Int.Type) throws -> Int { let (v, k) = try next(); return try integer(v, path(k)) }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { let (v, k) = try next(); return try integer(v, path(k)) }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { let (v, k) = try next(); return try integer(v, path(k)) }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { let (v, k) = try next(); return try integer(v, path(k)) }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { let (v, k) = try next(); return try integer(v, path(k)) }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { let (v, k) = try next(); return try integer(v, path(k)) }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { let (v, k) = try next(); return try integer(v, path(k)) }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { let (v, k) = try next(); return try integer(v, path(k)) }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { let (v, k) = try next(); return try integer(v, path(k)) }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { let (v, k) = try next(); return try integer(v, path(k)) }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let (value, path) = try next()
-        return try T(from: TreeDecoder(value: value, codingPath: path))
+        let (value, key) = try next()
+        return try T(from: TreeDecoder(value: value, parentPath: codingPath, key: key))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
-        let (value, path) = try next()
-        return try TreeDecoder(value: value, codingPath: path).container(keyedBy: type)
+        let (value, key) = try next()
+        return try TreeDecoder(value: value, parentPath: codingPath, key: key).container(keyedBy: type)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        let (value, path) = try next()
-        return try TreeDecoder(value: value, codingPath: path).unkeyedContainer()
+        let (value, key) = try next()
+        return try TreeDecoder(value: value, parentPath: codingPath, key: key).unkeyedContainer()
     }
 
     mutating func superDecoder() throws -> any Decoder {
-        let (value, path) = try next()
-        return TreeDecoder(value: value, codingPath: path)
+        let (value, key) = try next()
+        return TreeDecoder(value: value, parentPath: codingPath, key: key)
     }
 }
 
@@ -216,34 +230,34 @@ private func mismatch(_ type: Any.Type, _ value: JSON, _ path: [any CodingKey]) 
     .typeMismatch(type, .init(codingPath: path, debugDescription: "expected \(type), found \(value.typeName)"))
 }
 
-private func boolean(_ value: JSON, _ path: [any CodingKey]) throws -> Bool {
-    guard case .bool(let b) = value else { throw mismatch(Bool.self, value, path) }
+private func boolean(_ value: JSON, _ path: @autoclosure () -> [any CodingKey]) throws -> Bool {
+    guard case .bool(let b) = value else { throw mismatch(Bool.self, value, path()) }
     return b
 }
 
-private func string(_ value: JSON, _ path: [any CodingKey]) throws -> String {
-    guard case .string(let s) = value else { throw mismatch(String.self, value, path) }
+private func string(_ value: JSON, _ path: @autoclosure () -> [any CodingKey]) throws -> String {
+    guard case .string(let s) = value else { throw mismatch(String.self, value, path()) }
     return s
 }
 
-private func double(_ value: JSON, _ path: [any CodingKey]) throws -> Double {
+private func double(_ value: JSON, _ path: @autoclosure () -> [any CodingKey]) throws -> Double {
     switch value {
     case .double(let d): return d
     case .int(let i): return Double(i)
-    default: throw mismatch(Double.self, value, path)
+    default: throw mismatch(Double.self, value, path())
     }
 }
 
 /// An integer of type `T`: a JSON integer in range, or a number with no fractional part.
-private func integer<T: FixedWidthInteger>(_ value: JSON, _ path: [any CodingKey]) throws -> T {
+private func integer<T: FixedWidthInteger>(_ value: JSON, _ path: @autoclosure () -> [any CodingKey]) throws -> T {
     let exact: T?
     switch value {
     case .int(let i): exact = T(exactly: i)
     case .double(let d): exact = T(exactly: d)
-    default: throw mismatch(T.self, value, path)
+    default: throw mismatch(T.self, value, path())
     }
     guard let exact else {
-        throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "\(value.serialized()) does not fit \(T.self)"))
+        throw DecodingError.dataCorrupted(.init(codingPath: path(), debugDescription: "\(value.serialized()) does not fit \(T.self)"))
     }
     return exact
 }

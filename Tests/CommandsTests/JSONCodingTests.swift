@@ -58,6 +58,31 @@ final class JSONCodingTests: XCTestCase {
                        try JSON.parse(#"{"items": [{"n": 7}], "counts": [1], "ratio": 0.5}"#))
     }
 
+    func testDecodingErrorsNameTheFullPathOfTheValue() throws {
+        struct Inner: Decodable { var n: UInt8 }
+        struct Outer: Decodable {
+            var items: [Inner]
+            var tags: [String]
+        }
+        func path(_ text: String) throws -> [String]? {
+            let json = try JSON.parse(text)
+            guard case .failure(let error) = Result(catching: { try json.decode(Outer.self) }) else { return nil }
+            switch error as? DecodingError {
+            case .typeMismatch(_, let context)?, .dataCorrupted(let context)?, .valueNotFound(_, let context)?:
+                return context.codingPath.map(\.stringValue)
+            case .keyNotFound(let key, let context)?:
+                return context.codingPath.map(\.stringValue) + [key.stringValue]
+            default:
+                return ["unexpected \(error)"]
+            }
+        }
+        XCTAssertEqual(try path(#"{"items": [{"n": 1}, {"n": 300}], "tags": []}"#), ["items", "1", "n"])
+        XCTAssertEqual(try path(#"{"items": [], "tags": ["الف", 5]}"#), ["tags", "1"])
+        XCTAssertEqual(try path(#"{"items": [{"m": 1}], "tags": []}"#), ["items", "0", "n"])
+        XCTAssertEqual(try path(#"{"items": {"n": 1}, "tags": []}"#), ["items"])
+        XCTAssertNil(try path(#"{"items": [{"n": 255}], "tags": ["ی"]}"#))
+    }
+
     func testDecodingErrorsNameTheMemberAndRefuseWhatDoesNotFit() throws {
         struct Sample: Codable, Equatable {
             var name: String
