@@ -240,14 +240,18 @@ public final class Projector: Sendable {
         var lastFold = clock.now - interval
         while !Task.isCancelled {
             let next = lastFold + interval
-            if next > clock.now { try await Task.sleep(until: next, clock: clock) }
+            // Cancelled while waiting means the daemon is stopping: a normal end, not an error
+            // (what is left unfolded is folded by the next start or query).
+            if next > clock.now {
+                do { try await Task.sleep(until: next, clock: clock) } catch { return }
+            }
             lastFold = clock.now
             do {
                 _ = try await onFoldingThread { try self.catchUp(batchSize: batchSize) }
             } catch let error as StoreError where error.isTransient {
                 // A full disk or a failed write stops folding, not the daemon: try again once
                 // space may be back (a broken environment is reopened by that next try).
-                try await Task.sleep(for: .seconds(1))
+                do { try await Task.sleep(for: .seconds(1)) } catch { return }
                 continue
             }
             let seen = try checkpoint()

@@ -135,6 +135,27 @@ final class ProjectorTests: XCTestCase {
         _ = try await follower.value
     }
 
+    func testFollowingLiveEndsCleanlyWhenCancelledWhileEventsWaitForTheInterval() async throws {
+        let company = try Company(self)
+        try await company.seed()
+        let projector = try company.projector()
+        let follower = Task { try await projector.run(interval: .seconds(30)) }
+        let seeded = try company.store.head().position
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try projector.checkpoint() < seeded, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        // An event now waits out the interval; the daemon stops meanwhile (SIGTERM cancels the
+        // follower), which must end the follower, not fail it and the daemon's exit status.
+        try await company.register("c1")
+        try await Task.sleep(for: .milliseconds(100))
+        follower.cancel()
+        do {
+            try await follower.value
+        } catch {
+            XCTFail("a follower cancelled while waiting threw \(error)")
+        }
+        XCTAssertEqual(try projector.checkpoint(), seeded, "the waiting event was left for the next start")
+    }
+
     func testLiveProjectionsKilledMidBatchEqualAFullRebuild() async throws {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: ProjectorTests.childPath), "build store-crash-child first")
         let company = try Company(self)
