@@ -28,22 +28,26 @@ private struct TreeKey: CodingKey {
     }
 }
 
-// MARK: - Decoding
-
-/// Every event the projector folds is decoded through here, so a coding path (an array of
-/// existentials) is built only when an error has to name it, not for every member.
-private struct TreeDecoder: Decoder, SingleValueDecodingContainer {
-    let value: JSON
-    /// The path of the container this value sits in, and its key there.
+/// Where a value sits: the path of its container and its key there. The path itself, an
+/// array of existentials, is made only when an error names it (every command's arguments and
+/// events, and every event the projector folds, go through the coders below).
+private struct Place {
     let parentPath: [any CodingKey]
     let key: (any CodingKey)?
-    var codingPath: [any CodingKey] { key.map { parentPath + [$0] } ?? parentPath }
+    var path: [any CodingKey] { key.map { parentPath + [$0] } ?? parentPath }
+}
+
+// MARK: - Decoding
+
+private struct TreeDecoder: Decoder, SingleValueDecodingContainer {
+    let value: JSON
+    let place: Place
+    var codingPath: [any CodingKey] { place.path }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     init(value: JSON, parentPath: [any CodingKey] = [], key: (any CodingKey)? = nil) {
         self.value = value
-        self.parentPath = parentPath
-        self.key = key
+        place = Place(parentPath: parentPath, key: key)
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
@@ -264,9 +268,8 @@ private func integer<T: FixedWidthInteger>(_ value: JSON, _ path: @autoclosure (
 
 // MARK: - Encoding
 
-/// Every command encodes its events through here, so the common shapes cost no allocation
-/// beyond the values themselves: a scalar member is stored as a value, not as a slot of its
-/// own, and a coding path is built only when an error has to name it.
+/// Every command encodes its events through here, so a scalar member is stored as a value, not
+/// as a slot of its own.
 private struct TreeEncoder: Encoder, SingleValueEncodingContainer {
     /// What a container member or element holds: a finished scalar, or a slot filled later.
     enum Member {
@@ -323,16 +326,13 @@ private struct TreeEncoder: Encoder, SingleValueEncodingContainer {
     }
 
     let slot: Slot
-    /// The path of the container this encoder's value sits in, and its key there.
-    let parentPath: [any CodingKey]
-    let key: (any CodingKey)?
-    var codingPath: [any CodingKey] { key.map { parentPath + [$0] } ?? parentPath }
+    let place: Place
+    var codingPath: [any CodingKey] { place.path }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     init(slot: Slot, parentPath: [any CodingKey] = [], key: (any CodingKey)? = nil) {
         self.slot = slot
-        self.parentPath = parentPath
-        self.key = key
+        place = Place(parentPath: parentPath, key: key)
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
@@ -350,18 +350,18 @@ private struct TreeEncoder: Encoder, SingleValueEncodingContainer {
     func encodeNil() { slot.value = .null }
     func encode(_ value: Bool) { slot.value = .bool(value) }
     func encode(_ value: String) { slot.value = .string(value) }
-    func encode(_ value: Double) throws { slot.value = try number(value) { codingPath } }
-    func encode(_ value: Float) throws { slot.value = try number(Double(value)) { codingPath } }
-    func encode(_ value: Int) throws { slot.value = try integer(value) { codingPath } }
-    func encode(_ value: Int8) throws { slot.value = try integer(value) { codingPath } }
-    func encode(_ value: Int16) throws { slot.value = try integer(value) { codingPath } }
-    func encode(_ value: Int32) throws { slot.value = try integer(value) { codingPath } }
-    func encode(_ value: Int64) throws { slot.value = try integer(value) { codingPath } }
-    func encode(_ value: UInt) throws { slot.value = try integer(value) { codingPath } }
-    func encode(_ value: UInt8) throws { slot.value = try integer(value) { codingPath } }
-    func encode(_ value: UInt16) throws { slot.value = try integer(value) { codingPath } }
-    func encode(_ value: UInt32) throws { slot.value = try integer(value) { codingPath } }
-    func encode(_ value: UInt64) throws { slot.value = try integer(value) { codingPath } }
+    func encode(_ value: Double) throws { slot.value = try number(value, codingPath) }
+    func encode(_ value: Float) throws { slot.value = try number(Double(value), codingPath) }
+    func encode(_ value: Int) throws { slot.value = try integer(value, codingPath) }
+    func encode(_ value: Int8) throws { slot.value = try integer(value, codingPath) }
+    func encode(_ value: Int16) throws { slot.value = try integer(value, codingPath) }
+    func encode(_ value: Int32) throws { slot.value = try integer(value, codingPath) }
+    func encode(_ value: Int64) throws { slot.value = try integer(value, codingPath) }
+    func encode(_ value: UInt) throws { slot.value = try integer(value, codingPath) }
+    func encode(_ value: UInt8) throws { slot.value = try integer(value, codingPath) }
+    func encode(_ value: UInt16) throws { slot.value = try integer(value, codingPath) }
+    func encode(_ value: UInt32) throws { slot.value = try integer(value, codingPath) }
+    func encode(_ value: UInt64) throws { slot.value = try integer(value, codingPath) }
     func encode<T: Encodable>(_ value: T) throws { try value.encode(to: self) }
 }
 
@@ -383,18 +383,18 @@ private struct KeyedTreeEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol 
     mutating func encodeNil(forKey key: Key) { set(key, .null) }
     mutating func encode(_ value: Bool, forKey key: Key) { set(key, .bool(value)) }
     mutating func encode(_ value: String, forKey key: Key) { set(key, .string(value)) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { set(key, try number(value) { path(key) }) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { set(key, try number(Double(value)) { path(key) }) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(key, try integer(value) { path(key) }) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { set(key, try number(value, path(key))) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { set(key, try number(Double(value), path(key))) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { set(key, try integer(value, path(key))) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { set(key, try integer(value, path(key))) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { set(key, try integer(value, path(key))) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { set(key, try integer(value, path(key))) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { set(key, try integer(value, path(key))) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { set(key, try integer(value, path(key))) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { set(key, try integer(value, path(key))) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { set(key, try integer(value, path(key))) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { set(key, try integer(value, path(key))) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(key, try integer(value, path(key))) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { try value.encode(to: child(key)) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
@@ -425,18 +425,18 @@ private struct UnkeyedTreeEncoder: UnkeyedEncodingContainer {
     mutating func encodeNil() { append(.null) }
     mutating func encode(_ value: Bool) { append(.bool(value)) }
     mutating func encode(_ value: String) { append(.string(value)) }
-    mutating func encode(_ value: Double) throws { append(try number(value) { path }) }
-    mutating func encode(_ value: Float) throws { append(try number(Double(value)) { path }) }
-    mutating func encode(_ value: Int) throws { append(try integer(value) { path }) }
-    mutating func encode(_ value: Int8) throws { append(try integer(value) { path }) }
-    mutating func encode(_ value: Int16) throws { append(try integer(value) { path }) }
-    mutating func encode(_ value: Int32) throws { append(try integer(value) { path }) }
-    mutating func encode(_ value: Int64) throws { append(try integer(value) { path }) }
-    mutating func encode(_ value: UInt) throws { append(try integer(value) { path }) }
-    mutating func encode(_ value: UInt8) throws { append(try integer(value) { path }) }
-    mutating func encode(_ value: UInt16) throws { append(try integer(value) { path }) }
-    mutating func encode(_ value: UInt32) throws { append(try integer(value) { path }) }
-    mutating func encode(_ value: UInt64) throws { append(try integer(value) { path }) }
+    mutating func encode(_ value: Double) throws { append(try number(value, path)) }
+    mutating func encode(_ value: Float) throws { append(try number(Double(value), path)) }
+    mutating func encode(_ value: Int) throws { append(try integer(value, path)) }
+    mutating func encode(_ value: Int8) throws { append(try integer(value, path)) }
+    mutating func encode(_ value: Int16) throws { append(try integer(value, path)) }
+    mutating func encode(_ value: Int32) throws { append(try integer(value, path)) }
+    mutating func encode(_ value: Int64) throws { append(try integer(value, path)) }
+    mutating func encode(_ value: UInt) throws { append(try integer(value, path)) }
+    mutating func encode(_ value: UInt8) throws { append(try integer(value, path)) }
+    mutating func encode(_ value: UInt16) throws { append(try integer(value, path)) }
+    mutating func encode(_ value: UInt32) throws { append(try integer(value, path)) }
+    mutating func encode(_ value: UInt64) throws { append(try integer(value, path)) }
     mutating func encode<T: Encodable>(_ value: T) throws { try value.encode(to: next()) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
@@ -448,7 +448,7 @@ private struct UnkeyedTreeEncoder: UnkeyedEncodingContainer {
 }
 
 /// `value` as a JSON number; `path` names it in the error (made only when there is one).
-private func number(_ value: Double, _ path: () -> [any CodingKey]) throws -> JSON {
+private func number(_ value: Double, _ path: @autoclosure () -> [any CodingKey]) throws -> JSON {
     guard value.isFinite else {
         throw EncodingError.invalidValue(value, .init(codingPath: path(), debugDescription: "JSON has no \(value)"))
     }
@@ -456,7 +456,7 @@ private func number(_ value: Double, _ path: () -> [any CodingKey]) throws -> JS
 }
 
 /// `value` as a JSON integer, which holds 64 signed bits; `path` names it in the error.
-private func integer<T: FixedWidthInteger>(_ value: T, _ path: () -> [any CodingKey]) throws -> JSON {
+private func integer<T: FixedWidthInteger>(_ value: T, _ path: @autoclosure () -> [any CodingKey]) throws -> JSON {
     guard let exact = Int64(exactly: value) else {
         throw EncodingError.invalidValue(value, .init(codingPath: path(), debugDescription: "\(value) is beyond a 64-bit integer"))
     }

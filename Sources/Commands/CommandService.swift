@@ -24,8 +24,7 @@ public final class CommandService: Sendable {
     /// The role an agent was hired with (`agent` or `manager`), or nil for no active agent; the
     /// daemon uses it when a gateway or admin acts `as` someone.
     public func agentRole(_ agentId: String) throws(CommandError) -> String? {
-        try catchUpToHead()
-        return state.withReadLock { (state: CompanyState) -> String? in
+        try withCurrentState { (state: CompanyState) -> String? in
             guard let agent = state.agents[agentId], !agent.left else { return nil }
             return agent.role
         }
@@ -86,14 +85,14 @@ public final class CommandService: Sendable {
             let encoded = decision.encoded
             let request = AppendRequest(appends: encoded, conditions: decision.conditions, actor: context.actor, requestId: context.requestId,
                                         correlationId: context.correlationId, causationId: context.causationId)
-            remember(decision, encoded)
+            let noted = remember(decision, encoded)
             do {
                 let result: AppendResult
                 do { result = try await store.append(request) } catch {
-                    forget(encoded)
+                    forget(noted)
                     throw error
                 }
-                if result.duplicate { forget(encoded) }
+                if result.duplicate { forget(noted) }
                 // The key goes only once CustomerForgotten is durable: a crash in between leaves a
                 // readable customer marked forgotten, which the next forget or reconcile finishes.
                 if definition.forgetsCustomer { try destroyKey(decision.id) }
@@ -114,8 +113,7 @@ public final class CommandService: Sendable {
 
     private func decide(_ decider: CommandDefinition.Decider, _ context: CommandContext) throws(CommandError) -> Decision {
         let now = clock()
-        try catchUpToHead()
-        return try state.withReadLock { (state: CompanyState) throws(CommandError) -> Decision in
+        return try withCurrentState { (state: CompanyState) throws(CommandError) -> Decision in
             let decisionContext = DecisionContext(state: state, command: context, store: store, keys: keys, now: now, entropy: entropy)
             var decision = try decider(decisionContext)
             decision.conditions = decisionContext.conditions(for: decision)
@@ -140,32 +138,34 @@ public final class CommandService: Sendable {
 
     /// Notes a decision's events under their payloads before they are appended, so that the
     /// catch-up meeting them in the log, which may run before this command resumes, finds them.
-    private func remember(_ decision: Decision, _ encoded: [StreamAppend]) {
+    /// Returns the keys noted, for `forget`.
+    private func remember(_ decision: Decision, _ encoded: [StreamAppend]) -> [PayloadKey] {
+        let events = decision.appends.flatMap(\.events)
+        let keys = encoded.flatMap(\.events).map { PayloadKey(type: $0.type, data: $0.data) }
         written.withLock { cache in
             // Bounded: entries of appends that never landed and were never forgotten (a crash
             // of the task in between cannot happen, but memory must not grow).
             if cache.count > 100_000 { cache.removeAll() }
-            for (append, stored) in zip(decision.appends, encoded) {
-                for (event, proposed) in zip(append.events, stored.events) {
-                    cache[PayloadKey(type: proposed.type, data: proposed.data)] = event
-                }
-            }
+            for (key, event) in zip(keys, events) { cache[key] = event }
         }
+        return keys
     }
 
     /// Drops the notes of an append that wrote nothing (refused, or a retry of an earlier request).
-    private func forget(_ encoded: [StreamAppend]) {
+    private func forget(_ keys: [PayloadKey]) {
         written.withLock { cache in
-            for proposed in encoded.lazy.flatMap(\.events) { cache.removeValue(forKey: PayloadKey(type: proposed.type, data: proposed.data)) }
+            for key in keys { cache.removeValue(forKey: key) }
         }
     }
 
-    /// Folds every event committed since the last decision into the state; the shared side of
-    /// the lock is enough when there is none, which is the common case under load.
-    private func catchUpToHead() throws(CommandError) {
-        let head = store.committedHead
-        guard state.withReadLock({ $0.position }) < head else { return }
-        try state.withWriteLock { (state: inout CompanyState) throws(CommandError) in try catchUp(&state) }
+    /// Runs `body` on the state with every event committed so far folded in, under the shared
+    /// side of the lock; the exclusive side is taken only to fold what is new, and under load
+    /// there usually is nothing.
+    private func withCurrentState<R>(_ body: (CompanyState) throws(CommandError) -> R) throws(CommandError) -> R {
+        if state.withReadLock({ $0.position }) < store.committedHead {
+            try state.withWriteLock { (state: inout CompanyState) throws(CommandError) in try catchUp(&state) }
+        }
+        return try state.withReadLock(body)
     }
 
     private func catchUp(_ state: inout CompanyState) throws(CommandError) {
@@ -187,8 +187,7 @@ public final class CommandService: Sendable {
 
     /// The company as the write side knows it, caught up to the head (what tests compare).
     func foldedState() throws(CommandError) -> CompanyState {
-        try catchUpToHead()
-        return state.withReadLock { $0 }
+        try withCurrentState { $0 }
     }
 
     /// Reassigns customers given to a leaving agent by commands that committed after `agent.leave`
@@ -196,8 +195,7 @@ public final class CommandService: Sendable {
     private func sweepCustomers(of leave: Decision, _ context: CommandContext) async throws(CommandError) {
         guard case .agentLeft(let left)? = leave.appends.first?.events.first else { return }
         for _ in 0..<CommandService.maxAttempts {
-            try catchUpToHead()
-            let decision = try state.withReadLock { (state: CompanyState) throws(CommandError) -> Decision? in
+            let decision = try withCurrentState { (state: CompanyState) throws(CommandError) -> Decision? in
                 let stranded = (state.customersByAgent[left.agentId] ?? []).sorted()
                 guard !stranded.isEmpty else { return nil }
                 let context = DecisionContext(state: state, command: context, store: store, keys: keys, now: clock(), entropy: entropy)
@@ -232,8 +230,7 @@ public final class CommandService: Sendable {
     /// The daemon runs this at start, so a crash between the CustomerForgotten commit and the
     /// key's destruction never leaves personal data readable for long.
     public func reconcileForgottenKeys() throws(CommandError) -> Int {
-        try catchUpToHead()
-        let forgotten = state.withReadLock { (state: CompanyState) -> [String] in
+        let forgotten = try withCurrentState { (state: CompanyState) -> [String] in
             state.customers.filter(\.value.forgotten).map(\.key)
         }
         var destroyed = 0

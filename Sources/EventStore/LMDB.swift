@@ -37,42 +37,8 @@ struct LMDBEnvironmentInfo: Sendable {
     var usedBytes: Int { (lastPageNumber + 1) * pageSize }
 }
 
-/// A reader-writer lock; readers share, the map resize excludes everyone.
-///
-/// LMDB requires that `mdb_env_set_mapsize` is called while no transaction of this
-/// process is active. Every transaction holds the shared side; a resize takes the
-/// exclusive side for the few microseconds it needs.
-final class ResizeLock: @unchecked Sendable {
-    // Safe to share: the pthread lock lives in memory allocated once and freed in deinit,
-    // and pthread_rwlock_* are thread-safe by contract.
-    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
-
-    init() {
-        lock = .allocate(capacity: 1)
-        lock.initialize(to: pthread_rwlock_t())
-        pthread_rwlock_init(lock, nil)
-    }
-
-    deinit {
-        pthread_rwlock_destroy(lock)
-        lock.deallocate()
-    }
-
-    func shared<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        pthread_rwlock_rdlock(lock)
-        defer { pthread_rwlock_unlock(lock) }
-        return try body()
-    }
-
-    func exclusive<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        pthread_rwlock_wrlock(lock)
-        defer { pthread_rwlock_unlock(lock) }
-        return try body()
-    }
-}
-
 /// An open LMDB environment. Thread-safe: LMDB environments may be shared across threads,
-/// read transactions are opened with MDB_NOTLS, and map resizes are serialised by `ResizeLock`.
+/// read transactions are opened with MDB_NOTLS, and map resizes are serialised by `resizeLock`.
 ///
 /// When LMDB declares the environment unusable (MDB_PANIC, after a meta page could not be
 /// written: a full copy-on-write file system, an I/O error), the next transaction closes and
@@ -87,7 +53,12 @@ final class LMDBEnvironment: @unchecked Sendable {
     private var closed = false
     private var generation: UInt64 = 0
     private var mapSize: Int
-    private let resizeLock = ResizeLock()
+    /// LMDB requires that `mdb_env_set_mapsize` is called while no transaction of this process
+    /// is active: every transaction holds the shared side, a resize (or a reopening) the
+    /// exclusive side for the few microseconds it needs. Readers first, glibc's default: nothing
+    /// here needs writers first, and that kind deadlocks a thread that takes the shared side
+    /// twice while a resize waits.
+    private let resizeLock = ReadWriteLock(preferWriters: false)
     private let databases = Locked<[(name: String, flags: UInt32, handle: MDB_dbi)]>([])
     private let maxReaders: UInt32
     private let maxDatabases: UInt32

@@ -29,24 +29,21 @@ public final class Locked<Value>: @unchecked Sendable {
     }
 }
 
-/// A value behind a reader-writer lock that prefers writers: many readers at once, one writer
-/// alone, and a waiting writer is not starved by a stream of readers.
-///
-/// For state read far more often than it changes, whose readers do work worth running on
-/// several cores at once (the write side's decisions).
-public final class SharedLocked<Value>: @unchecked Sendable {
+/// A pthread reader-writer lock: many share it, one holds it alone.
+public final class ReadWriteLock: @unchecked Sendable {
+    // Safe to share: the lock lives in memory allocated once and freed in deinit, and
+    // pthread_rwlock_* are thread-safe by contract.
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
-    private var value: Value
 
-    /// Guards `value`.
-    public init(_ value: Value) {
-        self.value = value
+    /// A lock that lets a waiting writer go before new readers when `preferWriters` (glibc's
+    /// default lets readers overtake it indefinitely), at the price that one thread must not take
+    /// the shared side twice.
+    public init(preferWriters: Bool) {
         lock = .allocate(capacity: 1)
         lock.initialize(to: pthread_rwlock_t())
         var attributes = pthread_rwlockattr_t()
         pthread_rwlockattr_init(&attributes)
-        // glibc's default lets readers overtake a waiting writer indefinitely.
-        pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+        if preferWriters { pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP)) }
         pthread_rwlock_init(lock, &attributes)
         pthread_rwlockattr_destroy(&attributes)
     }
@@ -56,18 +53,42 @@ public final class SharedLocked<Value>: @unchecked Sendable {
         lock.deallocate()
     }
 
+    /// Runs `body` alongside other holders of the shared side.
+    public func shared<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+
+    /// Runs `body` alone.
+    public func exclusive<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+}
+
+/// A value behind a writer-preferring `ReadWriteLock`: many readers at once, one writer alone,
+/// and a waiting writer is not starved by a stream of readers.
+///
+/// For state read far more often than it changes, whose readers do work worth running on
+/// several cores at once (the write side's decisions). A reader must not read it again inside.
+public final class SharedLocked<Value>: @unchecked Sendable {
+    // @unchecked: `value` is only touched while holding `lock`.
+    private let lock = ReadWriteLock(preferWriters: true)
+    private var value: Value
+
+    /// Guards `value`.
+    public init(_ value: Value) { self.value = value }
+
     /// Runs `body` with the value, alongside other readers. `body` must not keep a copy of the
     /// value beyond its return: the next writer would then copy the whole value on write.
     public func withReadLock<R, E: Error>(_ body: (Value) throws(E) -> R) throws(E) -> R {
-        pthread_rwlock_rdlock(lock)
-        defer { pthread_rwlock_unlock(lock) }
-        return try body(value)
+        try lock.shared { () throws(E) -> R in try body(value) }
     }
 
     /// Runs `body` with the value, alone.
     public func withWriteLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
-        pthread_rwlock_wrlock(lock)
-        defer { pthread_rwlock_unlock(lock) }
-        return try body(&value)
+        try lock.exclusive { () throws(E) -> R in try body(&value) }
     }
 }
