@@ -8,10 +8,13 @@ import Foundation
 /// contain the key. Owners whose key was destroyed are remembered, so no new key is ever
 /// issued under their name.
 ///
-/// Thread-safe: every operation holds `lock`, which also guards the environment swap.
+/// Thread-safe: every operation holds `lock`, which also guards the environment swap. Reads
+/// share it, because the projector's read-ahead looks up a key for every sealed event on both
+/// cores at once.
 public final class KeyStore: @unchecked Sendable {
-    // @unchecked: `environment` and `keys`/`destroyed` are only touched while holding `lock`.
-    private let lock = NSLock()
+    // @unchecked: `environment` and `keys`/`destroyed` are only touched while holding `lock`
+    // (reads on its shared side, writes, the swap and close on its exclusive side).
+    private let lock = ReadWriteLock(preferWriters: true)
     private var environment: LMDBEnvironment
     private var keys: LMDBDatabase
     private var destroyed: LMDBDatabase
@@ -40,19 +43,19 @@ public final class KeyStore: @unchecked Sendable {
 
     /// Closes the environment.
     public func close() {
-        lock.withLock { environment.close() }
+        lock.exclusive { environment.close() }
     }
 
     /// The key of `owner`, or nil when it has none (never had one, or it was destroyed).
     public func key(for owner: String) throws -> [UInt8]? {
-        try lock.withLock {
+        try lock.shared {
             try EventStore.storageCall { try environment.read { try $0.withValue(keys, key: Array(owner.utf8)) { $0.map { Array($0) } } } }
         }
     }
 
     /// Whether `owner`'s key was destroyed.
     public func isDestroyed(_ owner: String) throws -> Bool {
-        try lock.withLock {
+        try lock.shared {
             try EventStore.storageCall { try environment.read { try $0.withValue(destroyed, key: Array(owner.utf8)) { $0 != nil } } }
         }
     }
@@ -61,7 +64,7 @@ public final class KeyStore: @unchecked Sendable {
     ///
     /// Throws `invalidRequest` for an owner whose key was destroyed: their data stays erased.
     public func keyCreatingIfNeeded(for owner: String, _ make: () -> [UInt8]) throws -> [UInt8] {
-        try lock.withLock {
+        try lock.exclusive {
             try EventStore.storageCall {
                 try environment.write { txn in
                     let name = Array(owner.utf8)
@@ -81,13 +84,13 @@ public final class KeyStore: @unchecked Sendable {
     /// `destination` (destroyed keys are not in it: compaction copies live pages only).
     public func backup(to destination: String) throws {
         try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try lock.withLock { try EventStore.storageCall { try environment.copy(to: destination, compact: true) } }
+        try lock.shared { try EventStore.storageCall { try environment.copy(to: destination, compact: true) } }
     }
 
     /// Destroys `owner`'s key for good and scrubs it from the file; true when there was one.
     @discardableResult
     public func destroy(_ owner: String, at time: Timestamp = .now()) throws -> Bool {
-        try lock.withLock {
+        try lock.exclusive {
             try EventStore.storageCall {
                 let existed = try environment.write { txn in
                     let name = Array(owner.utf8)

@@ -66,6 +66,11 @@ public final class KeyValueStore: Sendable {
 
 /// A transaction over a `KeyValueStore`'s tables, valid only inside the closure that received it.
 /// Values are copied out; LMDB's memory never escapes.
+/// A table of one key-value transaction, for `KeyValueTransaction`'s writes by handle.
+public struct KeyValueTable {
+    let database: LMDBDatabase
+}
+
 public struct KeyValueTransaction {
     let txn: LMDBTransaction
     let tables: [String: LMDBDatabase]
@@ -73,6 +78,22 @@ public struct KeyValueTransaction {
     private func table(_ name: String) throws -> LMDBDatabase {
         guard let table = tables[name] else { throw StoreError.invalidRequest("no table \(name) in this key-value store") }
         return table
+    }
+
+    /// `name`'s table, looked up once for many writes (a lookup by name hashes the name).
+    public func table(named name: String) throws -> KeyValueTable {
+        KeyValueTable(database: try table(name))
+    }
+
+    /// Stores `value` under `key` in a table looked up before.
+    public func put(_ table: KeyValueTable, _ key: [UInt8], _ value: [UInt8]) throws {
+        try txn.put(table.database, key: key, value: value)
+    }
+
+    /// Removes `key` from a table looked up before; false when it was absent.
+    @discardableResult
+    public func delete(_ table: KeyValueTable, _ key: [UInt8]) throws -> Bool {
+        try txn.delete(table.database, key: key)
     }
 
     /// The value under `key`, or nil.

@@ -112,21 +112,30 @@ public final class Projector: Sendable {
         guard let low = checkpoints.min(), low < head else { return 0 }
         let started = ContinuousClock.now
         var done = 0
-        // A catch-up of more than one batch reads and decodes the next batch on another thread
-        // while this one folds the current one: on a rebuild, decoding is a fifth of the work and
-        // the second core is otherwise idle. A live fold of a few events reads them inline.
+        // A catch-up of more than one batch reads and decodes the next batches on other threads
+        // while this one folds the current one: on a rebuild, decoding and preparing is most of
+        // the work. Two batches ahead, so the cores do not idle while the fold alone finishes a
+        // batch. A live fold of a few events reads them inline.
         let readAhead = head - low > Position(batchSize)
-        var pending: BatchRead? = BatchRead(store: store, projections: projections, from: low + 1, to: min(head, low + Position(batchSize)),
-                                            async: readAhead ? readingQueue : nil)
-        defer { pending?.wait() }
-        while let current = pending {
-            let (batch, prepared) = try current.events()
-            guard let last = batch.last?.recorded.position else {
-                pending = nil
-                break
+        let depth = readAhead ? 2 : 1
+        var nextFrom = low + 1
+        var pending: [BatchRead] = []
+        func fillReadAhead() {
+            while pending.count < depth, nextFrom <= head {
+                let to = min(head, nextFrom + Position(batchSize) - 1)
+                // Checkpoints only grow, so one read before the batches in flight are folded
+                // asks at most for preparations a projection turns out not to need.
+                pending.append(BatchRead(store: store, projections: projections, needed: checkpoints.map { $0 < to }, from: nextFrom, to: to,
+                                         async: readAhead ? readingQueue : nil))
+                nextFrom = to + 1
             }
-            pending = last < head ? BatchRead(store: store, projections: projections, from: last + 1, to: min(head, last + Position(batchSize)),
-                                              async: readAhead ? readingQueue : nil) : nil
+        }
+        defer { for read in pending { read.wait() } }
+        fillReadAhead()
+        while !pending.isEmpty {
+            let (batch, prepared) = try pending.removeFirst().events()
+            guard let last = batch.last?.recorded.position else { break }
+            fillReadAhead()
             try state.write { txn in
                 for (index, projection) in projections.enumerated() where checkpoints[index] < last {
                     for (offset, event) in batch.enumerated() where event.recorded.position > checkpoints[index] {
@@ -144,27 +153,64 @@ public final class Projector: Sendable {
 
     /// One batch of the log, read, decoded and prepared by each projection, either at once or on
     /// `async` while the caller does something else; `events()` waits for it.
+    ///
+    /// A long batch is decoded and prepared in slices on every core: opening notes and hashing
+    /// their search tokens is most of a rebuild's work, each event's independent of the others',
+    /// while the fold, which needs the one write transaction, runs beside them.
     private final class BatchRead: @unchecked Sendable {
         // Safe to share: `result` is written once on the reading queue before `ready` is
         // signalled, and read only after waiting on `ready`.
         private var result: Result<([ProjectedEvent], [[(any Sendable)?]]), any Error>?
         private let ready = DispatchSemaphore(value: 0)
         private var waited = false
+        /// Below this many events a batch is decoded on one thread: handing slices to other
+        /// threads costs more than a live fold of a few events saves.
+        static let parallelFrom = 512
 
-        init(store: EventStore, projections: [any Projection], from: Position, to: Position, async queue: DispatchQueue?) {
+        /// Reads events `from`...`to`; `needed[i]` says whether projection `i` folds any of them
+        /// (the others' `prepare` is skipped).
+        init(store: EventStore, projections: [any Projection], needed: [Bool], from: Position, to: Position, async queue: DispatchQueue?) {
             let read: @Sendable () -> Void = { [self] in
                 result = Result {
-                    var batch: [ProjectedEvent] = []
-                    batch.reserveCapacity(Int(to - from + 1))
-                    try store.scan(from: from, to: to, batchSize: Int(to - from + 1)) { recorded in
-                        batch.append(try ProjectedEvent(recorded))
+                    var recorded: [RecordedEvent] = []
+                    recorded.reserveCapacity(Int(to - from + 1))
+                    try store.scan(from: from, to: to, batchSize: Int(to - from + 1)) { event in
+                        recorded.append(event)
                         return true
                     }
-                    return (batch, projections.map { projection in batch.map { projection.prepare($0) } })
+                    return try BatchRead.decodeAndPrepare(recorded, projections.enumerated().map { needed[$0.offset] ? $0.element : nil })
                 }
                 ready.signal()
             }
             if let queue { queue.async(execute: read) } else { read() }
+        }
+
+        /// The events decoded, and what each projection (nil: none needed) prepared for each.
+        private static func decodeAndPrepare(_ recorded: [RecordedEvent], _ projections: [(any Projection)?]) throws
+            -> ([ProjectedEvent], [[(any Sendable)?]]) {
+            let slices = recorded.count >= parallelFrom ? max(1, ProcessInfo.processInfo.activeProcessorCount) * 4 : 1
+            let bounds = (0...slices).map { recorded.count * $0 / slices }
+            let done = Locked([Result<([ProjectedEvent], [[(any Sendable)?]]), any Error>?](repeating: nil, count: slices))
+            let work: @Sendable (Int) -> Void = { slice in
+                let outcome = Result { () throws -> ([ProjectedEvent], [[(any Sendable)?]]) in
+                    let events = try recorded[bounds[slice]..<bounds[slice + 1]].map { try ProjectedEvent($0) }
+                    let prepared = projections.map { projection in
+                        projection.map { projection in events.map { projection.prepare($0) } } ?? Array(repeating: nil, count: events.count)
+                    }
+                    return (events, prepared)
+                }
+                done.withLock { $0[slice] = outcome }
+            }
+            if slices == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: slices, execute: work) }
+            var events: [ProjectedEvent] = []
+            events.reserveCapacity(recorded.count)
+            var prepared = [[(any Sendable)?]](repeating: [], count: projections.count)
+            for outcome in done.withLock({ $0 }) {
+                let (sliceEvents, slicePrepared) = try outcome!.get()
+                events += sliceEvents
+                for index in prepared.indices { prepared[index] += slicePrepared[index] }
+            }
+            return (events, prepared)
         }
 
         /// Waits until the batch is read (once; later calls return at once).

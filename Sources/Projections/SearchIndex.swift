@@ -59,7 +59,14 @@ struct SearchIndex: Sendable {
 
         /// The byte after the token in the forward key: the same word in a name and in a note
         /// are two entries, so replacing one field's tokens leaves the other's.
-        var tag: UInt8 { UInt8(Field.allCases.firstIndex(of: self)!) }
+        var tag: UInt8 {
+            switch self {
+            case .name: 0
+            case .phones: 1
+            case .emails: 2
+            case .text: 3
+            }
+        }
     }
 
     static let forward = "search"
@@ -117,9 +124,23 @@ struct SearchIndex: Sendable {
             try txn.scan(SearchIndex.reverse, prefix: prefix) { key, _ in keys.append(key); return true }
             for key in keys { try remove(key, field, customerId, prefix.count, txn) }
         }
+        // Two entries per word of every note: the keys are built in place, in two buffers, and
+        // the tables looked up once.
+        let forward = try txn.table(named: SearchIndex.forward), reverse = try txn.table(named: SearchIndex.reverse)
+        let id = Array(customerId.utf8)
+        var forwardKey: [UInt8] = [], reverseKey: [UInt8] = []
+        forwardKey.reserveCapacity(32 + id.count)
+        reverseKey.reserveCapacity(prefix.count + 32)
         for token in tokens {
-            try txn.put(SearchIndex.forward, token + [field.tag] + Array(customerId.utf8), [])
-            try txn.put(SearchIndex.reverse, prefix + token, [])
+            forwardKey.removeAll(keepingCapacity: true)
+            forwardKey += token
+            forwardKey.append(field.tag)
+            forwardKey += id
+            reverseKey.removeAll(keepingCapacity: true)
+            reverseKey += prefix
+            reverseKey += token
+            try txn.put(forward, forwardKey, [])
+            try txn.put(reverse, reverseKey, [])
         }
     }
 

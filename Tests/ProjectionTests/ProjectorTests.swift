@@ -229,6 +229,18 @@ final class ProjectorTests: XCTestCase {
         let readAheadState = try readAhead.exportState()
         XCTAssertEqual(rebuiltState.keys.filter { rebuiltState[$0] != readAheadState[$0] }.sorted(), [], "read ahead equals inline, table by table")
         XCTAssertFalse(readAheadState["search"]?.isEmpty ?? true, "the comparison covers search tokens")
+        // In batches of 512 each batch is also decoded and prepared in slices on every core,
+        // two batches ahead of the fold.
+        XCTAssertGreaterThan(head, 512, "more than one batch of 512")
+        let sliced = try Projector(store: company.store, directory: company.directory + "/sliced", projections: Projections.all(keys: company.keys))
+        defer { sliced.close() }
+        try sliced.rebuild(batchSize: 512)
+        let slicedState = try sliced.exportState()
+        XCTAssertEqual(rebuiltState.keys.filter { rebuiltState[$0] != slicedState[$0] }.sorted(), [], "sliced equals inline, table by table")
+        // Rebuilding one projection prepares for it alone; the result is the same again.
+        try sliced.rebuild([CRMFacts.name], batchSize: 512)
+        let oneRebuilt = try sliced.exportState()
+        XCTAssertEqual(rebuiltState.keys.filter { rebuiltState[$0] != oneRebuilt[$0] }.sorted(), [], "crm-facts rebuilt alone equals all rebuilt")
     }
 
     func testRebuildReportsProgress() async throws {
