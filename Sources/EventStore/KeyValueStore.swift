@@ -7,26 +7,94 @@ import Foundation
 /// than once (after the map grew), so bodies must not have effects outside the transaction.
 /// Commits use MDB_NOMETASYNC: a system crash may undo the last commits (never half of one),
 /// which a projection's checkpoint, written in the same transaction, then undoes too.
+/// A bulk load (`bulkLoad`) commits without fsync at all, for data that can be made again.
 public final class KeyValueStore: Sendable {
     private let environment: LMDBEnvironment
     private let tables: [String: LMDBDatabase]
     /// The environment's directory.
     public let directory: String
+    /// Whether opening found a bulk load cut off (by a crash) and so started empty.
+    public let discardedInterruptedBulkLoad: Bool
+
+    /// The file that says a bulk load is under way in `directory`.
+    static func bulkLoadMarker(_ directory: String) -> String { directory + "/bulk-load-in-progress" }
 
     /// Opens (creating) the environment in `directory` with these tables.
     public init(directory: String, tables names: [String], readOnly: Bool = false) throws {
         self.directory = directory
+        let marker = KeyValueStore.bulkLoadMarker(directory)
+        // Commits of a bulk load were not synced: after a crash the file may hold pages of a
+        // commit without those of the commit before, which no reader can trust. Its data can
+        // be made again, so it is dropped. (A reader only reads; the next writer drops it.)
+        discardedInterruptedBulkLoad = !readOnly && FileManager.default.fileExists(atPath: marker)
         do {
             if !readOnly { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+            if discardedInterruptedBulkLoad {
+                for file in ["data.mdb", "lock.mdb"] where FileManager.default.fileExists(atPath: directory + "/" + file) {
+                    try FileManager.default.removeItem(atPath: directory + "/" + file)
+                }
+            }
             environment = try LMDBEnvironment(path: directory, mapSize: 1 << 30, maxReaders: 126,
                                               maxDatabases: UInt32(names.count + 1), readOnly: readOnly, noMetaSync: true)
             if !readOnly { _ = try environment.clearStaleReaders() }
             var tables: [String: LMDBDatabase] = [:]
             for name in Set(names) { tables[name] = try environment.openDatabase(name, create: !readOnly) }
             self.tables = tables
+            if discardedInterruptedBulkLoad { try KeyValueStore.removeDurably(marker, in: directory) }
         } catch {
             throw StoreError.wrap(error)
         }
+    }
+
+    /// Runs `body`, whose writes commit without fsync, then makes all of them durable at once.
+    ///
+    /// For loading data that can be made again (a rebuild of projections): each commit's
+    /// fsync would write the pages it changed, and a bulk load changes most pages in every
+    /// commit, so the disk wrote the file many times over. A marker file stays in the
+    /// directory until the final sync; a store opened while it is there (the load was cut off)
+    /// starts empty. Readers meanwhile see every commit as usual. When `body` throws, what it
+    /// committed is synced all the same.
+    public func bulkLoad<T>(_ body: () throws -> T) throws -> T {
+        let marker = KeyValueStore.bulkLoadMarker(directory)
+        do {
+            try KeyValueStore.createDurably(marker, in: directory)
+            try environment.setNoSync(true)
+        } catch {
+            throw StoreError.wrap(error)
+        }
+        let result: Result<T, any Error> = Result { try body() }
+        do {
+            try environment.setNoSync(false)
+            try environment.sync()
+            try KeyValueStore.removeDurably(marker, in: directory)
+        } catch {
+            throw StoreError.wrap(error)
+        }
+        return try result.get()
+    }
+
+    /// Creates the empty file `path` and syncs it and its directory.
+    private static func createDurably(_ path: String, in directory: String) throws {
+        let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError.storage(code: errno, operation: "open(\(path))", message: String(cString: strerror(errno))) }
+        fsync(fd)
+        Foundation.close(fd)
+        try syncDirectory(directory)
+    }
+
+    /// Removes `path` (if there) and syncs its directory.
+    private static func removeDurably(_ path: String, in directory: String) throws {
+        if unlink(path) != 0 && errno != ENOENT {
+            throw StoreError.storage(code: errno, operation: "unlink(\(path))", message: String(cString: strerror(errno)))
+        }
+        try syncDirectory(directory)
+    }
+
+    private static func syncDirectory(_ directory: String) throws {
+        let fd = open(directory, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError.storage(code: errno, operation: "open(\(directory))", message: String(cString: strerror(errno))) }
+        defer { Foundation.close(fd) }
+        guard fsync(fd) == 0 else { throw StoreError.storage(code: errno, operation: "fsync(\(directory))", message: String(cString: strerror(errno))) }
     }
 
     /// Closes the environment once running transactions have finished.

@@ -260,6 +260,18 @@ final class LMDBEnvironment: @unchecked Sendable {
             maxReaders: Int(info.me_maxreaders), readersInUse: Int(info.me_numreaders))
     }
 
+    /// Turns fsync at commit off (true) or back on, for a bulk load that syncs once at its end.
+    func setNoSync(_ on: Bool) throws(LMDBError) {
+        try withOpenEnvironment { env throws(LMDBError) in
+            try check(mdb_env_set_flags(env, UInt32(MDB_NOSYNC), on ? 1 : 0), "mdb_env_set_flags(MDB_NOSYNC)")
+        }
+    }
+
+    /// Flushes every commit to disk, including those made without fsync.
+    func sync() throws(LMDBError) {
+        try withOpenEnvironment { env throws(LMDBError) in try check(mdb_env_sync(env, 1), "mdb_env_sync") }
+    }
+
     /// Clears reader slots left behind by processes that died; returns how many were cleared.
     func clearStaleReaders() throws(LMDBError) -> Int {
         var dead: Int32 = 0

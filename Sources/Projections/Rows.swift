@@ -36,8 +36,13 @@ extension KeyValueTransaction {
 /// Builders of ordered keys: text parts are NUL-terminated, numbers big-endian, so keys sort as
 /// their parts do.
 enum Key {
-    /// `parts` joined into one key.
-    static func of(_ parts: KeyPart...) -> [UInt8] { parts.flatMap(\.bytes) }
+    /// `parts` joined into one key, written into one buffer (folds build several keys per event).
+    static func of(_ parts: KeyPart...) -> [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for part in parts { part.append(to: &key) }
+        return key
+    }
 }
 
 /// One part of an ordered key.
@@ -47,11 +52,29 @@ enum KeyPart {
     case number(UInt64)
 
     var bytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        append(to: &bytes)
+        return bytes
+    }
+
+    /// The part's length in bytes.
+    var count: Int {
         switch self {
-        case .text(let text): Array(text.utf8) + [0]
+        case .text(let text): text.utf8.count + 1
+        case .time, .number: 8
+        }
+    }
+
+    /// Appends the part's bytes to `key`.
+    func append(to key: inout [UInt8]) {
+        switch self {
+        case .text(let text):
+            key.append(contentsOf: text.utf8)
+            key.append(0)
         // Flipping the sign bit makes negative times (before 1970) sort before positive ones.
-        case .time(let micros): withUnsafeBytes(of: (UInt64(bitPattern: micros) ^ (1 << 63)).bigEndian) { Array($0) }
-        case .number(let value): withUnsafeBytes(of: value.bigEndian) { Array($0) }
+        case .time(let micros): withUnsafeBytes(of: (UInt64(bitPattern: micros) ^ (1 << 63)).bigEndian) { key.append(contentsOf: $0) }
+        case .number(let value): withUnsafeBytes(of: value.bigEndian) { key.append(contentsOf: $0) }
         }
     }
 

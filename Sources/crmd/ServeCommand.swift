@@ -63,6 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
                 ServeCommand.logger.warning("\(error.message): keys of customers forgotten before a crash are destroyed once there is room (customer.forget again does it too)")
             }
             let projector = try Projector(store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
+            if projector.state.discardedInterruptedBulkLoad {
+                log("a rebuild of the projections was cut off (its commits were not yet synced): they start again from position 1")
+            }
             let lag = try projector.status().map(\.lag).max() ?? 0
             if lag > 0 { log("folding \(lag) events into the projections …") }
             do {

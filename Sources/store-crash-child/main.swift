@@ -7,6 +7,8 @@
 //
 // `store-crash-child project DIR` instead folds DIR/log into DIR/projections in small batches,
 // over and over, printing each checkpoint, so a test can kill the projector mid-batch.
+// `store-crash-child bulk-load DIR` commits rows into a key-value store in a bulk load until
+// killed, so a test can check that the store then starts empty.
 import CLMDB
 import CRMEvents
 import EventStore
@@ -20,6 +22,34 @@ if arguments.count == 3, arguments[1] == "hold-reader" {
 }
 if arguments.count == 3, arguments[1] == "project" {
     projectForever(arguments[2])
+}
+if arguments.count == 3, arguments[1] == "bulk-load" {
+    bulkLoadForever(arguments[2])
+}
+
+/// Writes one row durably, then commits rows in a bulk load (no fsync) until killed, printing
+/// `loading` after the first of its commits.
+func bulkLoadForever(_ directory: String) -> Never {
+    do {
+        let state = try KeyValueStore(directory: directory, tables: ["rows"])
+        try state.write { try $0.put("rows", Array("before".utf8), Array("synced".utf8)) }
+        try state.bulkLoad {
+            var row = 0
+            while true {
+                try state.write { txn in
+                    for _ in 0..<100 {
+                        row += 1
+                        try txn.put("rows", Array("bulk-\(row)".utf8), Array(repeating: UInt8(row % 251), count: 200))
+                    }
+                }
+                if row == 100 { emit("loading") }
+            }
+        }
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("bulk load failed: \(error)\n".utf8))
+        exit(1)
+    }
 }
 
 /// Follows the log with every projection in batches of 3 events until killed.
