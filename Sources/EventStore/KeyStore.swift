@@ -119,9 +119,16 @@ public final class KeyStore: @unchecked Sendable {
             (environment, keys, destroyed) = try KeyStore.open(directory)
             throw StoreError.storage(code: code, operation: "rename", message: String(cString: strerror(code)))
         }
-        let fd = Foundation.open(directory, O_RDONLY)
-        if fd >= 0 { fsync(fd); Foundation.close(fd) }
+        try? syncDirectory(directory)
         try? fm.removeItem(atPath: scrub)
         (environment, keys, destroyed) = try KeyStore.open(directory)
     }
+}
+
+/// Syncs `directory`, so a file created, renamed or removed in it stays so after a crash.
+func syncDirectory(_ directory: String) throws {
+    let fd = open(directory, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw StoreError.storage(code: errno, operation: "open(\(directory))", message: String(cString: strerror(errno))) }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw StoreError.storage(code: errno, operation: "fsync(\(directory))", message: String(cString: strerror(errno))) }
 }

@@ -16,48 +16,72 @@ public final class KeyValueStore: Sendable {
     /// Whether opening found a bulk load cut off (by a crash) and so started empty.
     public let discardedInterruptedBulkLoad: Bool
 
-    /// The file that says a bulk load is under way in `directory`.
+    /// The file that says a bulk load is under way in `directory`; its loader holds a lock on it.
     static func bulkLoadMarker(_ directory: String) -> String { directory + "/bulk-load-in-progress" }
 
     /// Opens (creating) the environment in `directory` with these tables.
     public init(directory: String, tables names: [String], readOnly: Bool = false) throws {
         self.directory = directory
-        let marker = KeyValueStore.bulkLoadMarker(directory)
-        // Commits of a bulk load were not synced: after a crash the file may hold pages of a
-        // commit without those of the commit before, which no reader can trust. Its data can
-        // be made again, so it is dropped. (A reader only reads; the next writer drops it.)
-        discardedInterruptedBulkLoad = !readOnly && FileManager.default.fileExists(atPath: marker)
         do {
             if !readOnly { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
-            if discardedInterruptedBulkLoad {
-                for file in ["data.mdb", "lock.mdb"] where FileManager.default.fileExists(atPath: directory + "/" + file) {
-                    try FileManager.default.removeItem(atPath: directory + "/" + file)
-                }
-            }
+            // Commits of a bulk load are not synced: after a crash the file may hold pages of a
+            // commit without those of the commit before, which no reader can trust. Its data can
+            // be made again, so the next writer drops it. (A reader only reads.)
+            discardedInterruptedBulkLoad = try !readOnly && KeyValueStore.dropIfBulkLoadWasCutOff(directory)
             environment = try LMDBEnvironment(path: directory, mapSize: 1 << 30, maxReaders: 126,
                                               maxDatabases: UInt32(names.count + 1), readOnly: readOnly, noMetaSync: true)
             if !readOnly { _ = try environment.clearStaleReaders() }
             var tables: [String: LMDBDatabase] = [:]
             for name in Set(names) { tables[name] = try environment.openDatabase(name, create: !readOnly) }
             self.tables = tables
-            if discardedInterruptedBulkLoad { try KeyValueStore.removeDurably(marker, in: directory) }
         } catch {
             throw StoreError.wrap(error)
         }
+    }
+
+    /// Deletes the environment's files when a bulk load's marker is there and no process holds
+    /// its lock (its loader died); true when it did. A load still running in another process
+    /// (a daemon rebuilding while `crmd replay` opens the projections) is left alone.
+    private static func dropIfBulkLoadWasCutOff(_ directory: String) throws -> Bool {
+        let marker = bulkLoadMarker(directory)
+        let fd = open(marker, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { Foundation.close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return false }
+        // The loader may have finished (unlinked the marker, then let go) between our open and
+        // our lock: then the file we locked is no longer the marker, and the store is whole.
+        var opened = stat(), current = stat()
+        guard fstat(fd, &opened) == 0, stat(marker, &current) == 0, opened.st_ino == current.st_ino, opened.st_dev == current.st_dev else {
+            return false
+        }
+        for file in ["data.mdb", "lock.mdb"] where unlink(directory + "/" + file) != 0 && errno != ENOENT {
+            throw StoreError.storage(code: errno, operation: "unlink(\(directory)/\(file))", message: String(cString: strerror(errno)))
+        }
+        try removeDurably(marker, in: directory)
+        return true
     }
 
     /// Runs `body`, whose writes commit without fsync, then makes all of them durable at once.
     ///
     /// For loading data that can be made again (a rebuild of projections): each commit's
     /// fsync would write the pages it changed, and a bulk load changes most pages in every
-    /// commit, so the disk wrote the file many times over. A marker file stays in the
-    /// directory until the final sync; a store opened while it is there (the load was cut off)
-    /// starts empty. Readers meanwhile see every commit as usual. When `body` throws, what it
-    /// committed is synced all the same.
+    /// commit, so the disk wrote the file many times over. A marker file, locked by this
+    /// process, stays in the directory until the final sync; a writer that opens the store
+    /// while the marker is there and unlocked (the load was cut off) starts empty. Readers
+    /// meanwhile see every commit as usual. When `body` throws, what it committed is synced
+    /// all the same.
     public func bulkLoad<T>(_ body: () throws -> T) throws -> T {
         let marker = KeyValueStore.bulkLoadMarker(directory)
+        let fd = open(marker, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError.storage(code: errno, operation: "open(\(marker))", message: String(cString: strerror(errno))) }
+        // Closing the marker releases its lock, after it was removed.
+        defer { Foundation.close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            throw StoreError.invalidRequest("another process is bulk loading \(directory)")
+        }
         do {
-            try KeyValueStore.createDurably(marker, in: directory)
+            guard fsync(fd) == 0 else { throw StoreError.storage(code: errno, operation: "fsync(\(marker))", message: String(cString: strerror(errno))) }
+            try syncDirectory(directory)
             try environment.setNoSync(true)
         } catch {
             throw StoreError.wrap(error)
@@ -73,28 +97,12 @@ public final class KeyValueStore: Sendable {
         return try result.get()
     }
 
-    /// Creates the empty file `path` and syncs it and its directory.
-    private static func createDurably(_ path: String, in directory: String) throws {
-        let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError.storage(code: errno, operation: "open(\(path))", message: String(cString: strerror(errno))) }
-        fsync(fd)
-        Foundation.close(fd)
-        try syncDirectory(directory)
-    }
-
     /// Removes `path` (if there) and syncs its directory.
     private static func removeDurably(_ path: String, in directory: String) throws {
         if unlink(path) != 0 && errno != ENOENT {
             throw StoreError.storage(code: errno, operation: "unlink(\(path))", message: String(cString: strerror(errno)))
         }
         try syncDirectory(directory)
-    }
-
-    private static func syncDirectory(_ directory: String) throws {
-        let fd = open(directory, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw StoreError.storage(code: errno, operation: "open(\(directory))", message: String(cString: strerror(errno))) }
-        defer { Foundation.close(fd) }
-        guard fsync(fd) == 0 else { throw StoreError.storage(code: errno, operation: "fsync(\(directory))", message: String(cString: strerror(errno))) }
     }
 
     /// Closes the environment once running transactions have finished.
@@ -132,13 +140,13 @@ public final class KeyValueStore: Sendable {
     public var reopenings: UInt64 { environment.openings }
 }
 
-/// A transaction over a `KeyValueStore`'s tables, valid only inside the closure that received it.
-/// Values are copied out; LMDB's memory never escapes.
 /// A table of one key-value transaction, for `KeyValueTransaction`'s writes by handle.
 public struct KeyValueTable {
     let database: LMDBDatabase
 }
 
+/// A transaction over a `KeyValueStore`'s tables, valid only inside the closure that received it.
+/// Values are copied out; LMDB's memory never escapes.
 public struct KeyValueTransaction {
     let txn: LMDBTransaction
     let tables: [String: LMDBDatabase]
@@ -156,12 +164,6 @@ public struct KeyValueTransaction {
     /// Stores `value` under `key` in a table looked up before.
     public func put(_ table: KeyValueTable, _ key: [UInt8], _ value: [UInt8]) throws {
         try txn.put(table.database, key: key, value: value)
-    }
-
-    /// Removes `key` from a table looked up before; false when it was absent.
-    @discardableResult
-    public func delete(_ table: KeyValueTable, _ key: [UInt8]) throws -> Bool {
-        try txn.delete(table.database, key: key)
     }
 
     /// The value under `key`, or nil.

@@ -196,7 +196,7 @@ public final class Projector: Sendable {
         /// The events decoded, and what each projection (nil: none needed) prepared for each.
         private static func decodeAndPrepare(_ recorded: [RecordedEvent], _ projections: [(any Projection)?]) throws
             -> ([ProjectedEvent], [[(any Sendable)?]]) {
-            let slices = recorded.count >= parallelFrom ? max(1, ProcessInfo.processInfo.activeProcessorCount) * 4 : 1
+            let slices = recorded.count >= parallelFrom ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
             let bounds = (0...slices).map { recorded.count * $0 / slices }
             let done = Locked([Result<([ProjectedEvent], [[(any Sendable)?]]), any Error>?](repeating: nil, count: slices))
             let work: @Sendable (Int) -> Void = { slice in

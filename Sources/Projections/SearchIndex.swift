@@ -129,13 +129,9 @@ struct SearchIndex: Sendable {
         let forward = try txn.table(named: SearchIndex.forward), reverse = try txn.table(named: SearchIndex.reverse)
         let id = Array(customerId.utf8)
         var forwardKey: [UInt8] = [], reverseKey: [UInt8] = []
-        forwardKey.reserveCapacity(32 + id.count)
         reverseKey.reserveCapacity(prefix.count + 32)
         for token in tokens {
-            forwardKey.removeAll(keepingCapacity: true)
-            forwardKey += token
-            forwardKey.append(field.tag)
-            forwardKey += id
+            SearchIndex.forwardKey(token, field, id, into: &forwardKey)
             reverseKey.removeAll(keepingCapacity: true)
             reverseKey += prefix
             reverseKey += token
@@ -145,9 +141,20 @@ struct SearchIndex: Sendable {
     }
 
     private func remove(_ reverseKey: [UInt8], _ field: Field, _ customerId: String, _ prefixLength: Int, _ txn: KeyValueTransaction) throws {
-        let token = Array(reverseKey[prefixLength...])
-        try txn.delete(SearchIndex.forward, token + [field.tag] + Array(customerId.utf8))
+        var forwardKey: [UInt8] = []
+        SearchIndex.forwardKey(reverseKey[prefixLength...], field, Array(customerId.utf8), into: &forwardKey)
+        try txn.delete(SearchIndex.forward, forwardKey)
         try txn.delete(SearchIndex.reverse, reverseKey)
+    }
+
+    /// Writes into `key` (emptied first) a forward entry's key: the token, the field's tag,
+    /// then the customer id, so a token's customers are one prefix scan.
+    private static func forwardKey(_ token: some Collection<UInt8>, _ field: Field, _ customerId: [UInt8], into key: inout [UInt8]) {
+        key.removeAll(keepingCapacity: true)
+        key.reserveCapacity(token.count + 1 + customerId.count)
+        key += token
+        key.append(field.tag)
+        key += customerId
     }
 
     /// Deletes every token of a customer (when they are forgotten).

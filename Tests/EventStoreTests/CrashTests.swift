@@ -59,24 +59,11 @@ final class CrashTests: XCTestCase {
     }
 
     private func runChildAndKill(directory: String, seed: UInt64, after delay: Duration) throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CrashTests.childPath)
-        process.arguments = [directory, String(seed)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        // Wait for the child to be ready so that the kill lands while it appends.
-        let handle = pipe.fileHandleForReading
-        var output = Data()
-        let start = ContinuousClock.now
-        while !String(decoding: output, as: UTF8.self).contains("\n"), ContinuousClock.now - start < .seconds(30) {
-            output.append(handle.availableData)
-        }
+        // Wait for the child's first line, so that the kill lands while it appends.
+        var child = try Child([directory, String(seed)], ready: "\n")
         Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) / 1e18 + Double(delay.components.seconds))
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        output.append(handle.readDataToEndOfFile())
-        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
-        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+        let lines = child.kill()
+        XCTAssertEqual(child.process.terminationReason, .uncaughtSignal)
+        return lines
     }
 }

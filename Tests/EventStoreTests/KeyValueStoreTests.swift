@@ -59,23 +59,16 @@ final class KeyValueStoreTests: XCTestCase {
     func testABulkLoadCutOffByAKillLeavesAStoreThatStartsEmpty() throws {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: CrashTests.childPath), "build store-crash-child first")
         let directory = try temporaryDirectory(self, "state")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CrashTests.childPath)
-        process.arguments = ["bulk-load", directory]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let handle = pipe.fileHandleForReading
-        var output = Data()
-        let start = ContinuousClock.now
-        while !String(decoding: output, as: UTF8.self).contains("loading"), ContinuousClock.now - start < .seconds(30) {
-            output.append(handle.availableData)
-        }
-        XCTAssertTrue(String(decoding: output, as: UTF8.self).contains("loading"), "the child began its bulk load")
+        var child = try Child(["bulk-load", directory], ready: "loading")
+        XCTAssertTrue(String(decoding: child.printed, as: UTF8.self).contains("loading"), "the child began its bulk load")
+        // While the child loads, the marker is there but locked: another writer leaves it alone.
+        let meanwhile = try KeyValueStore(directory: directory, tables: ["rows"])
+        XCTAssertFalse(meanwhile.discardedInterruptedBulkLoad, "a load still running is not cut off")
+        XCTAssertEqual(try rows(meanwhile)["before"], Array("synced".utf8))
+        meanwhile.close()
         Thread.sleep(forTimeInterval: 0.05)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+        _ = child.kill()
+        XCTAssertEqual(child.process.terminationReason, .uncaughtSignal)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/bulk-load-in-progress"), "the kill left the marker")
 
         // A reader leaves the store alone; the next writer drops it, row synced before the load and all.

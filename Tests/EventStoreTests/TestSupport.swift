@@ -49,3 +49,35 @@ func assertStoreError<T>(_ body: () async throws -> T, file: StaticString = #fil
         XCTFail("expected a StoreError, got \(error)", file: file, line: line)
     }
 }
+
+/// A running store-crash-child and what it printed so far.
+struct Child {
+    let process: Process
+    let output: FileHandle
+    var printed: Data
+
+    /// Starts store-crash-child with `arguments` and reads what it prints until it holds `ready`
+    /// (30 s at most), so a test's kill lands while the child does its work.
+    init(_ arguments: [String], ready: String) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: CrashTests.childPath)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        output = pipe.fileHandleForReading
+        printed = Data()
+        let start = ContinuousClock.now
+        while !String(decoding: printed, as: UTF8.self).contains(ready), ContinuousClock.now - start < .seconds(30) {
+            printed.append(output.availableData)
+        }
+    }
+
+    /// Kills the child with SIGKILL, waits for it, and returns every line it printed.
+    mutating func kill() -> [String] {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        printed.append(output.readDataToEndOfFile())
+        return String(decoding: printed, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}

@@ -188,13 +188,11 @@ final class ProjectorTests: XCTestCase {
 
         let live = try company.projector()
         try live.catchUp()
-        let rebuilt = try Projector(store: company.store, directory: company.directory + "/rebuilt", projections: Projections.all(keys: company.keys))
-        defer { rebuilt.close() }
+        let rebuilt = try projector(company, in: "rebuilt")
         try rebuilt.rebuild()
         let liveState = try live.exportState()
         let rebuiltState = try rebuilt.exportState()
-        let differing = liveState.keys.filter { liveState[$0] != rebuiltState[$0] }.sorted()
-        XCTAssertEqual(differing, [], "killed and resumed equals built in one go, table by table")
+        XCTAssertEqual(differing(liveState, rebuiltState), [], "killed and resumed equals built in one go, table by table")
         XCTAssertEqual(liveState.keys.sorted(), rebuiltState.keys.sorted())
         XCTAssertGreaterThan(liveState.values.map(\.count).reduce(0, +), 500, "the comparison covers real state")
         var expected: [String: UInt64] = [:]
@@ -213,34 +211,29 @@ final class ProjectorTests: XCTestCase {
         while try live.checkpoint() < head, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         follower.cancel()
         _ = try await follower.value
-        let rebuilt = try Projector(store: company.store, directory: company.directory + "/rebuilt", projections: Projections.all(keys: company.keys))
-        defer { rebuilt.close() }
+        let rebuilt = try projector(company, in: "rebuilt")
         try rebuilt.rebuild()
         let liveState = try live.exportState()
         let rebuiltState = try rebuilt.exportState()
-        XCTAssertEqual(liveState.keys.filter { liveState[$0] != rebuiltState[$0] }.sorted(), [], "followed live equals rebuilt, table by table")
+        XCTAssertEqual(differing(liveState, rebuiltState), [], "followed live equals rebuilt, table by table")
         XCTAssertGreaterThan(head, 800, "a long history (commands about unknown customers are refused)")
         // In batches of 7 every batch after the first is read, decoded and prepared (sealed
         // values opened, search tokens hashed) on the read-ahead thread while the one before it
         // folds; in one batch of 8192 all of it happens inline. The states must be the same.
-        let readAhead = try Projector(store: company.store, directory: company.directory + "/read-ahead", projections: Projections.all(keys: company.keys))
-        defer { readAhead.close() }
+        let readAhead = try projector(company, in: "read-ahead")
         try readAhead.rebuild(batchSize: 7)
         let readAheadState = try readAhead.exportState()
-        XCTAssertEqual(rebuiltState.keys.filter { rebuiltState[$0] != readAheadState[$0] }.sorted(), [], "read ahead equals inline, table by table")
+        XCTAssertEqual(differing(rebuiltState, readAheadState), [], "read ahead equals inline, table by table")
         XCTAssertFalse(readAheadState["search"]?.isEmpty ?? true, "the comparison covers search tokens")
         // In batches of 512 each batch is also decoded and prepared in slices on every core,
         // two batches ahead of the fold.
         XCTAssertGreaterThan(head, 512, "more than one batch of 512")
-        let sliced = try Projector(store: company.store, directory: company.directory + "/sliced", projections: Projections.all(keys: company.keys))
-        defer { sliced.close() }
+        let sliced = try projector(company, in: "sliced")
         try sliced.rebuild(batchSize: 512)
-        let slicedState = try sliced.exportState()
-        XCTAssertEqual(rebuiltState.keys.filter { rebuiltState[$0] != slicedState[$0] }.sorted(), [], "sliced equals inline, table by table")
+        XCTAssertEqual(differing(rebuiltState, try sliced.exportState()), [], "sliced equals inline, table by table")
         // Rebuilding one projection prepares for it alone; the result is the same again.
         try sliced.rebuild([CRMFacts.name], batchSize: 512)
-        let oneRebuilt = try sliced.exportState()
-        XCTAssertEqual(rebuiltState.keys.filter { rebuiltState[$0] != oneRebuilt[$0] }.sorted(), [], "crm-facts rebuilt alone equals all rebuilt")
+        XCTAssertEqual(differing(rebuiltState, try sliced.exportState()), [], "crm-facts rebuilt alone equals all rebuilt")
     }
 
     func testProjectionsLeftByACutOffRebuildStartAgainAndEqualAFullRebuild() async throws {
@@ -262,7 +255,7 @@ final class ProjectorTests: XCTestCase {
         XCTAssertEqual(try reopened.checkpoint(), 0, "every projection starts again from position 1")
         try reopened.catchUp()
         let state = try reopened.exportState()
-        XCTAssertEqual(expected.keys.filter { expected[$0] != state[$0] }.sorted(), [], "caught up again equals the rebuild, table by table")
+        XCTAssertEqual(differing(expected, state), [], "caught up again equals the rebuild, table by table")
         XCTAssertGreaterThan(state.values.map(\.count).reduce(0, +), 100)
     }
 
@@ -278,5 +271,16 @@ final class ProjectorTests: XCTestCase {
         XCTAssertEqual(seen.last?.done, seen.last?.total)
         XCTAssertEqual(seen.map(\.done), seen.map(\.done).sorted())
     }
-}
 
+    /// Every projection over `company`'s log, in a directory of its own under DIR, closed when the test ends.
+    private func projector(_ company: Company, in name: String) throws -> Projector {
+        let projector = try Projector(store: company.store, directory: company.directory + "/" + name, projections: Projections.all(keys: company.keys))
+        addTeardownBlock { projector.close() }
+        return projector
+    }
+
+    /// The tables whose entries differ between two exported states.
+    private func differing(_ one: [String: [[UInt8]]], _ other: [String: [[UInt8]]]) -> [String] {
+        one.keys.filter { one[$0] != other[$0] }.sorted()
+    }
+}
