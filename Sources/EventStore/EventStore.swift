@@ -244,6 +244,7 @@ public final class EventStore: Sendable {
                             // The event goes to `body` straight from the cursor's buffer, without
                             // being copied out through an optional first.
                             let going: Bool? = try cursor.move(move) { key, value in
+                                prefetchNextRecord(before: key)
                                 let event = try EventStore.decode(value, at: IndexKeys.integer(key))
                                 guard event.position <= to else { return false }
                                 position = event.position + 1

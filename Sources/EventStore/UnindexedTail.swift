@@ -19,6 +19,7 @@ enum UnindexedTail {
         try txn.withCursor(databases.events) { cursor in
             var move = CursorMove.atOrAfter(IndexKeys.position(indexed + 1))
             while try cursor.move(move, { key, value -> Bool in
+                prefetchNextRecord(before: key)
                 guard let position = IndexKeys.integer(key), value.count >= EventCodec.headerSize + EventCodec.hashSize else {
                     throw StoreError.corrupted(position: nil, reason: "a malformed entry follows position \(indexed)")
                 }

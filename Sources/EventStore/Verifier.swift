@@ -92,6 +92,7 @@ private struct ForwardWalk {
             var move = CursorMove.atOrAfter(IndexKeys.position(from))
             while problem == nil && expected <= to {
                 let found: Bool? = try cursor.move(move) { key, value in
+                    prefetchNextRecord(before: key)
                     try checkEvent(key: key, value: value, indexed: indexed, txn, databases)
                     return true
                 }
