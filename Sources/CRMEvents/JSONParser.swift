@@ -165,9 +165,11 @@ extension JSON {
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
-                    if let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self) {
+                    // UTF8Span rather than String(validating:as:), which is generic over the
+                    // encoding and looked its metadata up at run time for every string parsed.
+                    if let text = try? UTF8Span(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]).span) {
                         index += 1
-                        return text
+                        return String(copying: text)
                     }
                     break
                 }
