@@ -173,20 +173,30 @@ func measureRawLMDB(directory: String, batch: Int, valueSize: Int, maxEvents: In
 }
 
 /// SQLite in WAL mode with synchronous=FULL: the same rows, `batch` per transaction.
-func measureSQLite(path: String, batch: Int, valueSize: Int, maxEvents: Int, maxSeconds: Double) throws -> BaselineMeasurement {
+///
+/// With `streams` > 0 the table is an event store's as people build one on SQL: each row also
+/// names its stream and version, under `UNIQUE(stream, version)` (what refuses a second writer
+/// of the same version), the rows going round the `streams` streams as the appenders do.
+func measureSQLite(path: String, batch: Int, valueSize: Int, maxEvents: Int, maxSeconds: Double,
+                   streams: Int = 0) throws -> BaselineMeasurement {
     var db: OpaquePointer?
     guard sqlite3_open(path, &db) == SQLITE_OK else { throw BenchError("sqlite3_open failed") }
     defer { sqlite3_close(db) }
-    for sql in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                "CREATE TABLE events(position INTEGER PRIMARY KEY, data BLOB NOT NULL)"] {
+    let table = streams > 0
+        ? "CREATE TABLE events(position INTEGER PRIMARY KEY, stream TEXT NOT NULL, version INTEGER NOT NULL, data BLOB NOT NULL, UNIQUE(stream, version))"
+        : "CREATE TABLE events(position INTEGER PRIMARY KEY, data BLOB NOT NULL)"
+    for sql in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", table] {
         guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw BenchError("sqlite: \(sql) failed") }
     }
     var insert: OpaquePointer?
-    guard sqlite3_prepare_v2(db, "INSERT INTO events(position, data) VALUES (?, ?)", -1, &insert, nil) == SQLITE_OK else {
+    let sql = streams > 0 ? "INSERT INTO events(position, stream, version, data) VALUES (?, ?, ?, ?)" : "INSERT INTO events(position, data) VALUES (?, ?)"
+    guard sqlite3_prepare_v2(db, sql, -1, &insert, nil) == SQLITE_OK else {
         throw BenchError("sqlite prepare failed")
     }
     defer { sqlite3_finalize(insert) }
     let value = [UInt8](repeating: 0x2e, count: valueSize)
+    let names = (0..<max(streams, 1)).map { Array("customer-c\($0)".utf8) }
+    var versions = [Int64](repeating: 0, count: names.count)
     var position: Int64 = 0
     let deadline = ContinuousClock.now + .milliseconds(Int(maxSeconds * 1000))
     let started = ContinuousClock.now
@@ -195,7 +205,15 @@ func measureSQLite(path: String, batch: Int, valueSize: Int, maxEvents: Int, max
         for _ in 0..<batch {
             position += 1
             sqlite3_bind_int64(insert, 1, position)
-            _ = value.withUnsafeBytes { sqlite3_bind_blob(insert, 2, $0.baseAddress, Int32($0.count), nil) }
+            if streams > 0 {
+                let stream = Int(position) % streams
+                versions[stream] += 1
+                _ = names[stream].withUnsafeBytes { sqlite3_bind_text(insert, 2, $0.baseAddress, Int32($0.count), sqliteTransient) }
+                sqlite3_bind_int64(insert, 3, versions[stream])
+                _ = value.withUnsafeBytes { sqlite3_bind_blob(insert, 4, $0.baseAddress, Int32($0.count), nil) }
+            } else {
+                _ = value.withUnsafeBytes { sqlite3_bind_blob(insert, 2, $0.baseAddress, Int32($0.count), nil) }
+            }
             guard sqlite3_step(insert) == SQLITE_DONE else { throw BenchError("sqlite insert failed") }
             sqlite3_reset(insert)
         }
@@ -203,6 +221,9 @@ func measureSQLite(path: String, batch: Int, valueSize: Int, maxEvents: Int, max
     }
     return BaselineMeasurement(events: Int(position), seconds: (ContinuousClock.now - started).seconds)
 }
+
+/// SQLITE_TRANSIENT: SQLite copies the bound bytes (the C macro does not import).
+private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 /// Reading the whole log as decoded envelopes, against a raw cursor scan of the same file.
 struct ReadMeasurement {

@@ -27,8 +27,11 @@ for appenders in arguments.concurrency where arguments.runs("appends") {
     log("  raw LMDB \(Int(raw.rate)) events/s; SQLite, batch \(batch) ...")
     let sqlite = try measureSQLite(path: "\(scratch)/sqlite-\(counter).db", batch: batch, valueSize: payload.storedSize,
                                    maxEvents: store.events, maxSeconds: arguments.seconds)
-    log("  SQLite \(Int(sqlite.rate)) events/s")
-    appendRows.append(AppendRow(appenders: appenders, store: store, raw: raw, sqlite: sqlite))
+    log("  SQLite \(Int(sqlite.rate)) events/s; SQLite with streams, batch \(batch) ...")
+    let sqliteStreams = try measureSQLite(path: "\(scratch)/sqlite-streams-\(counter).db", batch: batch, valueSize: payload.storedSize,
+                                          maxEvents: store.events, maxSeconds: arguments.seconds, streams: appenders)
+    log("  SQLite with streams \(Int(sqliteStreams.rate)) events/s")
+    appendRows.append(AppendRow(appenders: appenders, store: store, raw: raw, sqlite: sqlite, sqliteStreams: sqliteStreams))
 }
 
 let commandClients = arguments.concurrency.max() ?? 256
