@@ -112,6 +112,14 @@ private func scalingCustomer(_ index: Int, agents: Int, events: Int, keys: KeySt
 /// stream (a valid CRM event, so the rebuild that follows folds it), for at most `seconds` or
 /// `maxEvents`; returns events per second.
 private func appendBurst(store: EventStore, customers: Int, appenders: Int, maxEvents: Int, seconds: Double) async throws -> Double {
+    let before = store.commitStatistics
+    defer {
+        // Where the writer's time went during the burst: how appending cost grows with the log.
+        let after = store.commitStatistics
+        log(String(format: "  burst: %d events in %d commits; writer %.2f s encoding, %.2f s committing, %d merges in %.2f s",
+                   after.events - before.events, after.commits - before.commits, after.encodeSeconds - before.encodeSeconds,
+                   after.commitSeconds - before.commitSeconds, after.indexMerges - before.indexMerges, after.mergeSeconds - before.mergeSeconds))
+    }
     let began = ContinuousClock.now
     let deadline = began + .milliseconds(Int(seconds * 1000))
     let perAppender = max(1, maxEvents / appenders)

@@ -110,6 +110,10 @@ func partialRun(_ arguments: BenchArguments) async throws -> Never {
     if arguments.runs("commands") { _ = try await runCommands(arguments) }
     if arguments.runs("socket") { _ = try await runSocket(arguments) }
     if arguments.runs("projections") { _ = try await runProjections(arguments) }
+    if arguments.runs("scaling") {
+        log("scaling: one log grown to \(arguments.scalingSizes) events ...")
+        _ = try await measureScaling(directory: "\(scratch)/scaling", sizes: arguments.scalingSizes, seconds: min(arguments.seconds, 4))
+    }
     try? FileManager.default.removeItem(atPath: scratch)
     exit(0)
 }
