@@ -117,7 +117,7 @@ public final class KeyStore: @unchecked Sendable {
         guard rename(scrub + "/data.mdb", directory + "/data.mdb") == 0 else {
             let code = errno
             (environment, keys, destroyed) = try KeyStore.open(directory)
-            throw StoreError.storage(code: code, operation: "rename", message: String(cString: strerror(code)))
+            throw StoreError.system("rename", code: code)
         }
         try? syncDirectory(directory)
         try? fm.removeItem(atPath: scrub)
@@ -128,7 +128,7 @@ public final class KeyStore: @unchecked Sendable {
 /// Syncs `directory`, so a file created, renamed or removed in it stays so after a crash.
 func syncDirectory(_ directory: String) throws {
     let fd = open(directory, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw StoreError.storage(code: errno, operation: "open(\(directory))", message: String(cString: strerror(errno))) }
+    guard fd >= 0 else { throw StoreError.system("open(\(directory))") }
     defer { close(fd) }
-    guard fsync(fd) == 0 else { throw StoreError.storage(code: errno, operation: "fsync(\(directory))", message: String(cString: strerror(errno))) }
+    guard fsync(fd) == 0 else { throw StoreError.system("fsync(\(directory))") }
 }

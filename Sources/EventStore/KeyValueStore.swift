@@ -55,7 +55,7 @@ public final class KeyValueStore: Sendable {
             return false
         }
         for file in ["data.mdb", "lock.mdb"] where unlink(directory + "/" + file) != 0 && errno != ENOENT {
-            throw StoreError.storage(code: errno, operation: "unlink(\(directory)/\(file))", message: String(cString: strerror(errno)))
+            throw StoreError.system("unlink(\(directory)/\(file))")
         }
         try removeDurably(marker, in: directory)
         return true
@@ -72,15 +72,12 @@ public final class KeyValueStore: Sendable {
     /// all the same.
     public func bulkLoad<T>(_ body: () throws -> T) throws -> T {
         let marker = KeyValueStore.bulkLoadMarker(directory)
-        let fd = open(marker, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError.storage(code: errno, operation: "open(\(marker))", message: String(cString: strerror(errno))) }
-        // Closing the marker releases its lock, after it was removed.
-        defer { Foundation.close(fd) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            throw StoreError.invalidRequest("another process is bulk loading \(directory)")
-        }
+        // Throws `locked` when another process is loading. Released on leaving, after the
+        // marker was removed.
+        let lock = try WriterLock(path: marker)
+        defer { lock.release() }
         do {
-            guard fsync(fd) == 0 else { throw StoreError.storage(code: errno, operation: "fsync(\(marker))", message: String(cString: strerror(errno))) }
+            // The marker's name in the directory is what must survive a crash, not its content.
             try syncDirectory(directory)
             try environment.setNoSync(true)
         } catch {
@@ -99,9 +96,7 @@ public final class KeyValueStore: Sendable {
 
     /// Removes `path` (if there) and syncs its directory.
     private static func removeDurably(_ path: String, in directory: String) throws {
-        if unlink(path) != 0 && errno != ENOENT {
-            throw StoreError.storage(code: errno, operation: "unlink(\(path))", message: String(cString: strerror(errno)))
-        }
+        if unlink(path) != 0 && errno != ENOENT { throw StoreError.system("unlink(\(path))") }
         try syncDirectory(directory)
     }
 

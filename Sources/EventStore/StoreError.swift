@@ -21,7 +21,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case readOnly
     /// The store has been closed.
     case closed
-    /// Another process already writes this log.
+    /// Another process holds the lock at `path`: it already writes this log, or bulk loads this store.
     case locked(path: String, holder: Int32?)
     /// A destination for a backup already holds files.
     case destinationNotEmpty(path: String)
@@ -50,7 +50,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the store is closed"
         case let .locked(path, holder):
             let who = holder.map { "process \($0)" } ?? "another process"
-            return "\(who) already writes this log (lock \(path)); open it read-only or stop that process first"
+            return "\(who) already writes here (it holds \(path)); open it read-only or stop that process first"
         case let .destinationNotEmpty(path):
             return "backup destination \(path) is not empty"
         case let .storage(code, operation, message):
@@ -81,6 +81,12 @@ extension StoreError {
         case let .storage(code, _, _): return code == EIO || code == MDB_PANIC
         default: return false
         }
+    }
+
+    /// A failed system call: `operation` and the error `code` (errno, read by the caller right
+    /// after the call) with its text.
+    static func system(_ operation: String, code: Int32 = errno) -> StoreError {
+        .storage(code: code, operation: operation, message: String(cString: strerror(code)))
     }
 
     /// Wraps any error thrown inside the store as a `StoreError`.

@@ -1,6 +1,7 @@
 import Foundation
 
-/// An exclusive advisory lock (flock) that makes one process the log's only writer.
+/// An exclusive advisory lock (flock) on a file that names the process holding it: what makes
+/// one process the log's only writer, and one process a key-value store's bulk loader.
 ///
 /// The writer keeps what it knows of the unindexed tail in memory; a second writing process
 /// would invalidate that, so it is refused at open. Readers (read-only stores) take no lock.
@@ -12,7 +13,7 @@ final class WriterLock: Sendable {
     init(path: String) throws {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw StoreError.storage(code: errno, operation: "open(\(path))", message: String(cString: strerror(errno)))
+            throw StoreError.system("open(\(path))")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)

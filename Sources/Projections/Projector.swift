@@ -198,18 +198,20 @@ public final class Projector: Sendable {
             -> ([ProjectedEvent], [[(any Sendable)?]]) {
             let slices = recorded.count >= parallelFrom ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
             let bounds = (0...slices).map { recorded.count * $0 / slices }
-            let done = Locked([Result<([ProjectedEvent], [[(any Sendable)?]]), any Error>?](repeating: nil, count: slices))
-            let work: @Sendable (Int) -> Void = { slice in
-                let outcome = Result { () throws -> ([ProjectedEvent], [[(any Sendable)?]]) in
-                    let events = try recorded[bounds[slice]..<bounds[slice + 1]].map { try ProjectedEvent($0) }
-                    let prepared = projections.map { projection in
-                        projection.map { projection in events.map { projection.prepare($0) } } ?? Array(repeating: nil, count: events.count)
-                    }
-                    return (events, prepared)
+            let decode: @Sendable (Int) throws -> ([ProjectedEvent], [[(any Sendable)?]]) = { slice in
+                let events = try recorded[bounds[slice]..<bounds[slice + 1]].map { try ProjectedEvent($0) }
+                let prepared = projections.map { projection in
+                    projection.map { projection in events.map { projection.prepare($0) } } ?? Array(repeating: nil, count: events.count)
                 }
+                return (events, prepared)
+            }
+            // A live fold's few events: one slice, handed back as it is.
+            if slices == 1 { return try decode(0) }
+            let done = Locked([Result<([ProjectedEvent], [[(any Sendable)?]]), any Error>?](repeating: nil, count: slices))
+            DispatchQueue.concurrentPerform(iterations: slices) { slice in
+                let outcome = Result { try decode(slice) }
                 done.withLock { $0[slice] = outcome }
             }
-            if slices == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: slices, execute: work) }
             var events: [ProjectedEvent] = []
             events.reserveCapacity(recorded.count)
             var prepared = [[(any Sendable)?]](repeating: [], count: projections.count)
