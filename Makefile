@@ -50,17 +50,17 @@ test: deps
 	.build/debug/crmd-fuzz Fuzz/corpus
 	rm -rf .build/fixture-data && mkdir -p .build/fixture-data/log && cp Tests/Fixtures/product-v1-log/data.mdb .build/fixture-data/log/
 	.build/debug/crmd replay --data .build/fixture-data --format jsonl > .build/test-events/fixture-product-v1.jsonl
-	python3 tests/validate_schemas.py --events .build/test-events --min-events 200
+	python3 tools/validate_schemas.py --events .build/test-events --min-events 200
 
 # Re-writes the checked-in logs that old schema versions must stay readable from.
 fixtures:
 	swift build --build-tests
 	CRMD_WRITE_FIXTURES=1 swift test --skip-build --filter SchemaEvolutionTests/testWriteV1Fixture
 
-# Re-writes docs/protocol.md's examples from a fresh daemon.
+# Re-writes docs/protocol.md's examples from a fresh daemon and docs/access.md from the access table.
 docs:
 	swift build --build-tests
-	CRMD_WRITE_DOCS=1 swift test --skip-build --filter ProtocolDocTests/testWriteProtocolDoc
+	CRMD_WRITE_DOCS=1 swift test --skip-build --filter "ProtocolDocTests/testWriteProtocolDoc|AccessPolicyTests/testWriteAccessDoc"
 
 # Re-renders schemas/ after a command or event changed.
 schemas:

@@ -19,12 +19,17 @@ let package = Package(
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "EventStore", dependencies: ["CLMDB", .product(name: "Crypto", package: "swift-crypto")]),
+        // JSON values, their parser, a Codable coder and the JSON Schema DSL: no CRM, no storage.
+        .target(name: "JSONKit"),
+        // The door every request passes: the wire's error type and envelope schemas, who is asking
+        // and the access policy (docs/access.md).
+        .target(name: "Door", dependencies: ["EventStore", "JSONKit"]),
         // The CRM's event definitions and schemas, shared by the write side and the read side.
-        .target(name: "CRMEvents", dependencies: ["EventStore", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Commands", dependencies: ["EventStore", "CRMEvents", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Projections", dependencies: ["EventStore", "CRMEvents", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CRMEvents", dependencies: ["EventStore", "JSONKit", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Commands", dependencies: ["Door", "JSONKit", "EventStore", "CRMEvents", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Projections", dependencies: ["Door", "JSONKit", "EventStore", "CRMEvents", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "crmd", dependencies: [
-            "EventStore", "CRMEvents", "Commands", "Projections",
+            "EventStore", "JSONKit", "Door", "CRMEvents", "Commands", "Projections",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -32,21 +37,21 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Appends in a loop until killed; the crash tests SIGKILL it at random moments.
-        .executableTarget(name: "store-crash-child", dependencies: ["EventStore", "CLMDB", "CRMEvents", "Projections"]),
+        .executableTarget(name: "store-crash-child", dependencies: ["EventStore", "CLMDB", "JSONKit", "Door", "CRMEvents", "Projections"]),
         // `make bench`: the store against raw LMDB and SQLite, in one run.
-        .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "CRMEvents", "Commands", "Projections", "CLMDB", "CSQLite"],
+        .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "JSONKit", "Door", "CRMEvents", "Commands", "Projections", "CLMDB", "CSQLite"],
                          path: "Benchmarks/crmd-bench"),
         // `make proof`: libFuzzer over the request decoder and command validation (built with
         // -sanitize=fuzzer -DFUZZING); without FUZZING it replays the inputs it is given.
-        .executableTarget(name: "crmd-fuzz", dependencies: ["CRMEvents", "Commands", "Projections"], path: "Fuzz/crmd-fuzz"),
+        .executableTarget(name: "crmd-fuzz", dependencies: ["JSONKit", "Door", "CRMEvents", "Commands", "Projections"], path: "Fuzz/crmd-fuzz"),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CLMDB", "store-crash-child", .product(name: "Crypto", package: "swift-crypto")]),
         // A real company (log, keys, commands, projections) in a temporary directory, for tests.
-        .target(name: "CRMTestSupport", dependencies: ["EventStore", "CRMEvents", "Commands", "Projections"], path: "Tests/CRMTestSupport"),
-        .testTarget(name: "CRMEventsTests", dependencies: ["CRMEvents"]),
+        .target(name: "CRMTestSupport", dependencies: ["EventStore", "JSONKit", "Door", "CRMEvents", "Commands", "Projections"], path: "Tests/CRMTestSupport"),
+        .testTarget(name: "CRMEventsTests", dependencies: ["JSONKit", "CRMEvents"]),
         // End to end: the real `crmd serve` over its socket.
-        .testTarget(name: "DaemonTests", dependencies: ["CRMEvents", "EventStore", "Commands", "Projections", "crmd"]),
-        .testTarget(name: "ProjectionTests", dependencies: ["Projections", "CRMTestSupport", "Commands", "CRMEvents", "EventStore", "store-crash-child",
+        .testTarget(name: "DaemonTests", dependencies: ["JSONKit", "Door", "CRMEvents", "EventStore", "Commands", "Projections", "crmd"]),
+        .testTarget(name: "ProjectionTests", dependencies: ["Projections", "CRMTestSupport", "Commands", "JSONKit", "Door", "CRMEvents", "EventStore", "store-crash-child",
                                                             .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "CRMEvents", "EventStore", "Projections", "CRMTestSupport"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "JSONKit", "Door", "CRMEvents", "EventStore", "Projections", "CRMTestSupport"]),
     ]
 )

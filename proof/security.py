@@ -1,5 +1,5 @@
 """Security: file modes of the data directory, no personal data in the daemon's log or in error
-messages, and every role of SPEC §8 tried against every op it must not use, each from its own
+messages, and every role of docs/access.md tried against every op it must not use, each from its own
 OS uid (SO_PEERCRED is the only identity the daemon trusts).
 
 Needs root (clients run under other uids). Prints one JSON line; exits 1 on any finding."""

@@ -2,6 +2,7 @@ import CRMEvents
 import Commands
 import EventStore
 import Foundation
+import JSONKit
 
 /// Throughput and latency of whole commands through `CommandService`.
 struct CommandMeasurement {

@@ -2,6 +2,7 @@ import CRMEvents
 import Commands
 import EventStore
 import Foundation
+import JSONKit
 import Projections
 
 /// One log size: a bare read of the log beside a rebuild of every projection.

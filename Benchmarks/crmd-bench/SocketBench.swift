@@ -1,6 +1,7 @@
-import EventStore
 import CRMEvents
+import EventStore
 import Foundation
+import JSONKit
 
 /// Durable commands over the daemon's socket at one concurrency.
 struct SocketMeasurement {

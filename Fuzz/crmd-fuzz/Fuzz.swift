@@ -1,6 +1,8 @@
 import CRMEvents
 import Commands
+import Door
 import Foundation
+import JSONKit
 import Projections
 
 /// One input through everything a request line meets before any state: the JSON parser, the
@@ -21,7 +23,7 @@ func fuzzOne(_ bytes: [UInt8]) {
         } catch {
             precondition(error.code != .internal, "validation failed internally: \(error)")
         }
-    } else if let schema = CRMQueries.schemas.first(where: { $0.op == op })?.schema {
+    } else if let schema = QueryCatalogue.definition(op)?.schema {
         _ = schema.validate(args)
     }
 }

@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import JSONKit
 
 /// Every CRM fact, decoded and upcast to the current schema: what folds and projections switch over.
 public enum CRMEvent: Equatable, Sendable {
@@ -39,6 +40,18 @@ public enum CRMEvent: Equatable, Sendable {
         switch self {
         case .interaction(let kind, _): kind.eventType
         default: payload.map { type(of: $0).eventType } ?? ""
+        }
+    }
+
+    /// The id of what the event records inside another entity's stream (an interaction on the
+    /// customer's activity stream, a payment on its invoice, a support contract on its customer),
+    /// or nil when the event is about its stream's own entity.
+    public var recordedEntityID: String? {
+        switch self {
+        case .interaction(_, let interaction): interaction.interactionId
+        case .paymentRecorded(let payment): payment.paymentId
+        case .supportContractRecorded(let contract): contract.contractId
+        default: nil
         }
     }
 

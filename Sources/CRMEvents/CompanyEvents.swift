@@ -1,3 +1,4 @@
+import JSONKit
 /// A product entered the catalogue with its list price.
 ///
 /// Schema v2 replaced v1's separate `price` and `currency` with `unitPrice` and added `unit`;

@@ -1,3 +1,4 @@
+import JSONKit
 /// Where a customer came from: the answer to "how did this caller find us" (MISSION question 2).
 public struct CustomerSource: Codable, Hashable, Sendable {
     /// The channel, e.g. `website`, `instagram`, `exhibition`, `referral`.

@@ -1,3 +1,4 @@
+import JSONKit
 /// The stages a pipeline has when none was defined: `pipeline.define` may replace them.
 public let defaultPipelineStages = ["lead", "qualified", "proposal", "negotiation", "won", "lost"]
 

@@ -1,3 +1,4 @@
+import JSONKit
 /// A price quote was given, by phone, email, in person or otherwise.
 public struct QuoteGiven: EventPayload {
     public static let eventType = "QuoteGiven"

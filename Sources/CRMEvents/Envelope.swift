@@ -1,9 +1,10 @@
 import EventStore
 import Foundation
+import JSONKit
 
-/// The wire and replay form of a recorded event: the envelope of SPEC §3 as one JSON object.
+/// The wire and replay form of a recorded event: the envelope of docs/protocol.md as one JSON object.
 public enum Envelope {
-    /// The event as a JSON object, fields in the SPEC's order.
+    /// The event as a JSON object, fields in the order docs/protocol.md lists them.
     ///
     /// `data` is the payload as JSON when it is JSON (CRM events always are); any other payload
     /// is given as `dataBase64`, so no byte is lost.

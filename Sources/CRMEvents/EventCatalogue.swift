@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import JSONKit
 
 /// Why a stored event could not be read as a CRM event.
 public enum EventDecodingError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import JSONKit
 /// A CRM event's payload: a fact in the past tense with its type name, schema version and schema.
 public protocol EventPayload: Codable, Equatable, Sendable {
     /// The event type stored in the envelope, e.g. `CallLogged`.

@@ -1,3 +1,4 @@
+import JSONKit
 /// A reminder was put on an agent's agenda.
 public struct FollowupScheduled: EventPayload {
     public static let eventType = "FollowupScheduled"

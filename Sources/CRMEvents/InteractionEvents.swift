@@ -1,3 +1,4 @@
+import JSONKit
 /// The kinds of interaction with a customer, each recorded as its own event type.
 public enum InteractionKind: String, CaseIterable, Codable, Sendable {
     case call, meeting, email, sms, note, negotiation

@@ -1,5 +1,5 @@
-import EventStore
 import Crypto
+import EventStore
 import Foundation
 
 /// Personal data as stored in the log: AES-GCM ciphertext under one customer's data key.

@@ -1,28 +1,33 @@
 import CRMEvents
+import Door
+import JSONKit
 
-/// One op of SPEC §5: its name, the schema of its arguments and how it decides its events.
+/// One command of docs/protocol.md: its name, who may send it, the schema of its arguments and how it decides its events.
 struct CommandDefinition: Sendable {
     let name: String
+    /// Who may send it (docs/access.md).
+    let audience: Audience
     let schema: Schema
     /// Destroys the customer's data key once the events are durable.
     var forgetsCustomer = false
     /// Reassigns, after the commit, customers given to the leaving agent while it was in flight.
     var sweepsCustomers = false
     /// Decodes validated arguments (before the state is read) into the decision to make on it.
-    let prepare: @Sendable (JSON) throws(CommandError) -> Decider
+    let prepare: @Sendable (JSON) throws(WireError) -> Decider
 
     /// A command with decoded arguments, ready to be decided on the company's current state.
-    typealias Decider = @Sendable (DecisionContext) throws(CommandError) -> Decision
+    typealias Decider = @Sendable (DecisionContext) throws(WireError) -> Decision
 
-    init<A: Decodable & Sendable>(_ name: String, _ args: A.Type, _ schema: Schema, forgetsCustomer: Bool = false,
-                                  sweepsCustomers: Bool = false, _ decide: @escaping @Sendable (A, DecisionContext) throws(CommandError) -> Decision) {
+    init<A: Decodable & Sendable>(_ name: String, _ audience: Audience, _ args: A.Type, _ schema: Schema, forgetsCustomer: Bool = false,
+                                  sweepsCustomers: Bool = false, _ decide: @escaping @Sendable (A, DecisionContext) throws(WireError) -> Decision) {
         self.name = name
+        self.audience = audience
         self.schema = schema
         self.forgetsCustomer = forgetsCustomer
         self.sweepsCustomers = sweepsCustomers
-        self.prepare = { (json: JSON) throws(CommandError) -> Decider in
+        self.prepare = { (json: JSON) throws(WireError) -> Decider in
             let args = try decodeArgs(A.self, json)
-            return { (context: DecisionContext) throws(CommandError) -> Decision in try decide(args, context) }
+            return { (context: DecisionContext) throws(WireError) -> Decision in try decide(args, context) }
         }
     }
 }
@@ -40,15 +45,18 @@ public enum CommandCatalogue {
     /// The op names, sorted.
     public static var names: [String] { ops.keys.sorted() }
 
+    /// Who may send `op`, or nil when it is not a command.
+    public static func audience(_ op: String) -> Audience? { ops[op]?.audience }
+
     /// The JSON Schema of an op's arguments.
     public static func argumentSchema(_ op: String) -> Schema? { ops[op]?.schema }
 
     /// Checks a command as far as it can be without the company's state: the op exists, the
     /// arguments match its schema and decode into its typed arguments (what the fuzzer drives).
-    public static func check(_ op: String, _ args: JSON) throws(CommandError) {
-        guard let definition = ops[op] else { throw CommandError(.unknownOp, "unknown op \(op)") }
+    public static func check(_ op: String, _ args: JSON) throws(WireError) {
+        guard let definition = ops[op] else { throw WireError(.unknownOp, "unknown op \(op)") }
         if let violation = definition.schema.validate(args) {
-            throw CommandError(.invalidArgs, violation.description, path: violation.path)
+            throw WireError(.invalidArgs, violation.description, path: violation.path)
         }
         _ = try definition.prepare(args)
     }

@@ -1,18 +1,9 @@
 import CRMEvents
 import EventStore
+import JSONKit
 
-/// How far a principal's rights reach (SPEC §8), as the write side enforces them.
-public enum AccessScope: Sendable, Equatable {
-    /// Admins and managers: every customer and every op.
-    case everything
-    /// An agent: only their own customers, only as themselves, no company-wide ops.
-    case agent(String)
-}
-
-/// Who sends a command and how it is to be applied (the request fields of SPEC §4 beside `args`).
+/// Who sends a command and how it is to be applied (the request fields of docs/protocol.md beside `args`).
 public struct CommandContext: Sendable {
-    /// What the sender may touch; checked inside the decision, against the state it decides on.
-    public var scope: AccessScope = .everything
     /// The principal and OS uid the events are recorded as caused by.
     public var actor: Actor
     /// Idempotency key: the same id applied twice writes once.
@@ -26,9 +17,8 @@ public struct CommandContext: Sendable {
 
     /// Describes a request's context.
     public init(actor: Actor = .system, requestId: String? = nil, expectedVersion: StreamVersion? = nil,
-                correlationId: String? = nil, causationId: String? = nil, scope: AccessScope = .everything) {
+                correlationId: String? = nil, causationId: String? = nil) {
         self.actor = actor
-        self.scope = scope
         self.requestId = requestId
         self.expectedVersion = expectedVersion
         self.correlationId = correlationId
@@ -53,7 +43,7 @@ public struct CommandResult: Equatable, Sendable {
     /// True when the request id had been applied before and this is the first result.
     public var duplicate: Bool
 
-    /// The result object of SPEC §4.
+    /// The result object of docs/protocol.md.
     public var json: JSON {
         var object: JSONObject = [
             "stream": .string(stream), "id": .string(id), "version": .int(Int64(version)),

@@ -1,6 +1,8 @@
 import CRMEvents
+import Door
 import EventStore
 import Foundation
+import JSONKit
 
 /// The write side: validates a command, decides its events on the company's current state and
 /// appends them durably, retrying on fresh state when another command got in first.
@@ -22,19 +24,13 @@ public final class CommandService: Sendable {
     private let written = Locked<[PayloadKey: CRMEvent]>([:])
     private let clock: @Sendable () -> Timestamp
     /// The role an agent was hired with (`agent` or `manager`), or nil for no active agent; the
-    /// daemon uses it when a gateway or admin acts `as` someone.
-    public func agentRole(_ agentId: String) throws(CommandError) -> String? {
-        try withCurrentState { (state: CompanyState) -> String? in
+    /// access policy uses it when a gateway or admin acts `as` someone.
+    public func agentRole(_ agentId: String) throws(WireError) -> Role? {
+        try withCurrentState { (state: CompanyState) -> Role? in
             guard let agent = state.agents[agentId], !agent.left else { return nil }
-            return agent.role
+            return Role(rawValue: agent.role)
         }
     }
-
-    /// Ops that change the company itself or move customers between agents: not for agents.
-    public static let companyOps: Set<String> = [
-        "customer.assign", "customer.forget", "product.define", "product.reprice", "product.retire", "agent.hire", "agent.leave",
-        "branch.open", "target.set", "pipeline.define",
-    ]
 
     /// How many times a command is decided again after losing a race on its streams.
     public static let maxAttempts = 16
@@ -55,16 +51,13 @@ public final class CommandService: Sendable {
     /// The key-store name of a customer's data key.
     static func keyOwner(_ customerId: String) -> String { DataKey.owner(ofCustomer: customerId) }
 
-    /// Runs one command (`op` of SPEC §5) and returns what it wrote, once it is durable.
-    public func execute(_ op: String, _ args: JSON, context: CommandContext = CommandContext()) async throws(CommandError) -> CommandResult {
+    /// Runs one command (an op of docs/commands.md) and returns what it wrote, once it is durable.
+    public func execute(_ op: String, _ args: JSON, context: CommandContext = CommandContext()) async throws(WireError) -> CommandResult {
         guard let definition = CommandCatalogue.ops[op] else {
-            throw CommandError(.unknownOp, "unknown op \(op)")
-        }
-        if case .agent = context.scope, CommandService.companyOps.contains(op) {
-            throw CommandError(.forbidden, "\(op) is for managers and admins")
+            throw WireError(.unknownOp, "unknown op \(op)")
         }
         if let violation = definition.schema.validate(args) {
-            throw CommandError(.invalidArgs, violation.description, path: violation.path)
+            throw WireError(.invalidArgs, violation.description, path: violation.path)
         }
         let decider = try definition.prepare(args)
         for _ in 0..<CommandService.maxAttempts {
@@ -103,22 +96,22 @@ public final class CommandService: Sendable {
                    !(stream == decision.target && context.expectedVersion != nil) {
                     continue
                 }
-                throw CommandError(error)
+                throw WireError(error)
             } catch {
-                throw CommandError(.internal, "\(error)")
+                throw WireError(.internal, "\(error)")
             }
         }
-        throw CommandError(.conflict, "\(op) lost the race for its streams \(CommandService.maxAttempts) times; try again")
+        throw WireError(.conflict, "\(op) lost the race for its streams \(CommandService.maxAttempts) times; try again")
     }
 
-    private func decide(_ decider: CommandDefinition.Decider, _ context: CommandContext) throws(CommandError) -> Decision {
+    private func decide(_ decider: CommandDefinition.Decider, _ context: CommandContext) throws(WireError) -> Decision {
         let now = clock()
-        return try withCurrentState { (state: CompanyState) throws(CommandError) -> Decision in
+        return try withCurrentState { (state: CompanyState) throws(WireError) -> Decision in
             let decisionContext = DecisionContext(state: state, command: context, store: store, keys: keys, now: now, entropy: entropy)
             var decision = try decider(decisionContext)
             decision.conditions = decisionContext.conditions(for: decision)
             if let expected = context.expectedVersion, state.version(decision.target) != expected {
-                throw CommandError(.conflict, "\(decision.target) is at version \(state.version(decision.target)), not \(expected)")
+                throw WireError(.conflict, "\(decision.target) is at version \(state.version(decision.target)), not \(expected)")
             }
             return decision
         }
@@ -161,14 +154,14 @@ public final class CommandService: Sendable {
     /// Runs `body` on the state with every event committed so far folded in, under the shared
     /// side of the lock; the exclusive side is taken only to fold what is new, and under load
     /// there usually is nothing.
-    private func withCurrentState<R>(_ body: (CompanyState) throws(CommandError) -> R) throws(CommandError) -> R {
+    private func withCurrentState<R>(_ body: (CompanyState) throws(WireError) -> R) throws(WireError) -> R {
         if state.withReadLock({ $0.position }) < store.committedHead {
-            try state.withWriteLock { (state: inout CompanyState) throws(CommandError) in try catchUp(&state) }
+            try state.withWriteLock { (state: inout CompanyState) throws(WireError) in try catchUp(&state) }
         }
         return try state.withReadLock(body)
     }
 
-    private func catchUp(_ state: inout CompanyState) throws(CommandError) {
+    private func catchUp(_ state: inout CompanyState) throws(WireError) {
         do {
             try store.scan(from: state.position + 1) { event in
                 if let decided = written.withLock({ $0.removeValue(forKey: PayloadKey(type: event.type, data: event.data)) }) {
@@ -179,23 +172,23 @@ public final class CommandService: Sendable {
                 return true
             }
         } catch let error as StoreError {
-            throw CommandError(error)
+            throw WireError(error)
         } catch {
-            throw CommandError(.internal, "the log holds an event the write side cannot read: \(error)")
+            throw WireError(.internal, "the log holds an event the write side cannot read: \(error)")
         }
     }
 
     /// The company as the write side knows it, caught up to the head (what tests compare).
-    func foldedState() throws(CommandError) -> CompanyState {
+    func foldedState() throws(WireError) -> CompanyState {
         try withCurrentState { $0 }
     }
 
     /// Reassigns customers given to a leaving agent by commands that committed after `agent.leave`
     /// was decided but before it committed (later ones fail their condition on the agent's stream).
-    private func sweepCustomers(of leave: Decision, _ context: CommandContext) async throws(CommandError) {
+    private func sweepCustomers(of leave: Decision, _ context: CommandContext) async throws(WireError) {
         guard case .agentLeft(let left)? = leave.appends.first?.events.first else { return }
         for _ in 0..<CommandService.maxAttempts {
-            let decision = try withCurrentState { (state: CompanyState) throws(CommandError) -> Decision? in
+            let decision = try withCurrentState { (state: CompanyState) throws(WireError) -> Decision? in
                 let stranded = (state.customersByAgent[left.agentId] ?? []).sorted()
                 guard !stranded.isEmpty else { return nil }
                 let context = DecisionContext(state: state, command: context, store: store, keys: keys, now: clock(), entropy: entropy)
@@ -214,14 +207,14 @@ public final class CommandService: Sendable {
             } catch StoreError.wrongExpectedVersion {
                 continue
             } catch {
-                throw CommandError(error as? StoreError ?? .closed)
+                throw WireError(error as? StoreError ?? .closed)
             }
         }
     }
 
-    private func destroyKey(_ customerId: String) throws(CommandError) {
+    private func destroyKey(_ customerId: String) throws(WireError) {
         do { try keys.destroy(CommandService.keyOwner(customerId)) } catch {
-            throw CommandError(.unavailable, "customer \(customerId) is recorded as forgotten but the key could not be destroyed yet: \(error); send customer.forget again")
+            throw WireError(.unavailable, "customer \(customerId) is recorded as forgotten but the key could not be destroyed yet: \(error); send customer.forget again")
         }
     }
 
@@ -229,7 +222,7 @@ public final class CommandService: Sendable {
     ///
     /// The daemon runs this at start, so a crash between the CustomerForgotten commit and the
     /// key's destruction never leaves personal data readable for long.
-    public func reconcileForgottenKeys() throws(CommandError) -> Int {
+    public func reconcileForgottenKeys() throws(WireError) -> Int {
         let forgotten = try withCurrentState { (state: CompanyState) -> [String] in
             state.customers.filter(\.value.forgotten).map(\.key)
         }
@@ -244,9 +237,9 @@ public final class CommandService: Sendable {
     }
 
     /// The result of an append; `types` are read back from the log when not known (a duplicate's first result).
-    private func describe(_ result: AppendResult, target: String, id: String, types known: [String]? = nil) throws(CommandError) -> CommandResult {
+    private func describe(_ result: AppendResult, target: String, id: String, types known: [String]? = nil) throws(WireError) -> CommandResult {
         guard let primary = result.streams.first(where: { $0.stream == target }) ?? result.streams.first else {
-            throw CommandError(.internal, "the append returned no streams")
+            throw WireError(.internal, "the append returned no streams")
         }
         var types: [String] = known ?? []
         if known == nil {
@@ -256,7 +249,7 @@ public final class CommandService: Sendable {
                     return true
                 }
             } catch {
-                throw CommandError(.internal, "cannot read back the events just written: \(error)")
+                throw WireError(.internal, "cannot read back the events just written: \(error)")
             }
         }
         return CommandResult(stream: primary.stream, id: id, version: primary.lastVersion, position: result.lastPosition,
@@ -264,9 +257,41 @@ public final class CommandService: Sendable {
                              duplicate: result.duplicate)
     }
 
-    private func describe(_ first: AppendResult, requestId: String) throws(CommandError) -> CommandResult {
+    /// The first result of a request applied before, read back from the log: the id it answered
+    /// with is the entity its target stream's first event records (a retry must get the same answer).
+    private func describe(_ first: AppendResult, requestId: String) throws(WireError) -> CommandResult {
         let target = first.streams.first?.stream ?? ""
-        let id = AggregateKind.parse(stream: target)?.1.rawValue ?? target
+        var recorded: String?
+        do {
+            try store.scan(from: first.firstPosition, to: first.lastPosition) { event in
+                guard event.stream == target else { return true }
+                recorded = try EventCatalogue.decode(event).recordedEntityID
+                return false
+            }
+        } catch {
+            throw WireError(.internal, "cannot read back the events of request \(requestId): \(error)")
+        }
+        let id = recorded ?? AggregateKind.parse(stream: target)?.1.rawValue ?? target
         return try describe(first, target: target, id: id)
+    }
+}
+
+/// The write side answers the access policy from the state its decisions read, caught up to the
+/// log's head. A command is authorised as it arrives: one decided a moment later, after its
+/// customer was reassigned, is treated like one that arrived a moment earlier.
+extension CommandService: AccessFacts {
+    /// Whose `record` is, by the write side's state.
+    public func ownership(of record: SubjectRecord) throws(WireError) -> Ownership? {
+        try withCurrentState { (state: CompanyState) -> Ownership? in
+            let customerId: String?
+            switch record {
+            case .customer(let id): customerId = id
+            case .deal(let id): customerId = state.deals[id]?.customerId
+            case .invoice(let id): customerId = state.invoices[id]?.customerId
+            case .followup(let id): customerId = state.followups[id]?.customerId
+            }
+            guard let customerId, let customer = state.customers[customerId] else { return nil }
+            return Ownership(customerId: customerId, agentId: customer.agentId)
+        }
     }
 }

@@ -1,5 +1,7 @@
 import CRMEvents
+import Door
 import EventStore
+import JSONKit
 
 /// The catalogue, staff, branches and targets.
 enum CompanyOps {
@@ -42,57 +44,57 @@ enum CompanyOps {
     }
 
     static let all: [CommandDefinition] = [
-        CommandDefinition("product.define", DefineProduct.self, .record([
+        CommandDefinition("product.define", .companyWork, DefineProduct.self, .record([
             "productId": .id, "name": .text(200), "unitPrice": .money, "unit": .text(32),
         ], required: ["name", "unitPrice"]), defineProduct),
-        CommandDefinition("product.reprice", Reprice.self, .record(["productId": .id, "unitPrice": .money],
+        CommandDefinition("product.reprice", .companyWork, Reprice.self, .record(["productId": .id, "unitPrice": .money],
                                                                   required: ["productId", "unitPrice"]), reprice),
-        CommandDefinition("product.retire", Retire.self, .record(["productId": .id], required: ["productId"]), retire),
-        CommandDefinition("agent.hire", Hire.self, .record([
+        CommandDefinition("product.retire", .companyWork, Retire.self, .record(["productId": .id], required: ["productId"]), retire),
+        CommandDefinition("agent.hire", .companyWork, Hire.self, .record([
             "agentId": .id, "name": .text(200), "role": .choice(["agent", "manager"]), "branchId": .id,
         ], required: ["name"]), hire),
         // successorId is a business rule, not a schema matter: refused as `successor_required`.
-        CommandDefinition("agent.leave", Leave.self, .record(["agentId": .id, "successorId": .id], required: ["agentId"]),
+        CommandDefinition("agent.leave", .companyWork, Leave.self, .record(["agentId": .id, "successorId": .id], required: ["agentId"]),
                           sweepsCustomers: true, leave),
-        CommandDefinition("branch.open", OpenBranch.self, .record([
+        CommandDefinition("branch.open", .companyWork, OpenBranch.self, .record([
             "branchId": .id, "name": .text(200), "region": .text(128), "kind": .choice(["branch", "representative"]),
         ], required: ["name", "region"]), openBranch),
-        CommandDefinition("target.set", SetTarget.self, .record([
+        CommandDefinition("target.set", .companyWork, SetTarget.self, .record([
             "targetId": .id, "period": .matching(.period), "calendar": .choice(["gregorian", "persian"]),
             "scope": .choice(["company", "agent", "branch"]), "scopeId": .id, "amount": .money,
         ], required: ["period", "scope", "amount"]), setTarget),
     ]
 
-    static func defineProduct(_ args: DefineProduct, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func defineProduct(_ args: DefineProduct, _ context: DecisionContext) throws(WireError) -> Decision {
         let id = context.newID(args.productId, prefix: "prod")
-        guard context.state.products[id] == nil else { throw CommandError(.conflict, "product \(id) already exists", path: "/productId") }
+        guard context.state.products[id] == nil else { throw WireError(.conflict, "product \(id) already exists", path: "/productId") }
         return context.write(AggregateKind.product.stream(try! EntityID(id)), id: id, [.productDefined(ProductDefined(
             productId: id, name: args.name, unitPrice: args.unitPrice, unit: args.unit ?? "piece"))])
     }
 
-    static func activeProduct(_ id: String, _ context: DecisionContext) throws(CommandError) -> CompanyState.Product {
+    static func activeProduct(_ id: String, _ context: DecisionContext) throws(WireError) -> CompanyState.Product {
         guard let product = context.state.products[id] else { throw .notFound("product", id, path: "/productId") }
         guard !product.retired else { throw .rule("product_retired", "product \(id) is retired", path: "/productId") }
         return product
     }
 
-    static func reprice(_ args: Reprice, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func reprice(_ args: Reprice, _ context: DecisionContext) throws(WireError) -> Decision {
         let product = try activeProduct(args.productId, context)
         guard product.price != args.unitPrice else { throw .rule("no_change", "product \(args.productId) already costs \(product.price)", path: "/unitPrice") }
         return context.write(AggregateKind.product.stream(try! EntityID(args.productId)), id: args.productId, [.productRepriced(ProductRepriced(
             productId: args.productId, from: product.price, to: args.unitPrice))])
     }
 
-    static func retire(_ args: Retire, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func retire(_ args: Retire, _ context: DecisionContext) throws(WireError) -> Decision {
         _ = try activeProduct(args.productId, context)
         return context.write(AggregateKind.product.stream(try! EntityID(args.productId)), id: args.productId,
                              [.productRetired(ProductRetired(productId: args.productId))])
     }
 
-    static func hire(_ args: Hire, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func hire(_ args: Hire, _ context: DecisionContext) throws(WireError) -> Decision {
         let id = context.newID(args.agentId, prefix: "a")
         guard context.state.agents[id] == nil else {
-            throw CommandError(.conflict, "agent \(id) already exists (ids of staff who left are not reused)", path: "/agentId")
+            throw WireError(.conflict, "agent \(id) already exists (ids of staff who left are not reused)", path: "/agentId")
         }
         if let branchId = args.branchId, !context.state.branches.contains(branchId) { throw .notFound("branch", branchId, path: "/branchId") }
         return context.write(AggregateKind.agent.stream(try! EntityID(id)), id: id, [.agentHired(AgentHired(
@@ -100,7 +102,7 @@ enum CompanyOps {
     }
 
     /// Writes `AgentLeft` and one `CustomerAssigned` per customer of the agent, in one commit.
-    static func leave(_ args: Leave, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func leave(_ args: Leave, _ context: DecisionContext) throws(WireError) -> Decision {
         guard let agent = context.state.agents[args.agentId] else { throw .notFound("agent", args.agentId, path: "/agentId") }
         guard !agent.left else { throw .rule("agent_outside_company", "agent \(args.agentId) has already left", path: "/agentId") }
         guard let successorId = args.successorId else {
@@ -125,14 +127,14 @@ enum CompanyOps {
         return decision
     }
 
-    static func openBranch(_ args: OpenBranch, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func openBranch(_ args: OpenBranch, _ context: DecisionContext) throws(WireError) -> Decision {
         let id = context.newID(args.branchId, prefix: "b")
-        guard !context.state.branches.contains(id) else { throw CommandError(.conflict, "branch \(id) already exists", path: "/branchId") }
+        guard !context.state.branches.contains(id) else { throw WireError(.conflict, "branch \(id) already exists", path: "/branchId") }
         return context.write(AggregateKind.branch.stream(try! EntityID(id)), id: id, [.branchOpened(BranchOpened(
             branchId: id, name: args.name, region: args.region, kind: args.kind ?? "branch"))])
     }
 
-    static func setTarget(_ args: SetTarget, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func setTarget(_ args: SetTarget, _ context: DecisionContext) throws(WireError) -> Decision {
         switch (args.scope, args.scopeId) {
         case ("company", nil): break
         case ("company", _?): throw .invalid("/scopeId", "must be absent for a company target")

@@ -1,5 +1,6 @@
 import CRMEvents
 import EventStore
+import JSONKit
 
 /// What the write side must know to check business rules: a fold of the whole log, without
 /// personal data, with every stream's version.

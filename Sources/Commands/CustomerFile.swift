@@ -1,5 +1,7 @@
 import CRMEvents
+import Door
 import EventStore
+import JSONKit
 
 /// The editable fields of one customer as they stand, decrypted: what `customer.edit` compares
 /// new values against and records as the old value.
@@ -10,12 +12,12 @@ struct CustomerFile {
     var fields: [String: JSON] = [:]
 
     /// Folds the customer's stream; without a key, personal fields stay unread.
-    static func load(_ customerId: String, context: DecisionContext, key: DataKey?) throws(CommandError) -> CustomerFile {
+    static func load(_ customerId: String, context: DecisionContext, key: DataKey?) throws(WireError) -> CustomerFile {
         let events: [RecordedEvent]
         do {
             events = try context.store.readStream(AggregateKind.customer.stream(try! EntityID(customerId)))
         } catch {
-            throw CommandError(error as? StoreError ?? .closed)
+            throw WireError(error as? StoreError ?? .closed)
         }
         var file = CustomerFile()
         for recorded in events {

@@ -1,5 +1,7 @@
 import CRMEvents
+import Door
 import EventStore
+import JSONKit
 
 /// `customer.*` and `contract.support`: the customer stream, which holds the customer file.
 enum CustomerOps {
@@ -85,37 +87,37 @@ enum CustomerOps {
     ]
 
     static let all: [CommandDefinition] = [
-        CommandDefinition("customer.register", Register.self, .record([
+        CommandDefinition("customer.register", .customerWork(.none), Register.self, .record([
             "customerId": .id, "kind": .choice(kinds), "name": .text(200), "phones": .list(.matching(.phone), max: 16),
             "emails": .list(.matching(.email), max: 16), "address": .text(500), "birthday": .date, "source": sourceSchema,
             "agentId": .id, "branchId": .id, "tags": .list(.text(64), max: 32),
         ], required: ["name"]), register),
-        CommandDefinition("customer.edit", Edit.self, .object(ObjectRule(
+        CommandDefinition("customer.edit", .customerWork(.customer(at: "/customerId")), Edit.self, .object(ObjectRule(
             [("customerId", .id)] + editableFields.map { ($0.key, $0.value) }, required: ["customerId"])), edit),
-        CommandDefinition("customer.assign", Assign.self, .record(["customerId": .id, "agentId": .id],
+        CommandDefinition("customer.assign", .companyWork, Assign.self, .record(["customerId": .id, "agentId": .id],
                                                                    required: ["customerId", "agentId"]), assign),
-        CommandDefinition("customer.contact.add", AddContact.self, .record([
+        CommandDefinition("customer.contact.add", .customerWork(.customer(at: "/customerId")), AddContact.self, .record([
             "customerId": .id, "contactId": .id, "name": .text(200), "role": .text(128),
             "phones": .list(.matching(.phone), max: 8), "emails": .list(.matching(.email), max: 8),
         ], required: ["customerId", "name"]), addContact),
-        CommandDefinition("customer.contact.remove", RemoveContact.self, .record(["customerId": .id, "contactId": .id],
+        CommandDefinition("customer.contact.remove", .customerWork(.customer(at: "/customerId")), RemoveContact.self, .record(["customerId": .id, "contactId": .id],
                                                                                 required: ["customerId", "contactId"]), removeContact),
-        CommandDefinition("customer.competitor.note", NoteCompetitor.self, .record([
+        CommandDefinition("customer.competitor.note", .customerWork(.customer(at: "/customerId")), NoteCompetitor.self, .record([
             "customerId": .id, "competitor": .text(200), "offer": .text(2000), "price": .money,
         ], required: ["customerId", "competitor"]), noteCompetitor),
-        CommandDefinition("customer.forget", Forget.self, .record([
+        CommandDefinition("customer.forget", .companyWork, Forget.self, .record([
             "customerId": .id, "reason": .choice(["customer_request", "legal_obligation", "other"]),
         ], required: ["customerId"]), forgetsCustomer: true, forget),
-        CommandDefinition("contract.support", SupportContract.self, .record([
+        CommandDefinition("contract.support", .customerWork(.customer(at: "/customerId")), SupportContract.self, .record([
             "contractId": .id, "customerId": .id, "productId": .id, "startsOn": .date, "expiresOn": .date, "note": .text(2000),
         ], required: ["customerId", "expiresOn"]), supportContract),
     ]
 
-    static func register(_ args: Register, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func register(_ args: Register, _ context: DecisionContext) throws(WireError) -> Decision {
         let id = context.newID(args.customerId, prefix: "c")
         let stream = AggregateKind.customer.stream(try! EntityID(id))
         guard context.state.customers[id] == nil else {
-            throw CommandError(.conflict, "customer \(id) already exists", path: "/customerId")
+            throw WireError(.conflict, "customer \(id) already exists", path: "/customerId")
         }
         let agentId = try context.activeAgent(args.agentId)
         if let branchId = args.branchId, !context.state.branches.contains(branchId) {
@@ -132,9 +134,9 @@ enum CustomerOps {
         } catch StoreError.invalidRequest {
             throw .rule("customer_forgotten", "customer id \(id) belonged to a forgotten customer and cannot be reused", path: "/customerId")
         } catch let error as StoreError {
-            throw CommandError(error) // a full disk is `unavailable`, not a forgotten customer
+            throw WireError(error) // a full disk is `unavailable`, not a forgotten customer
         } catch {
-            throw CommandError(.internal, "\(error)")
+            throw WireError(.internal, "\(error)")
         }
         let event = CustomerRegistered(
             customerId: id, kind: args.kind ?? "person", name: key.seal(args.name), phones: (args.phones ?? []).map(key.seal),
@@ -145,7 +147,7 @@ enum CustomerOps {
     }
 
     /// Emits one `CustomerFieldEdited` per field whose value changes, sealed where personal.
-    static func edit(_ args: Edit, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func edit(_ args: Edit, _ context: DecisionContext) throws(WireError) -> Decision {
         let raw = args.raw
         _ = try context.customer(args.customerId)
         let stream = AggregateKind.customer.stream(try! EntityID(args.customerId))
@@ -174,7 +176,7 @@ enum CustomerOps {
         return context.write(stream, id: args.customerId, events)
     }
 
-    static func assign(_ args: Assign, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func assign(_ args: Assign, _ context: DecisionContext) throws(WireError) -> Decision {
         let customer = try context.customer(args.customerId)
         let agentId = try context.activeAgent(args.agentId)
         guard customer.agentId != agentId else {
@@ -185,11 +187,11 @@ enum CustomerOps {
             customerId: args.customerId, from: customer.agentId, to: agentId, reason: "reassigned"))])
     }
 
-    static func addContact(_ args: AddContact, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func addContact(_ args: AddContact, _ context: DecisionContext) throws(WireError) -> Decision {
         let customer = try context.customer(args.customerId)
         let contactId = context.newID(args.contactId, prefix: "p")
         guard !customer.contacts.contains(contactId) else {
-            throw CommandError(.conflict, "contact \(contactId) already exists", path: "/contactId")
+            throw WireError(.conflict, "contact \(contactId) already exists", path: "/contactId")
         }
         let file = try CustomerFile.load(args.customerId, context: context, key: nil)
         guard file.kind == "organisation" else {
@@ -202,14 +204,14 @@ enum CustomerOps {
             phones: (args.phones ?? []).map(key.seal), emails: (args.emails ?? []).map(key.seal)))])
     }
 
-    static func removeContact(_ args: RemoveContact, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func removeContact(_ args: RemoveContact, _ context: DecisionContext) throws(WireError) -> Decision {
         let customer = try context.customer(args.customerId)
         guard customer.contacts.contains(args.contactId) else { throw .notFound("contact", args.contactId, path: "/contactId") }
         let stream = AggregateKind.customer.stream(try! EntityID(args.customerId))
         return context.write(stream, id: args.customerId, [.contactRemoved(ContactRemoved(customerId: args.customerId, contactId: args.contactId))])
     }
 
-    static func noteCompetitor(_ args: NoteCompetitor, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func noteCompetitor(_ args: NoteCompetitor, _ context: DecisionContext) throws(WireError) -> Decision {
         _ = try context.customer(args.customerId)
         let key = try context.key(forCustomer: args.customerId)
         let stream = AggregateKind.customer.stream(try! EntityID(args.customerId))
@@ -217,18 +219,18 @@ enum CustomerOps {
             customerId: args.customerId, competitor: args.competitor, offer: args.offer.map(key.seal), price: args.price))])
     }
 
-    static func forget(_ args: Forget, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func forget(_ args: Forget, _ context: DecisionContext) throws(WireError) -> Decision {
         _ = try context.customer(args.customerId)
         let stream = AggregateKind.customer.stream(try! EntityID(args.customerId))
         return context.write(stream, id: args.customerId, [.customerForgotten(CustomerForgotten(
             customerId: args.customerId, reason: args.reason ?? "customer_request"))])
     }
 
-    static func supportContract(_ args: SupportContract, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func supportContract(_ args: SupportContract, _ context: DecisionContext) throws(WireError) -> Decision {
         let customer = try context.customer(args.customerId)
         let contractId = context.newID(args.contractId, prefix: "k")
         guard !customer.contracts.contains(contractId) else {
-            throw CommandError(.conflict, "contract \(contractId) already exists", path: "/contractId")
+            throw WireError(.conflict, "contract \(contractId) already exists", path: "/contractId")
         }
         if let productId = args.productId {
             guard context.state.products[productId] != nil else {

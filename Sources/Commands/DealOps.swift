@@ -1,5 +1,7 @@
 import CRMEvents
+import Door
 import EventStore
+import JSONKit
 
 /// `pipeline.define` and `deal.*`: opportunities moving through a pipeline's stages.
 enum DealOps {
@@ -37,21 +39,21 @@ enum DealOps {
     }
 
     static let all: [CommandDefinition] = [
-        CommandDefinition("pipeline.define", Define.self, .record([
+        CommandDefinition("pipeline.define", .companyWork, Define.self, .record([
             "pipelineId": .id, "name": .text(128), "stages": .list(.matching(.id), min: 3, max: 32),
         ], required: ["stages"]), define),
-        CommandDefinition("deal.open", Open.self, .record([
+        CommandDefinition("deal.open", .customerWork(.customer(at: "/customerId")), Open.self, .record([
             "dealId": .id, "customerId": .id, "agentId": .id, "pipelineId": .id, "stage": .matching(.id), "title": .text(200),
             "value": .money, "expectedCloseAt": .dateTime,
         ], required: ["customerId"]), open),
-        CommandDefinition("deal.move", Move.self, .record(["dealId": .id, "stage": .matching(.id)], required: ["dealId", "stage"]), move),
-        CommandDefinition("deal.win", Win.self, .record(["dealId": .id, "value": .money, "invoiceId": .id], required: ["dealId"]), win),
-        CommandDefinition("deal.lose", Lose.self, .record([
+        CommandDefinition("deal.move", .customerWork(.deal(at: "/dealId")), Move.self, .record(["dealId": .id, "stage": .matching(.id)], required: ["dealId", "stage"]), move),
+        CommandDefinition("deal.win", .customerWork(.deal(at: "/dealId")), Win.self, .record(["dealId": .id, "value": .money, "invoiceId": .id], required: ["dealId"]), win),
+        CommandDefinition("deal.lose", .customerWork(.deal(at: "/dealId")), Lose.self, .record([
             "dealId": .id, "reason": .choice(DealLost.reasons), "competitor": .text(200), "note": .text(2000),
         ], required: ["dealId", "reason"]), lose),
     ]
 
-    static func define(_ args: Define, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func define(_ args: Define, _ context: DecisionContext) throws(WireError) -> Decision {
         let id = args.pipelineId ?? "default"
         guard Set(args.stages).count == args.stages.count else {
             throw .rule("stages_repeat", "each stage may appear once", path: "/stages")
@@ -70,7 +72,7 @@ enum DealOps {
                              [.pipelineDefined(PipelineDefined(pipelineId: id, name: args.name, stages: args.stages))])
     }
 
-    static func open(_ args: Open, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func open(_ args: Open, _ context: DecisionContext) throws(WireError) -> Decision {
         _ = try context.customer(args.customerId)
         let agentId = try context.activeAgent(args.agentId)
         let pipelineId = args.pipelineId ?? "default"
@@ -85,14 +87,14 @@ enum DealOps {
         }
         if let expected = args.expectedCloseAt { _ = try context.time(expected, path: "/expectedCloseAt") }
         let id = context.newID(args.dealId, prefix: "d")
-        guard context.state.deals[id] == nil else { throw CommandError(.conflict, "deal \(id) already exists", path: "/dealId") }
+        guard context.state.deals[id] == nil else { throw WireError(.conflict, "deal \(id) already exists", path: "/dealId") }
         return context.write(AggregateKind.deal.stream(try! EntityID(id)), id: id, [.dealOpened(DealOpened(
             dealId: id, customerId: args.customerId, agentId: agentId, pipelineId: pipelineId, stage: stage, title: args.title,
             value: args.value, expectedCloseAt: args.expectedCloseAt))])
     }
 
     /// The deal, refusing unknown and closed ones and those of forgotten customers.
-    static func openDeal(_ id: String, _ context: DecisionContext) throws(CommandError) -> CompanyState.Deal {
+    static func openDeal(_ id: String, _ context: DecisionContext) throws(WireError) -> CompanyState.Deal {
         guard let deal = context.state.deals[id] else { throw .notFound("deal", id, path: "/dealId") }
         _ = try context.customer(deal.customerId, path: "/dealId")
         guard deal.outcome == .open else {
@@ -101,7 +103,7 @@ enum DealOps {
         return deal
     }
 
-    static func move(_ args: Move, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func move(_ args: Move, _ context: DecisionContext) throws(WireError) -> Decision {
         let deal = try openDeal(args.dealId, context)
         let stages = context.state.stages(of: deal.pipelineId) ?? defaultPipelineStages
         context.relied(on: .pipeline, deal.pipelineId)
@@ -116,7 +118,7 @@ enum DealOps {
             dealId: args.dealId, customerId: deal.customerId, from: deal.stage, to: args.stage))])
     }
 
-    static func win(_ args: Win, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func win(_ args: Win, _ context: DecisionContext) throws(WireError) -> Decision {
         let deal = try openDeal(args.dealId, context)
         if let invoiceId = args.invoiceId {
             guard let invoice = context.state.invoices[invoiceId] else { throw .notFound("invoice", invoiceId, path: "/invoiceId") }
@@ -128,7 +130,7 @@ enum DealOps {
             dealId: args.dealId, customerId: deal.customerId, from: deal.stage, value: args.value, invoiceId: args.invoiceId))])
     }
 
-    static func lose(_ args: Lose, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func lose(_ args: Lose, _ context: DecisionContext) throws(WireError) -> Decision {
         let deal = try openDeal(args.dealId, context)
         let key = try context.key(forCustomer: deal.customerId)
         return context.write(AggregateKind.deal.stream(try! EntityID(args.dealId)), id: args.dealId, [.dealLost(DealLost(

@@ -1,7 +1,9 @@
 import CRMEvents
 import Crypto
+import Door
 import EventStore
 import Foundation
+import JSONKit
 
 /// What a command decided to write: events per stream, with the versions they were decided on.
 ///
@@ -88,11 +90,8 @@ struct DecisionContext {
     }
 
     /// The customer, refusing unknown and forgotten ones.
-    func customer(_ id: String, path: String = "/customerId") throws(CommandError) -> CompanyState.Customer {
+    func customer(_ id: String, path: String = "/customerId") throws(WireError) -> CompanyState.Customer {
         guard let customer = state.customers[id] else { throw .notFound("customer", id, path: path) }
-        if case .agent(let agent) = command.scope, customer.agentId != agent {
-            throw CommandError(.forbidden, "customer \(id) is served by another agent", path: path)
-        }
         read.streams.insert(AggregateKind.customer.stream(try! EntityID(id)))
         guard !customer.forgotten else {
             throw .rule("customer_forgotten", "customer \(id) was forgotten; nothing more can be recorded about them", path: path)
@@ -101,11 +100,8 @@ struct DecisionContext {
     }
 
     /// The agent id to record: the argument, else the acting principal; it must be an active agent.
-    func activeAgent(_ given: String?, path: String = "/agentId") throws(CommandError) -> String {
+    func activeAgent(_ given: String?, path: String = "/agentId") throws(WireError) -> String {
         let id = given ?? command.actor.principal
-        if case .agent(let agent) = command.scope, id != agent {
-            throw CommandError(.forbidden, "an agent acts only as themselves, not as \(id)", path: path)
-        }
         guard let agent = state.agents[id] else {
             if given == nil { throw .invalid(path, "is required when the request is not sent as an agent") }
             throw .rule("agent_outside_company", "\(id) is not an agent of the company", path: path)
@@ -121,9 +117,9 @@ struct DecisionContext {
     }
 
     /// The customer's data key, for sealing personal data.
-    func key(forCustomer id: String) throws(CommandError) -> DataKey {
+    func key(forCustomer id: String) throws(WireError) -> DataKey {
         let stored: [UInt8]?
-        do { stored = try keys.key(for: CommandService.keyOwner(id)) } catch { throw CommandError(error as? StoreError ?? .closed) }
+        do { stored = try keys.key(for: CommandService.keyOwner(id)) } catch { throw WireError(error as? StoreError ?? .closed) }
         guard let stored else {
             throw .rule("customer_forgotten", "customer \(id) has no data key; their personal data was erased")
         }
@@ -133,22 +129,22 @@ struct DecisionContext {
     }
 
     /// Parses an RFC 3339 argument; the schema checked its shape, this checks it names a real time.
-    func time(_ text: String, path: String) throws(CommandError) -> Timestamp {
+    func time(_ text: String, path: String) throws(WireError) -> Timestamp {
         guard let time = Timestamp(rfc3339: text) else { throw .invalid(path, "is not a valid time") }
         return time
     }
 
     /// Checks that a date argument names a real day.
-    func date(_ text: String, path: String) throws(CommandError) {
+    func date(_ text: String, path: String) throws(WireError) {
         guard Timestamp(rfc3339: text + "T00:00:00Z") != nil else { throw .invalid(path, "is not a valid date") }
     }
 }
 
 /// Decodes validated arguments into a command's argument struct.
-func decodeArgs<A: Decodable>(_ type: A.Type, _ args: JSON) throws(CommandError) -> A {
+func decodeArgs<A: Decodable>(_ type: A.Type, _ args: JSON) throws(WireError) -> A {
     do {
         return try args.decode(A.self)
     } catch {
-        throw CommandError(.invalidArgs, "arguments do not match the command: \(error)")
+        throw WireError(.invalidArgs, "arguments do not match the command: \(error)")
     }
 }

@@ -1,6 +1,8 @@
 import CRMEvents
+import Door
 import EventStore
 import Foundation
+import JSONKit
 
 /// A realistic synthetic company history, written through the real commands.
 ///
@@ -85,7 +87,7 @@ public struct DemoCompany: Sendable {
                         do {
                             _ = try await service.execute(command.op, .object(command.args), context: CommandContext(actor: Actor(principal: command.actor)))
                             return 1
-                        } catch let error as CommandError where [.ruleViolation, .notFound, .conflict].contains(error.code) {
+                        } catch let error as WireError where [.ruleViolation, .notFound, .conflict].contains(error.code) {
                             if ProcessInfo.processInfo.environment["CRMD_DEMO_DEBUG"] != nil {
                                 FileHandle.standardError.write(Data("refused \(command.op): \(error)\n".utf8))
                             }

@@ -1,5 +1,7 @@
 import CRMEvents
+import Door
 import EventStore
+import JSONKit
 
 /// Quotes, pro-formas, invoices and payments: each document is its own stream, and payments
 /// live on their invoice's stream so the balance check and the payment commit together.
@@ -58,18 +60,18 @@ enum DocumentOps {
     }
 
     static let all: [CommandDefinition] = [
-        CommandDefinition("quote.give", Give.self, .record([
+        CommandDefinition("quote.give", .customerWork(.customer(at: "/customerId")), Give.self, .record([
             "quoteId": .id, "customerId": .id, "agentId": .id, "lines": .list(lineSchema, min: 1, max: 200), "currency": .currency,
             "validUntil": .dateTime, "channel": .choice(channels), "note": .text(2000),
         ], required: ["customerId", "lines", "channel"]), give),
-        CommandDefinition("proforma.issue", Issue.self, issueSchema(idField: "proformaId", requiringDue: false)) {
-            (args: Issue, context: DecisionContext) throws(CommandError) -> Decision in try issue(.proforma, args, context)
+        CommandDefinition("proforma.issue", .customerWork(.customer(at: "/customerId")), Issue.self, issueSchema(idField: "proformaId", requiringDue: false)) {
+            (args: Issue, context: DecisionContext) throws(WireError) -> Decision in try issue(.proforma, args, context)
         },
-        CommandDefinition("invoice.issue", Issue.self, issueSchema(idField: "invoiceId", requiringDue: true)) {
-            (args: Issue, context: DecisionContext) throws(CommandError) -> Decision in try issue(.invoice, args, context)
+        CommandDefinition("invoice.issue", .customerWork(.customer(at: "/customerId")), Issue.self, issueSchema(idField: "invoiceId", requiringDue: true)) {
+            (args: Issue, context: DecisionContext) throws(WireError) -> Decision in try issue(.invoice, args, context)
         },
-        CommandDefinition("invoice.void", VoidArgs.self, .record(["invoiceId": .id, "reason": .text(2000)], required: ["invoiceId"]), void),
-        CommandDefinition("payment.record", Pay.self, .record([
+        CommandDefinition("invoice.void", .customerWork(.invoice(at: "/invoiceId")), VoidArgs.self, .record(["invoiceId": .id, "reason": .text(2000)], required: ["invoiceId"]), void),
+        CommandDefinition("payment.record", .customerWork(.invoice(at: "/invoiceId")), Pay.self, .record([
             "paymentId": .id, "invoiceId": .id, "amount": .integer(minimum: 1, maximum: SchemaDefinitions.maxAmount),
             "currency": .currency, "at": .dateTime, "method": .choice(["cash", "card", "transfer", "cheque", "other"]),
             "reference": .text(128),
@@ -78,7 +80,7 @@ enum DocumentOps {
 
     /// Prices the lines from the catalogue where no price is given, refusing retired or unknown
     /// products, mixed currencies and totals beyond `SchemaDefinitions.maxAmount`.
-    static func price(_ lines: [LineArgs], currency: String?, _ context: DecisionContext) throws(CommandError) -> (lines: [DocumentLine], currency: String, total: Int64) {
+    static func price(_ lines: [LineArgs], currency: String?, _ context: DecisionContext) throws(WireError) -> (lines: [DocumentLine], currency: String, total: Int64) {
         var priced: [DocumentLine] = []
         var total: Int64 = 0
         var documentCurrency = currency
@@ -107,11 +109,11 @@ enum DocumentOps {
         return (priced, documentCurrency!, total)
     }
 
-    static func give(_ args: Give, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func give(_ args: Give, _ context: DecisionContext) throws(WireError) -> Decision {
         _ = try context.customer(args.customerId)
         let agentId = try context.activeAgent(args.agentId)
         let id = context.newID(args.quoteId, prefix: "q")
-        guard context.state.quotes[id] == nil else { throw CommandError(.conflict, "quote \(id) already exists", path: "/quoteId") }
+        guard context.state.quotes[id] == nil else { throw WireError(.conflict, "quote \(id) already exists", path: "/quoteId") }
         if let validUntil = args.validUntil { _ = try context.time(validUntil, path: "/validUntil") }
         let (lines, currency, total) = try price(args.lines, currency: args.currency, context)
         let key = try context.key(forCustomer: args.customerId)
@@ -120,13 +122,13 @@ enum DocumentOps {
             validUntil: args.validUntil, channel: args.channel, note: args.note.map(key.seal)))])
     }
 
-    static func issue(_ kind: AggregateKind, _ args: Issue, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func issue(_ kind: AggregateKind, _ args: Issue, _ context: DecisionContext) throws(WireError) -> Decision {
         _ = try context.customer(args.customerId)
         let agentId = try context.activeAgent(args.agentId)
         let idField = kind == .invoice ? "invoiceId" : "proformaId"
         let id = context.newID(kind == .invoice ? args.invoiceId : args.proformaId, prefix: kind == .invoice ? "i" : "f")
         let exists = kind == .invoice ? context.state.invoices[id] != nil : context.state.proformas[id] != nil
-        guard !exists else { throw CommandError(.conflict, "\(kind.rawValue) \(id) already exists", path: "/\(idField)") }
+        guard !exists else { throw WireError(.conflict, "\(kind.rawValue) \(id) already exists", path: "/\(idField)") }
         if let basedOn = args.basedOn {
             guard let earlier = context.state.proformas[basedOn] ?? context.state.quotes[basedOn] else {
                 throw .notFound("quote or pro-forma", basedOn, path: "/basedOn")
@@ -143,13 +145,13 @@ enum DocumentOps {
         return context.write(kind.stream(try! EntityID(id)), id: id, [event])
     }
 
-    static func invoice(_ id: String, _ context: DecisionContext) throws(CommandError) -> CompanyState.Invoice {
+    static func invoice(_ id: String, _ context: DecisionContext) throws(WireError) -> CompanyState.Invoice {
         guard let invoice = context.state.invoices[id] else { throw .notFound("invoice", id, path: "/invoiceId") }
         _ = try context.customer(invoice.customerId, path: "/invoiceId")
         return invoice
     }
 
-    static func void(_ args: VoidArgs, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func void(_ args: VoidArgs, _ context: DecisionContext) throws(WireError) -> Decision {
         let invoice = try invoice(args.invoiceId, context)
         guard !invoice.voided else { throw .rule("invoice_already_void", "invoice \(args.invoiceId) is already void", path: "/invoiceId") }
         guard invoice.paid == 0 else {
@@ -161,7 +163,7 @@ enum DocumentOps {
             invoiceId: args.invoiceId, customerId: invoice.customerId, reason: args.reason.map(key.seal)))])
     }
 
-    static func pay(_ args: Pay, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func pay(_ args: Pay, _ context: DecisionContext) throws(WireError) -> Decision {
         let invoice = try invoice(args.invoiceId, context)
         guard !invoice.voided else { throw .rule("invoice_void", "invoice \(args.invoiceId) is void and cannot be paid", path: "/invoiceId") }
         if let currency = args.currency, currency != invoice.currency {
@@ -173,7 +175,7 @@ enum DocumentOps {
         }
         let paymentId = context.newID(args.paymentId, prefix: "pay")
         guard !invoice.payments.contains(paymentId) else {
-            throw CommandError(.conflict, "payment \(paymentId) already exists", path: "/paymentId")
+            throw WireError(.conflict, "payment \(paymentId) already exists", path: "/paymentId")
         }
         let at = args.at ?? context.now.rfc3339
         _ = try context.time(at, path: "/at")

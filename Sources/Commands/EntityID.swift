@@ -1,7 +1,7 @@
 import EventStore
 import Foundation
 
-/// A client-chosen identifier (customer, agent, invoice, …): 1–64 of `A-Za-z0-9._-` (SPEC §5).
+/// A client-chosen identifier (customer, agent, invoice, …): 1–64 of `A-Za-z0-9._-` (docs/protocol.md).
 public struct EntityID: Hashable, Sendable, CustomStringConvertible {
     /// The identifier's text.
     public let rawValue: String

@@ -1,5 +1,7 @@
 import CRMEvents
+import Door
 import EventStore
+import JSONKit
 
 /// `followup.*`: reminders on an agent's agenda; deferred ones come back at their new time.
 enum FollowupOps {
@@ -31,20 +33,20 @@ enum FollowupOps {
     }
 
     static let all: [CommandDefinition] = [
-        CommandDefinition("followup.schedule", Schedule.self, .record([
+        CommandDefinition("followup.schedule", .customerWork(.customer(at: "/customerId")), Schedule.self, .record([
             "followupId": .id, "customerId": .id, "agentId": .id, "due": .dateTime, "kind": .choice(FollowupScheduled.kinds),
             "note": .text(2000), "dealId": .id, "quoteId": .id, "invoiceId": .id,
         ], required: ["customerId", "due", "kind"]), schedule),
-        CommandDefinition("followup.complete", Complete.self, .record([
+        CommandDefinition("followup.complete", .customerWork(.followup(at: "/followupId")), Complete.self, .record([
             "followupId": .id, "agentId": .id, "outcome": .text(64), "note": .text(2000),
         ], required: ["followupId"]), complete),
-        CommandDefinition("followup.defer", Defer.self, .record(["followupId": .id, "to": .dateTime, "reason": .text(2000)],
+        CommandDefinition("followup.defer", .customerWork(.followup(at: "/followupId")), Defer.self, .record(["followupId": .id, "to": .dateTime, "reason": .text(2000)],
                                                                required: ["followupId", "to"]), deferral),
-        CommandDefinition("followup.cancel", Cancel.self, .record(["followupId": .id, "reason": .text(2000)],
+        CommandDefinition("followup.cancel", .customerWork(.followup(at: "/followupId")), Cancel.self, .record(["followupId": .id, "reason": .text(2000)],
                                                                  required: ["followupId"]), cancel),
     ]
 
-    static func schedule(_ args: Schedule, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func schedule(_ args: Schedule, _ context: DecisionContext) throws(WireError) -> Decision {
         _ = try context.customer(args.customerId)
         let agentId = try context.activeAgent(args.agentId)
         _ = try context.time(args.due, path: "/due")
@@ -55,7 +57,7 @@ enum FollowupOps {
             throw .notFound("invoice of this customer", id, path: "/invoiceId")
         }
         let id = context.newID(args.followupId, prefix: "fu")
-        guard state.followups[id] == nil else { throw CommandError(.conflict, "follow-up \(id) already exists", path: "/followupId") }
+        guard state.followups[id] == nil else { throw WireError(.conflict, "follow-up \(id) already exists", path: "/followupId") }
         let key = try context.key(forCustomer: args.customerId)
         return context.write(AggregateKind.followup.stream(try! EntityID(id)), id: id, [.followupScheduled(FollowupScheduled(
             followupId: id, customerId: args.customerId, agentId: agentId, due: args.due, kind: args.kind,
@@ -63,7 +65,7 @@ enum FollowupOps {
     }
 
     /// The follow-up, refusing unknown ones, those already closed and those of forgotten customers.
-    static func pending(_ id: String, _ context: DecisionContext) throws(CommandError) -> CompanyState.Followup {
+    static func pending(_ id: String, _ context: DecisionContext) throws(WireError) -> CompanyState.Followup {
         guard let followup = context.state.followups[id] else { throw .notFound("follow-up", id, path: "/followupId") }
         _ = try context.customer(followup.customerId, path: "/followupId")
         switch followup.status {
@@ -73,7 +75,7 @@ enum FollowupOps {
         }
     }
 
-    static func complete(_ args: Complete, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func complete(_ args: Complete, _ context: DecisionContext) throws(WireError) -> Decision {
         let followup = try pending(args.followupId, context)
         let agentId = try context.activeAgent(args.agentId ?? (context.state.agents[context.command.actor.principal] == nil ? followup.agentId : nil))
         let key = try context.key(forCustomer: followup.customerId)
@@ -81,7 +83,7 @@ enum FollowupOps {
             followupId: args.followupId, customerId: followup.customerId, agentId: agentId, outcome: args.outcome, note: args.note.map(key.seal)))])
     }
 
-    static func deferral(_ args: Defer, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func deferral(_ args: Defer, _ context: DecisionContext) throws(WireError) -> Decision {
         let followup = try pending(args.followupId, context)
         let to = try context.time(args.to, path: "/to")
         let from = try context.time(followup.due, path: "/followupId")
@@ -93,7 +95,7 @@ enum FollowupOps {
             followupId: args.followupId, customerId: followup.customerId, from: followup.due, to: args.to, reason: args.reason.map(key.seal)))])
     }
 
-    static func cancel(_ args: Cancel, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func cancel(_ args: Cancel, _ context: DecisionContext) throws(WireError) -> Decision {
         let followup = try pending(args.followupId, context)
         let key = try context.key(forCustomer: followup.customerId)
         return context.write(AggregateKind.followup.stream(try! EntityID(args.followupId)), id: args.followupId, [.followupCancelled(FollowupCancelled(

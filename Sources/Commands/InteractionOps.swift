@@ -1,5 +1,7 @@
 import CRMEvents
+import Door
 import EventStore
+import JSONKit
 
 /// `call.log`, `meeting.log`, `email.log`, `sms.log`, `note.add`, `negotiation.log`: interactions,
 /// recorded on the customer's activity stream (`activity-<customerId>`).
@@ -41,17 +43,17 @@ enum InteractionOps {
     }
 
     static let all: [CommandDefinition] = InteractionKind.allCases.map { kind in
-        CommandDefinition(kind.op, Log.self, schema(kind)) { (args: Log, context: DecisionContext) throws(CommandError) -> Decision in
+        CommandDefinition(kind.op, .customerWork(.customer(at: "/customerId")), Log.self, schema(kind)) { (args: Log, context: DecisionContext) throws(WireError) -> Decision in
             try log(kind, args, context)
         }
     }
 
-    static func log(_ kind: InteractionKind, _ args: Log, _ context: DecisionContext) throws(CommandError) -> Decision {
+    static func log(_ kind: InteractionKind, _ args: Log, _ context: DecisionContext) throws(WireError) -> Decision {
         let customer = try context.customer(args.customerId)
         let agentId = try context.activeAgent(args.agentId)
         let id = context.newID(args.interactionId, prefix: String(kind.rawValue.prefix(1)))
         guard !context.state.interactions.contains(id) else {
-            throw CommandError(.conflict, "interaction \(id) already exists", path: "/interactionId")
+            throw WireError(.conflict, "interaction \(id) already exists", path: "/interactionId")
         }
         if let contactId = args.contactId, !customer.contacts.contains(contactId) {
             throw .notFound("contact", contactId, path: "/contactId")

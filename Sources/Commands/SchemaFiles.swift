@@ -1,4 +1,6 @@
 import CRMEvents
+import Door
+import JSONKit
 
 /// The files under `schemas/`, rendered from the definitions the code enforces.
 public enum SchemaFiles {

@@ -412,9 +412,11 @@ public final class EventStore: Sendable {
         try txn.withValue(databases.events, key: IndexKeys.position(position)) { try $0.map { try decode($0, at: position) } }
     }
 
-    /// Runs `body`, turning LMDB errors into `StoreError`s.
+    /// Runs `body`, turning LMDB errors into `StoreError`s. Any other error is the caller's own
+    /// (a query refusing its arguments inside a read, a scan's callback stopping) and passes
+    /// through unchanged, so it keeps its meaning instead of becoming a storage failure.
     static func storageCall<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch { throw StoreError.wrap(error) }
+        do { return try body() } catch let error as LMDBError { throw StoreError(error) }
     }
 }
 

@@ -1,4 +1,4 @@
-/// An event as stored in the log: the envelope of SPEC §3 and the payload bytes.
+/// An event as stored in the log: the envelope of docs/protocol.md and the payload bytes.
 public struct RecordedEvent: Hashable, Sendable {
     /// Global, gap-free position from 1.
     public let position: Position

@@ -1,6 +1,7 @@
 import CRMEvents
 import EventStore
 import Foundation
+import JSONKit
 
 /// Personal data as read models keep it: the event's own ciphertext, tagged with how to read
 /// it back. Nothing is re-encrypted, so folding stays deterministic and a rebuild is identical.

@@ -1,8 +1,11 @@
 import CRMEvents
+import Door
 import EventStore
 import Foundation
+import JSONKit
 
-/// The queries of SPEC §6, answered from the projections: JSON arguments in, JSON result out.
+/// The read side's service: the queries of docs/protocol.md (QueryCatalogue), answered from the
+/// projections: JSON arguments in, JSON result out.
 ///
 /// Reads run in one snapshot of DIR/projections. Personal values are opened with the customer's
 /// key at the moment they are shown, so a forgotten customer shows as erased everywhere.
@@ -23,106 +26,48 @@ public struct CRMQueries: Sendable {
         search = try SearchIndex.open(keys: keys)
     }
 
-    /// Every query op with the schema of its arguments.
-    public static let schemas: [(op: String, schema: Schema)] = [
-        ("customer.get", .record(["customerId": .id, "asOf": .dateTime], required: ["customerId"])),
-        ("customer.find", .record(["phone": .text(64), "email": .text(320), "text": .text(200), "agentId": .id, "tag": .text(64),
-                                   "stage": .matching(.id), "limit": .integer(minimum: 1, maximum: 1000)], required: [])),
-        ("customer.history", .record(["customerId": .id, "field": .text(64)], required: ["customerId"])),
-        ("agent.agenda", .record(["agentId": .id, "from": .dateTime, "to": .dateTime], required: ["agentId"])),
-        ("agent.view", .record(["agentId": .id], required: ["agentId"])),
-        ("funnel.report", .record(["from": .dateTime, "to": .dateTime, "agentId": .id, "branchId": .id, "source": .text(64),
-                                   "pipelineId": .id], required: ["from", "to"])),
-        ("report.sales", .record(["from": .dateTime, "to": .dateTime,
-                                  "groupBy": .list(.choice(["month", "year", "agent", "product", "branch", "source", "campaign"]), max: 4),
-                                  "calendar": .choice(["gregorian", "persian"]), "timeZone": .text(64)], required: ["from", "to"])),
-        ("report.quotes", .record(["from": .dateTime, "to": .dateTime], required: ["from", "to"])),
-        ("report.daily", .record(["date": .date, "calendar": .choice(["gregorian", "persian"]), "timeZone": .text(64)], required: ["date"])),
-        ("report.dormant", .record(["days": .integer(minimum: 1, maximum: 36_500), "agentId": .id], required: ["days"])),
-        ("report.receivables", .record(["agentId": .id, "until": .dateTime], required: ["until"])),
-        ("report.workload", .record(["from": .dateTime, "to": .dateTime], required: ["from", "to"])),
-        ("report.targets", .record(["period": .matching(.period), "calendar": .choice(["gregorian", "persian"])], required: ["period"])),
-        ("report.branches", .record(["from": .dateTime, "to": .dateTime, "stalledDays": .integer(minimum: 1, maximum: 3650)],
-                                    required: ["from", "to"])),
-        ("projections.rebuild", .record(["names": .list(.text(64), min: 1, max: 32)], required: [])),
-        ("log.read", .record(["from": .integer(minimum: 1, maximum: nil), "limit": .integer(minimum: 1, maximum: 10_000)], required: [])),
-        ("system.status", .record([:], required: [])),
-    ]
-
-    /// The queries an agent may ask, each narrowed to their own customers.
-    static let agentOps: Set<String> = ["customer.get", "customer.history", "customer.find", "agent.agenda", "agent.view"]
-
-    private static let schemaByOp = Dictionary(uniqueKeysWithValues: schemas.map { ($0.op, $0.schema) })
-
-    /// Runs query `op` with `args`; with `agent`, as that agent: their own customers, agenda and view only.
-    public func run(_ op: String, _ args: JSON, agent: String? = nil) throws(QueryError) -> JSON {
-        guard let schema = CRMQueries.schemaByOp[op] else { throw QueryError("unknown_op", "unknown op \(op)") }
-        // Who may ask comes before what was asked: an agent learns nothing of a query not theirs.
-        if agent != nil, !CRMQueries.agentOps.contains(op) { throw QueryError("forbidden", "\(op) is for managers, admins and auditors") }
-        if let violation = schema.validate(args) { throw QueryError("invalid_args", violation.description, path: violation.path) }
-        let a = QueryArguments(json: args)
-        if let agent, op == "agent.agenda" || op == "agent.view", a.string("agentId") != agent {
-            throw QueryError("forbidden", "an agent sees only their own agenda and view", path: "/agentId")
-        }
+    /// Runs query `op` with `args` for a caller whose reach is `scope`: the access policy has
+    /// admitted the caller already (the daemon asks it once, at the door).
+    public func run(_ op: String, _ args: JSON, scope: AccessScope = .everything) throws(WireError) -> JSON {
+        guard let definition = QueryCatalogue.definition(op) else { throw WireError(.unknownOp, "unknown op \(op)") }
+        if let violation = definition.schema.validate(args) { throw WireError(.invalidArgs, violation.description, path: violation.path) }
         do {
-            // A read model is never behind the log it answers for: fold what is new first
-            // (nothing, when the daemon's projector is following live).
-            if op != "system.status", op != "log.read", op != "projections.rebuild" {
-                do {
-                    try projector.catchUp()
-                } catch let error as StoreError where error.isTransient {
-                    // Reads keep working on a full disk or a failing one: answer from what is folded so far (the
-                    // log cannot grow either, so at most the last few commits are not in it yet).
-                }
-            }
-            switch op {
-            case "customer.get" where agent != nil, "customer.history" where agent != nil:
-                let owner = try projector.state.read { try $0.row(CRMFacts.customers, Key.of(.text(a.string("customerId")!)))?.string("agentId") }
-                guard owner == agent else { throw QueryError("forbidden", "customer \(a.string("customerId")!) is served by another agent", path: "/customerId") }
-                return try run(op, args)
-            case "customer.find" where agent != nil:
-                var narrowed = args.objectValue ?? JSONObject()
-                narrowed["agentId"] = .string(agent!)
-                return try find(QueryArguments(json: .object(narrowed)))
-            case "customer.get":
-                let queries = CustomerQueries(projector: projector, keys: keys)
-                let asOf = try a.time("asOf").map { Timestamp(microsecondsSince1970: $0) }
-                return try queries.get(a.string("customerId")!, asOf: asOf).json
-            case "customer.history":
-                let queries = CustomerQueries(projector: projector, keys: keys)
-                return .object(["changes": .array(try queries.history(a.string("customerId")!, field: a.string("field")))])
-            case "customer.find": return try find(a)
-            case "agent.agenda": return try agenda(a)
-            case "agent.view": return try agentView(a)
-            case "funnel.report": return try funnel(a)
-            case "report.sales": return try sales(a)
-            case "report.quotes": return try quoteConversion(a)
-            case "report.daily": return try daily(a)
-            case "report.dormant": return try dormant(a)
-            case "report.receivables": return try receivables(a)
-            case "report.workload": return try workload(a)
-            case "report.targets": return try targets(a)
-            case "log.read":
-                let events = try projector.store.read(from: Position(a.int("from") ?? 1), limit: Int(a.int("limit") ?? 100))
-                return .object(["events": .array(events.map(Envelope.json)), "next": .int(Int64((events.last?.position ?? Position(a.int("from") ?? 1) - 1) + 1))])
-            case "system.status": return try status()
-            case "projections.rebuild":
-                let started = ContinuousClock.now
-                let names = a.strings("names")
-                try projector.rebuild(names)
-                let seconds = (ContinuousClock.now - started).components
-                return .object(["rebuilt": .array((try names ?? projector.status().map(\.name)).map(JSON.string)),
-                                "head": .int(Int64(try projector.store.head().position)),
-                                "seconds": .double(Double(seconds.seconds) + Double(seconds.attoseconds) / 1e18)])
-            default: return try branches(a)
-            }
-        } catch let error as QueryError {
-            throw error
-        } catch let error as StoreError {
-            throw QueryError(error == .closed || error.isTransient ? "unavailable" : "internal", error.description)
+            if definition.readsModels { try catchUp() }
+            return try definition.answer(args, QueryContext(queries: self, scope: scope))
         } catch {
-            throw QueryError("internal", "\(error)")
+            throw WireError(wrapping: error)
         }
+    }
+
+    /// A read model is never behind the log it answers for: folds what is new first (nothing,
+    /// when the daemon's projector is following live).
+    private func catchUp() throws {
+        do {
+            try projector.catchUp()
+        } catch let error as StoreError where error.isTransient {
+            // Reads keep working on a full disk or a failing one: answer from what is folded so far (the
+            // log cannot grow either, so at most the last few commits are not in it yet).
+        }
+    }
+
+    /// The customer file and history queries over the same projector and keys.
+    var customerQueries: CustomerQueries { CustomerQueries(projector: projector, keys: keys) }
+
+    /// `log.read`: a page of raw events from a position, and the position to read next.
+    func readLog(_ a: LogReadArgs) throws -> JSON {
+        let from = Position(a.from ?? 1)
+        let events = try projector.store.read(from: from, limit: Int(a.limit ?? 100))
+        return .object(["events": .array(events.map(Envelope.json)), "next": .int(Int64((events.last?.position ?? from - 1) + 1))])
+    }
+
+    /// `projections.rebuild`: folds the named projections (default: all) again from the log.
+    func rebuild(_ a: RebuildArgs) throws -> JSON {
+        let started = ContinuousClock.now
+        try projector.rebuild(a.names)
+        let seconds = (ContinuousClock.now - started).components
+        return .object(["rebuilt": .array((try a.names ?? projector.status().map(\.name)).map(JSON.string)),
+                        "head": .int(Int64(try projector.store.head().position)),
+                        "seconds": .double(Double(seconds.seconds) + Double(seconds.attoseconds) / 1e18)])
     }
 
     /// `system.status`: the log's head, each projection's checkpoint and lag, event counts, uptime.
@@ -182,14 +127,14 @@ public struct CRMQueries: Sendable {
 
     // MARK: Customers
 
-    func find(_ a: QueryArguments) throws -> JSON {
+    func find(_ a: FindArgs) throws -> JSON {
         try read { txn in
             var candidates: Set<String>?
             func narrow(_ found: Set<String>) { candidates = candidates.map { $0.intersection(found) } ?? found }
-            if let phone = a.string("phone") { narrow(try search.customers(.phones, matching: phone, txn)) }
-            if let email = a.string("email") { narrow(try search.customers(.emails, matching: email, txn)) }
-            if let text = a.string("text") { narrow(try search.customers(.text, matching: text, txn)) }
-            if let agent = a.string("agentId") {
+            if let phone = a.phone { narrow(try search.customers(.phones, matching: phone, txn)) }
+            if let email = a.email { narrow(try search.customers(.emails, matching: email, txn)) }
+            if let text = a.text { narrow(try search.customers(.text, matching: text, txn)) }
+            if let agent = a.agentId {
                 var found = Set<String>()
                 try txn.scan(CRMFacts.customersByAgent, prefix: Key.of(.text(agent))) { key, _ in
                     found.insert(String(decoding: key.dropFirst(agent.utf8.count + 1).dropLast(), as: UTF8.self))
@@ -197,7 +142,7 @@ public struct CRMQueries: Sendable {
                 }
                 narrow(found)
             }
-            if let tag = a.string("tag") {
+            if let tag = a.tag {
                 let prefix = Key.of(.text(SearchText.normalize(tag)))
                 var found = Set<String>()
                 try txn.scan(CRMFacts.customersByTag, prefix: prefix) { key, _ in
@@ -206,15 +151,41 @@ public struct CRMQueries: Sendable {
                 }
                 narrow(found)
             }
-            if let stage = a.string("stage") {
+            if let stage = a.stage {
                 narrow(Set(try txn.rows(CRMFacts.deals).compactMap { $0.row.string("stage") == stage ? $0.row.string("customerId") : nil }))
             }
             guard let candidates else {
-                throw QueryError("invalid_args", "give at least one of phone, email, text, agentId, tag or stage")
+                throw WireError(.invalidArgs, "give at least one of phone, email, text, agentId, tag or stage")
             }
-            let limit = Int(a.int("limit") ?? 100)
+            let limit = Int(a.limit ?? 100)
             let rows = try candidates.sorted().prefix(limit).compactMap { try txn.row(CRMFacts.customers, Key.of(.text($0))) }
             return .object(["customers": .array(rows.map(summary)), "total": .int(Int64(candidates.count))])
+        }
+    }
+}
+
+/// The read models answer the access policy: whose a customer, deal, invoice or follow-up is,
+/// caught up to the log's head first so a customer registered a moment ago is known.
+extension CRMQueries: AccessFacts {
+    /// Whose `record` is, by the read models.
+    public func ownership(of record: SubjectRecord) throws(WireError) -> Ownership? {
+        do {
+            try catchUp()
+            return try read { txn -> Ownership? in
+                let customerId: String?
+                switch record {
+                case .customer(let id): customerId = id
+                case .deal(let id): customerId = try txn.row(CRMFacts.deals, Key.of(.text(id)))?.string("customerId")
+                case .invoice(let id):
+                    customerId = try txn.get(CRMFacts.invoiceKeys, Key.of(.text(id))).flatMap { try txn.row(CRMFacts.sales, $0) }?
+                        .string("customerId")
+                case .followup(let id): customerId = try txn.row(CRMFacts.followups, Key.of(.text(id)))?.string("customerId")
+                }
+                guard let customerId, let row = try txn.row(CRMFacts.customers, Key.of(.text(customerId))) else { return nil }
+                return Ownership(customerId: customerId, agentId: row.string("agentId"))
+            }
+        } catch {
+            throw WireError(wrapping: error)
         }
     }
 }

@@ -1,6 +1,7 @@
 import CRMEvents
 import EventStore
 import Foundation
+import JSONKit
 
 /// The customer file (the "360° view"): one customer's fields, contacts, competitors, timeline,
 /// documents, payments, deals, products bought, contracts, next follow-up and last contact.

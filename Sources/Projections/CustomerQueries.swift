@@ -1,5 +1,7 @@
 import CRMEvents
+import Door
 import EventStore
+import JSONKit
 
 /// `customer.get` and `customer.history`: folds of one customer's events, now or as of a time.
 public struct CustomerQueries: Sendable {
@@ -22,7 +24,7 @@ public struct CustomerQueries: Sendable {
         let history = try asOf.map { try events.events(of: customerId, asOf: $0) } ?? events.events(of: customerId)
         let file = CustomerFile.fold(history, key: try key(customerId))
         guard file.exists else {
-            throw QueryError("not_found", asOf == nil ? "no customer \(customerId)" : "no customer \(customerId) as of \(asOf!.rfc3339)",
+            throw WireError(.notFound, asOf == nil ? "no customer \(customerId)" : "no customer \(customerId) as of \(asOf!.rfc3339)",
                              path: "/customerId")
         }
         return file
@@ -32,7 +34,7 @@ public struct CustomerQueries: Sendable {
     public func history(_ customerId: String, field: String? = nil) throws -> [JSON] {
         let all = try events.events(of: customerId)
         guard all.contains(where: { if case .customerRegistered = $0.event { return true } else { return false } }) else {
-            throw QueryError("not_found", "no customer \(customerId)", path: "/customerId")
+            throw WireError(.notFound, "no customer \(customerId)", path: "/customerId")
         }
         let key = try key(customerId)
         var file = CustomerFile(key: key)

@@ -1,3 +1,4 @@
+import Door
 import EventStore
 import Foundation
 
@@ -9,17 +10,17 @@ public struct Periods: Sendable {
     let calendar: Calendar
 
     /// A calendar by name (`gregorian` or `persian`) in time zone `zone` (an IANA name).
-    public init(_ name: String = "gregorian", timeZone zone: String? = nil) throws(QueryError) {
+    public init(_ name: String = "gregorian", timeZone zone: String? = nil) throws(WireError) {
         let identifier: Calendar.Identifier
         switch name {
         case "gregorian": identifier = .gregorian
         case "persian": identifier = .persian
-        default: throw QueryError("invalid_args", "calendar must be gregorian or persian", path: "/calendar")
+        default: throw WireError(.invalidArgs, "calendar must be gregorian or persian", path: "/calendar")
         }
         var calendar = Calendar(identifier: identifier)
         let zoneName = zone ?? (name == "persian" ? "Asia/Tehran" : "UTC")
         guard let timeZone = TimeZone(identifier: zoneName) else {
-            throw QueryError("invalid_args", "unknown time zone \(zoneName)", path: "/timeZone")
+            throw WireError(.invalidArgs, "unknown time zone \(zoneName)", path: "/timeZone")
         }
         calendar.timeZone = timeZone
         calendar.locale = Locale(identifier: "en_US_POSIX")
@@ -44,9 +45,9 @@ public struct Periods: Sendable {
     }
 
     /// The first and past-the-last instant of a period `YYYY`, `YYYY-MM` or `YYYY-Qn` in this calendar.
-    public func range(of period: String) throws(QueryError) -> (from: Int64, to: Int64) {
+    public func range(of period: String) throws(WireError) -> (from: Int64, to: Int64) {
         let parts = period.split(separator: "-")
-        guard let year = Int(parts.first ?? "") else { throw QueryError("invalid_args", "period \(period) is not YYYY, YYYY-MM or YYYY-Qn", path: "/period") }
+        guard let year = Int(parts.first ?? "") else { throw WireError(.invalidArgs, "period \(period) is not YYYY, YYYY-MM or YYYY-Qn", path: "/period") }
         var startMonth = 1
         var months = 12
         if parts.count == 2 {
@@ -57,21 +58,21 @@ public struct Periods: Sendable {
                 startMonth = month
                 months = 1
             } else {
-                throw QueryError("invalid_args", "period \(period) is not YYYY, YYYY-MM or YYYY-Qn", path: "/period")
+                throw WireError(.invalidArgs, "period \(period) is not YYYY, YYYY-MM or YYYY-Qn", path: "/period")
             }
         }
         guard let start = calendar.date(from: DateComponents(year: year, month: startMonth, day: 1)),
               let end = calendar.date(byAdding: .month, value: months, to: start)
-        else { throw QueryError("invalid_args", "period \(period) is out of range", path: "/period") }
+        else { throw WireError(.invalidArgs, "period \(period) is out of range", path: "/period") }
         return (Int64(start.timeIntervalSince1970 * 1e6), Int64(end.timeIntervalSince1970 * 1e6))
     }
 
     /// The first and past-the-last instant of the day `date` (`YYYY-MM-DD` in this calendar).
-    public func range(ofDay date: String) throws(QueryError) -> (from: Int64, to: Int64) {
+    public func range(ofDay date: String) throws(WireError) -> (from: Int64, to: Int64) {
         let parts = date.split(separator: "-").compactMap { Int($0) }
         guard parts.count == 3, let start = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
               let end = calendar.date(byAdding: .day, value: 1, to: start)
-        else { throw QueryError("invalid_args", "date \(date) is not YYYY-MM-DD", path: "/date") }
+        else { throw WireError(.invalidArgs, "date \(date) is not YYYY-MM-DD", path: "/date") }
         return (Int64(start.timeIntervalSince1970 * 1e6), Int64(end.timeIntervalSince1970 * 1e6))
     }
 }

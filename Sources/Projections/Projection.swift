@@ -1,5 +1,6 @@
 import CRMEvents
 import EventStore
+import JSONKit
 
 /// One event as projections see it: the stored envelope and, for CRM events, the decoded payload.
 ///

@@ -1,6 +1,7 @@
 import CRMEvents
 import EventStore
 import Foundation
+import JSONKit
 
 /// Where a projection stands.
 public struct ProjectionStatus: Sendable, Equatable {

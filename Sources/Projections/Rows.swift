@@ -1,5 +1,6 @@
 import CRMEvents
 import EventStore
+import JSONKit
 
 /// JSON rows and ordered keys over `KeyValueTransaction`, the vocabulary of the CRM read models.
 extension KeyValueTransaction {

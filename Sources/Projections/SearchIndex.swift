@@ -2,6 +2,7 @@ import CRMEvents
 import Crypto
 import EventStore
 import Foundation
+import JSONKit
 
 /// Search tokens for personal data: keyed hashes (HMAC-SHA256 under a search key kept in
 /// `DIR/keys`), never the text itself, so the projections file holds no readable phone, email,

@@ -1,5 +1,6 @@
-import EventStore
 import Commands
+import Door
+import EventStore
 import Foundation
 
 /// DIR/access.json as it stands: read again when the file changes, so an admin's edit applies
@@ -32,16 +33,11 @@ final class AccessSource: Sendable {
     }
 }
 
-/// Who may do what over the socket (SPEC §8): `DIR/access.json` maps local uids to a principal
-/// and a role; the uid that owns DIR is always admin.
+/// Who connects over the socket (docs/access.md): `DIR/access.json` maps local uids to a principal
+/// and a role; the uid that owns DIR is always admin. What each role may do is the access policy's.
 ///
 /// access.json: `{"users": [{"uid": 1001, "principal": "maryam", "role": "agent"}, …]}`
 struct AccessList: Sendable {
-    /// The roles of SPEC §8.
-    enum Role: String, Sendable, CaseIterable {
-        case admin, manager, agent, auditor, gateway
-    }
-
     /// One local user's identity in crmd.
     struct Entry: Sendable, Equatable {
         var principal: String
@@ -79,3 +75,4 @@ struct AccessList: Sendable {
 }
 
 import CRMEvents
+import JSONKit

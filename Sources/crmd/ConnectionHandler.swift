@@ -1,6 +1,8 @@
 import CRMEvents
+import Door
 import EventStore
 import Foundation
+import JSONKit
 import Logging
 import NIOCore
 import NIOPosix
@@ -33,7 +35,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         guard server.open() else {
-            write(RequestRouter.error(.null, "unavailable", "too many connections, or the daemon is shutting down"), context.channel)
+            write(RequestRouter.error(.null, WireError(.unavailable, "too many connections, or the daemon is shutting down")), context.channel)
             context.close(promise: nil)
             return
         }
@@ -76,13 +78,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let channel = context.channel
         guard case .line(var line) = unwrapInboundIn(data) else {
-            write(RequestRouter.error(.null, "bad_request", "a request line is at most 1 MiB"), channel)
+            write(RequestRouter.error(.null, WireError(.badRequest, "a request line is at most 1 MiB")), channel)
             return
         }
         let bytes = line.readBytes(length: line.readableBytes) ?? []
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return } // blank keep-alive lines
         guard let uid else {
-            write(RequestRouter.error(.null, "forbidden", "the peer's credentials are unknown"), channel)
+            write(RequestRouter.error(.null, AccessRefusal.unknownPeer.error), channel)
             return
         }
         let request: RequestRouter.Request
@@ -93,12 +95,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .success(let parsed):
             request = parsed
         }
-        if request.op == "log.subscribe" {
+        if request.op == RequestRouter.subscribe {
             subscribe(request, channel)
             return
         }
         guard server.begin() else {
-            write(RequestRouter.error(request.id, "unavailable", "the daemon is shutting down"), channel)
+            write(RequestRouter.error(request.id, WireError(.unavailable, "the daemon is shutting down")), channel)
             return
         }
         inFlight += 1
@@ -131,12 +133,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Streams events from `from` on, then live, one response line per event. Writes are awaited,
     /// so at most one is buffered: a client that stops reading is cut off after `subscriberSeconds`.
     private func subscribe(_ request: RequestRouter.Request, _ channel: Channel) {
-        guard [.admin, .manager, .auditor].contains(request.role) else {
-            write(RequestRouter.error(request.id, "forbidden", "the raw log is for managers, admins and auditors"), channel)
-            return
-        }
         guard subscription == nil else {
-            write(RequestRouter.error(request.id, "bad_request", "this connection already has a subscription"), channel)
+            write(RequestRouter.error(request.id, WireError(.badRequest, "this connection already has a subscription")), channel)
             return
         }
         let from = Position(max(1, request.args["from"]?.intValue ?? 1))

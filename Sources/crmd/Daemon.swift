@@ -2,6 +2,7 @@ import CRMEvents
 import Commands
 import EventStore
 import Foundation
+import JSONKit
 import NIOCore
 import NIOPosix
 import Projections

@@ -3,6 +3,7 @@ import CRMEvents
 import Commands
 import EventStore
 import Foundation
+import JSONKit
 
 /// `crmd demo`: writes a realistic synthetic company history into an empty data directory.
 struct DemoCommand: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// Splits a connection's bytes into request lines (SPEC §4: newline-delimited, at most 1 MiB).
+/// Splits a connection's bytes into request lines (docs/protocol.md: newline-delimited, at most 1 MiB).
 ///
 /// A line over the limit is reported once as `.tooLong` and skipped up to its newline, so the
 /// connection carries on with the next request instead of buffering without bound.

@@ -2,6 +2,7 @@ import ArgumentParser
 import CRMEvents
 import EventStore
 import Foundation
+import JSONKit
 import Projections
 
 /// `crmd rebuild`: folds the whole log into projections again.

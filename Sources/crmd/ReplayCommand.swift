@@ -1,7 +1,9 @@
 import ArgumentParser
 import CRMEvents
+import Door
 import EventStore
 import Foundation
+import JSONKit
 import Projections
 
 /// `crmd replay`: prints recorded events, filtered, as JSON lines or a table.
@@ -44,7 +46,7 @@ struct ReplayCommand: ParsableCommand {
             }
             let file = try queries.get(customerId, asOf: time)
             print(file.json.pretty())
-        } catch let error as QueryError {
+        } catch let error as WireError {
             exitWithOneLine(CLIError(error.message))
         } catch {
             exitWithOneLine(error)

@@ -1,7 +1,9 @@
 import ArgumentParser
 import CRMEvents
+import Door
 import EventStore
 import Foundation
+import JSONKit
 import Projections
 
 /// `crmd report NAME [ARGS]`: any report as a table, CSV or JSON.
@@ -83,7 +85,7 @@ struct ReportCommand: ParsableCommand {
         defer { projector.close(); keys.close(); store.close() }
         do {
             return try CRMQueries(projector: projector, keys: keys).run(op, arguments)
-        } catch let error as QueryError {
+        } catch let error as WireError {
             throw CLIError("\(error.code): \(error.message)")
         }
     }

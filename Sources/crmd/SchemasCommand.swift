@@ -29,7 +29,7 @@ struct SchemasCommand: ParsableCommand {
     }
 
     func run() throws {
-        let files = SchemaFiles.all(queries: CRMQueries.schemas)
+        let files = SchemaFiles.all(queries: QueryCatalogue.schemas)
         let fm = FileManager.default
         if let directory = write {
             for file in files {

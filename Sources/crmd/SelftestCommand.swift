@@ -2,6 +2,7 @@ import ArgumentParser
 import CRMEvents
 import EventStore
 import Foundation
+import JSONKit
 
 /// `crmd selftest`: appends a burst of events through the group commit, then verifies the log.
 struct SelftestCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CRMEvents
 import Foundation
+import JSONKit
 
 /// `crmd send`: one request through the socket, the result pretty-printed.
 struct SendCommand: ParsableCommand {

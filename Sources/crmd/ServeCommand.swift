@@ -3,6 +3,7 @@ import CRMEvents
 import Commands
 import EventStore
 import Foundation
+import JSONKit
 import Logging
 import Projections
 import ServiceLifecycle

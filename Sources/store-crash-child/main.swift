@@ -13,6 +13,7 @@ import CLMDB
 import CRMEvents
 import EventStore
 import Foundation
+import JSONKit
 import Projections
 
 let arguments = CommandLine.arguments

@@ -1,4 +1,5 @@
 import CRMEvents
+import JSONKit
 import XCTest
 
 final class JSONTests: XCTestCase {

@@ -1,5 +1,6 @@
 import CRMEvents
 import Foundation
+import JSONKit
 import XCTest
 
 final class SealedTests: XCTestCase {

@@ -1,7 +1,9 @@
 import CRMEvents
 import Commands
+import Door
 import EventStore
 import Foundation
+import JSONKit
 import Projections
 import XCTest
 
@@ -57,7 +59,7 @@ public final class Company: @unchecked Sendable {
         do {
             return try await service.execute(op, try JSON.parse(args), context: CommandContext(
                 actor: Actor(principal: principal, uid: 1000), requestId: requestId, expectedVersion: expectedVersion))
-        } catch let error as CommandError {
+        } catch let error as WireError {
             XCTFail("\(op) refused: \(error)", file: file, line: line)
             throw error
         }
@@ -65,13 +67,13 @@ public final class Company: @unchecked Sendable {
 
     /// Sends `op` expecting a refusal, and returns it.
     public func refusal(_ op: String, _ args: String, as principal: String = "admin", requestId: String? = nil,
-                 expectedVersion: StreamVersion? = nil, file: StaticString = #filePath, line: UInt = #line) async -> CommandError? {
+                 expectedVersion: StreamVersion? = nil, file: StaticString = #filePath, line: UInt = #line) async -> WireError? {
         do {
             let result = try await service.execute(op, try JSON.parse(args), context: CommandContext(
                 actor: Actor(principal: principal), requestId: requestId, expectedVersion: expectedVersion))
             XCTFail("\(op) was accepted: \(result)", file: file, line: line)
             return nil
-        } catch let error as CommandError {
+        } catch let error as WireError {
             return error
         } catch {
             XCTFail("\(op) failed with \(error)", file: file, line: line)
@@ -121,7 +123,7 @@ public final class Company: @unchecked Sendable {
             """)
     }
 
-    /// Writes every event of the log as envelope JSON lines for `tests/validate_events.py`.
+    /// Writes every event of the log as envelope JSON lines for `tools/validate_schemas.py`.
     private func dumpEvents(name: String) {
         guard let target = ProcessInfo.processInfo.environment["CRMD_EVENT_DUMP"], !closed,
               let events = try? log(), !events.isEmpty else { return }

@@ -1,19 +1,26 @@
 import CRMEvents
 import CRMTestSupport
 import Commands
+import Door
 import EventStore
 import Foundation
+import JSONKit
 import XCTest
 
 final class AccessScopeTests: XCTestCase {
-    func send(_ company: Company, _ op: String, _ args: String, agent: String) async -> CommandError? {
+    func send(_ company: Company, _ op: String, _ args: String, agent: String) async -> WireError? {
         do {
-            _ = try await company.service.execute(op, try JSON.parse(args), context: CommandContext(actor: Actor(principal: agent), scope: .agent(agent)))
+            // Through the door, as the daemon sends it: the access policy admits, then the command runs.
+            let json = try JSON.parse(args)
+            let audience = try XCTUnwrap(CommandCatalogue.audience(op), op)
+            _ = try AccessPolicy.authorise(Caller(principal: agent, role: .agent), op: op, audience: audience, args: json,
+                                           facts: company.service)
+            _ = try await company.service.execute(op, json, context: CommandContext(actor: Actor(principal: agent)))
             return nil
-        } catch let error as CommandError {
+        } catch let error as WireError {
             return error
         } catch {
-            return CommandError(.internal, "\(error)")
+            return WireError(.internal, "\(error)")
         }
     }
 

@@ -3,6 +3,7 @@ import CRMTestSupport
 import Commands
 import EventStore
 import Foundation
+import JSONKit
 import XCTest
 
 final class CustomerCommandTests: XCTestCase {

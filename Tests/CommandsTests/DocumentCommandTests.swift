@@ -1,8 +1,10 @@
 import CRMEvents
 import CRMTestSupport
 import Commands
+import Door
 import EventStore
 import Foundation
+import JSONKit
 import XCTest
 
 final class DocumentCommandTests: XCTestCase {
@@ -80,7 +82,7 @@ final class DocumentCommandTests: XCTestCase {
                     do {
                         _ = try await service.execute("payment.record", .object(["invoiceId": "i1", "amount": 7_000_000, "method": "cash", "paymentId": .string("p\(i)")]))
                         return "ok"
-                    } catch let error as CommandError {
+                    } catch let error as WireError {
                         return error.rule ?? "\(error)"
                     } catch {
                         return "\(error)"

@@ -1,8 +1,10 @@
 import CRMEvents
 import CRMTestSupport
 import Commands
+import Door
 import EventStore
 import Foundation
+import JSONKit
 import XCTest
 
 /// Folds the log the way an auditor would and names every broken business invariant.
@@ -139,7 +141,7 @@ final class InvariantPropertyTests: XCTestCase {
                         do {
                             _ = try await service.execute(command.op, command.args, context: CommandContext(actor: Actor(principal: command.as)))
                             return "ok"
-                        } catch let error as CommandError {
+                        } catch let error as WireError {
                             return error.code.rawValue
                         } catch {
                             return "\(error)"

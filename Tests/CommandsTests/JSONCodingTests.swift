@@ -1,8 +1,9 @@
-import CRMTestSupport
 @testable import CRMEvents
+import CRMTestSupport
 import Commands
 import EventStore
 import Foundation
+@testable import JSONKit
 import XCTest
 
 /// Payloads are decoded and encoded by crmd's own tree coder (`JSON.decode`, `JSON.encode`);

@@ -3,6 +3,7 @@ import CRMTestSupport
 @testable import Commands
 import EventStore
 import Foundation
+import JSONKit
 import XCTest
 
 final class PipelineAndAgendaTests: XCTestCase {

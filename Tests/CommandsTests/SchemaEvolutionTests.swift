@@ -1,8 +1,10 @@
 import CRMEvents
 import CRMTestSupport
 import Commands
+import Door
 import EventStore
 import Foundation
+import JSONKit
 import XCTest
 
 /// `ProductDefined` went from schema v1 (`price`, `currency`) to v2 (`unitPrice`, `unit`). A log
@@ -51,7 +53,7 @@ final class SchemaEvolutionTests: XCTestCase {
             _ = try await service.execute("quote.give", try JSON.parse(#"{"customerId": "c1", "channel": "phone", "lines": [{"productId": "kettle", "quantity": 1}]}"#), context: agent)
             XCTFail("a product retired under v1 is still retired")
         } catch {
-            XCTAssertEqual((error as? CommandError)?.rule, "product_retired")
+            XCTAssertEqual((error as? WireError)?.rule, "product_retired")
         }
     }
 

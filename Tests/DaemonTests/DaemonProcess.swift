@@ -1,5 +1,6 @@
 import CRMEvents
 import Foundation
+import JSONKit
 import XCTest
 
 /// The real `crmd serve` binary on a temporary data directory.

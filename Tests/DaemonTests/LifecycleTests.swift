@@ -1,6 +1,7 @@
 import CRMEvents
 import EventStore
 import Foundation
+import JSONKit
 import XCTest
 
 final class LifecycleTests: XCTestCase {

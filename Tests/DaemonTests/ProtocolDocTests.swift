@@ -1,7 +1,8 @@
 import CRMEvents
 import Commands
-import Projections
 import Foundation
+import JSONKit
+import Projections
 import XCTest
 
 /// docs/protocol.md's examples: every op with a request and the response the daemon gave.
@@ -89,7 +90,7 @@ final class ProtocolDocTests: XCTestCase {
             XCTAssertEqual(ProtocolDocTests.shape(response), ProtocolDocTests.shape(documentedResponse), request)
         }
         let ops = Set(documented.compactMap { try? JSON.parse($0.0)["op"]?.stringValue })
-        let every = Set(CommandCatalogue.names + CRMQueries.schemas.map(\.op) + ["log.subscribe"])
+        let every = Set(CommandCatalogue.names + QueryCatalogue.schemas.map(\.op) + ["log.subscribe"])
         XCTAssertEqual(every.subtracting(ops), [], "every command and every query has an example")
     }
 

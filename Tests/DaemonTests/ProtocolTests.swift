@@ -1,6 +1,7 @@
 import CRMEvents
 import EventStore
 import Foundation
+import JSONKit
 import XCTest
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -22,6 +23,18 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(file["result"]?["name"], "رضا رضازاده")
         XCTAssertEqual(connection.call("customer.get", #"{"customerId": "pars"}"#)["result"]?["erased"], true)
         XCTAssertEqual(daemon.stop(), 0, "SIGTERM exits 0")
+    }
+
+    func testARefusalOfTheArgumentsInsideAReadStaysInvalidArgs() throws {
+        let daemon = try DaemonProcess(self)
+        let c = try daemon.connect()
+        let empty = c.call("customer.find", "{}")
+        XCTAssertEqual(empty["error"]?["code"], "invalid_args", "\(empty.serialized())")
+        XCTAssertEqual(empty["error"]?["message"], "give at least one of phone, email, text, agentId, tag or stage")
+        let late = c.call("agent.agenda", #"{"agentId": "maryam", "from": "2026-02-30T00:00:00Z"}"#)
+        XCTAssertEqual(late["error"]?["code"], "invalid_args", "\(late.serialized())")
+        XCTAssertEqual(late["error"]?["path"], "/from")
+        XCTAssertEqual(daemon.stop(), 0)
     }
 
     func testEveryErrorCodeSaysWhatAndWhere() throws {

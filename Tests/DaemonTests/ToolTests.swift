@@ -1,6 +1,7 @@
 import CRMEvents
 import EventStore
 import Foundation
+import JSONKit
 import XCTest
 
 /// The command-line tools on real data directories, run as the real binary.

@@ -1,8 +1,10 @@
 import CRMEvents
 import CRMTestSupport
 import Commands
+import Door
 import EventStore
 import Foundation
+import JSONKit
 import Projections
 import XCTest
 
@@ -79,7 +81,7 @@ final class CustomerFileTests: XCTestCase {
         XCTAssertEqual(march4["agentId"], "maryam")
         XCTAssertEqual(try queries.get("c1").json["agentId"], "ali")
         XCTAssertThrowsError(try queries.get("c1", asOf: Timestamp(rfc3339: "2026-02-01T00:00:00Z")!)) { error in
-            XCTAssertEqual((error as? QueryError)?.code, "not_found", "before registration there was no file")
+            XCTAssertEqual((error as? WireError)?.code, .notFound, "before registration there was no file")
         }
 
         let history = try queries.history("c1", field: "name")

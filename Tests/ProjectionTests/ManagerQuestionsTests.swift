@@ -1,8 +1,10 @@
 import CRMEvents
 import CRMTestSupport
 import Commands
+import Door
 import EventStore
 import Foundation
+import JSONKit
 import Projections
 import XCTest
 
@@ -20,6 +22,14 @@ final class ManagerQuestionsTests: XCTestCase {
             XCTFail("\(op) failed: \(error)", file: file, line: line)
             throw error
         }
+    }
+
+    /// Asks `op` as agent `agent`, admitted by the access policy first, as the daemon does.
+    func asAgent(_ agent: String, _ op: String, _ args: JSON) throws -> JSON {
+        let audience = try XCTUnwrap(QueryCatalogue.definition(op)?.audience, op)
+        let scope = try AccessPolicy.authorise(Caller(principal: agent, role: .agent), op: op, audience: audience, args: args,
+                                               facts: queries)
+        return try queries.run(op, args, scope: scope)
     }
 
     /// March 2026 (Esfand 1404 / Farvardin 1405) at a small Tehran company.
@@ -223,27 +233,27 @@ extension ManagerQuestionsTests {
         let unknown = try? queries.run("report.nothing", .object([:]))
         XCTAssertNil(unknown)
         XCTAssertThrowsError(try queries.run("report.sales", try JSON.parse(#"{"from": "yesterday", "to": "2026-01-01T00:00:00Z"}"#))) {
-            XCTAssertEqual(($0 as? QueryError)?.path, "/from")
+            XCTAssertEqual(($0 as? WireError)?.path, "/from")
         }
     }
 }
 
 extension ManagerQuestionsTests {
     func testAnAgentQueriesTheirOwnCustomersAgendaAndViewOnly() throws {
-        XCTAssertEqual(try queries.run("customer.get", try JSON.parse(#"{"customerId": "reza"}"#), agent: "maryam")["customerId"], "reza")
-        XCTAssertThrowsError(try queries.run("customer.get", try JSON.parse(#"{"customerId": "pars"}"#), agent: "maryam")) {
-            XCTAssertEqual(($0 as? QueryError)?.code, "forbidden")
+        XCTAssertEqual(try asAgent("maryam", "customer.get", try JSON.parse(#"{"customerId": "reza"}"#))["customerId"], "reza")
+        XCTAssertThrowsError(try asAgent("maryam", "customer.get", try JSON.parse(#"{"customerId": "pars"}"#))) {
+            XCTAssertEqual(($0 as? WireError)?.code, .forbidden)
         }
-        let found = try queries.run("customer.find", try JSON.parse(#"{"text": "پیش‌فاکتور"}"#), agent: "ali")
+        let found = try asAgent("ali", "customer.find", try JSON.parse(#"{"text": "پیش‌فاکتور"}"#))
         XCTAssertEqual(found["total"], 0, "ali does not see maryam's customer in search")
-        XCTAssertThrowsError(try queries.run("agent.agenda", try JSON.parse(#"{"agentId": "ali"}"#), agent: "maryam"))
-        XCTAssertNoThrow(try queries.run("agent.view", try JSON.parse(#"{"agentId": "maryam"}"#), agent: "maryam"))
-        XCTAssertThrowsError(try queries.run("report.sales", try JSON.parse(#"{"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}"#), agent: "maryam")) {
-            XCTAssertEqual(($0 as? QueryError)?.code, "forbidden")
+        XCTAssertThrowsError(try asAgent("maryam", "agent.agenda", try JSON.parse(#"{"agentId": "ali"}"#)))
+        XCTAssertNoThrow(try asAgent("maryam", "agent.view", try JSON.parse(#"{"agentId": "maryam"}"#)))
+        XCTAssertThrowsError(try asAgent("maryam", "report.sales", try JSON.parse(#"{"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}"#))) {
+            XCTAssertEqual(($0 as? WireError)?.code, .forbidden)
         }
         for op in ["report.sales", "report.daily", "funnel.report", "log.read", "system.status"] {
-            XCTAssertThrowsError(try queries.run(op, .object(JSONObject()), agent: "maryam"), "who may ask comes before what was asked") {
-                XCTAssertEqual(($0 as? QueryError)?.code, "forbidden", op)
+            XCTAssertThrowsError(try asAgent("maryam", op, .object(JSONObject())), "who may ask comes before what was asked") {
+                XCTAssertEqual(($0 as? WireError)?.code, .forbidden, op)
             }
         }
     }

@@ -7,7 +7,7 @@ public enum SchemaDefinitions {
 
     /// The definitions by name.
     public static let all: [String: Schema] = [
-        "id": .described(.string(StringRule(pattern: .id)), "A client-chosen or generated identifier (SPEC §5)."),
+        "id": .described(.string(StringRule(pattern: .id)), "A client-chosen or generated identifier (docs/protocol.md)."),
         "currency": .described(.string(StringRule(pattern: .currency, values: Currency.codes, valuesName: "an ISO 4217 currency code such as IRR or EUR")),
                                "An active ISO 4217 code."),
         "money": .described(.object(ObjectRule([

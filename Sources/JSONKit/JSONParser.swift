@@ -5,6 +5,12 @@ public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertibl
     /// What was wrong, for a person.
     public var reason: String
 
+    /// Describes a problem at byte `offset`.
+    public init(offset: Int, reason: String) {
+        self.offset = offset
+        self.reason = reason
+    }
+
     public var description: String { "\(reason) at byte \(offset)" }
 }
 

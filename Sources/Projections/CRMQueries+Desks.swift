@@ -1,6 +1,7 @@
 import CRMEvents
 import EventStore
 import Foundation
+import JSONKit
 
 extension CRMQueries {
     static let day: Int64 = 86_400_000_000
@@ -17,10 +18,10 @@ extension CRMQueries {
 
     /// `agent.agenda`: follow-ups due by `to` (overdue ones flagged), deferred items, birthdays,
     /// support contracts expiring and quotes lapsing between `from` and `to` (default: the next 7 days).
-    func agenda(_ a: QueryArguments) throws -> JSON {
-        let agentId = a.string("agentId")!
-        let from = try a.time("from", now)!
-        let to = try a.time("to", from + 7 * CRMQueries.day)!
+    func agenda(_ a: AgendaArgs) throws -> JSON {
+        let agentId = a.agentId
+        let from = try a.from.map { try micros($0, "/from") } ?? now
+        let to = try a.to.map { try micros($0, "/to") } ?? from + 7 * CRMQueries.day
         return try read { txn in
             let mine = Set(try customers(of: agentId, txn))
             var customerRows: [String: JSONObject] = [:]
@@ -87,8 +88,8 @@ extension CRMQueries {
     }
 
     /// `agent.view`: the agent's customers, their open deals, open quotes and invoices with money due.
-    func agentView(_ a: QueryArguments) throws -> JSON {
-        let agentId = a.string("agentId")!
+    func agentView(_ a: AgentViewArgs) throws -> JSON {
+        let agentId = a.agentId
         return try read { txn in
             let ids = try customers(of: agentId, txn)
             let mine = Set(ids)

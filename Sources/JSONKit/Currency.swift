@@ -1,6 +1,6 @@
 /// ISO 4217 currencies crmd accepts, with the number of digits of their minor unit.
 ///
-/// `IRR` counts whole rials (SPEC §5: no minor unit), although ISO lists two digits for it:
+/// `IRR` counts whole rials (docs/protocol.md: no minor unit), although ISO lists two digits for it:
 /// no price in Iran is quoted in fractions of a rial.
 public enum Currency {
     /// Minor-unit digits by active ISO 4217 code.

@@ -1,6 +1,7 @@
 import CRMEvents
 import EventStore
 import Foundation
+import JSONKit
 
 extension CRMQueries {
     /// Rows of a time-keyed fact table with times in [from, to).
@@ -25,11 +26,11 @@ extension CRMQueries {
 
     /// `funnel.report`: per stage, deals that entered, left, were lost from it, the share that went
     /// on to a later stage, the median days spent in it; and the median days from open to won.
-    func funnel(_ a: QueryArguments) throws -> JSON {
-        let from = try a.requiredTime("from")
-        let to = try a.requiredTime("to")
+    func funnel(_ a: FunnelArgs) throws -> JSON {
+        let from = try micros(a.from, "/from")
+        let to = try micros(a.to, "/to")
         return try read { txn in
-            let pipelineId = a.string("pipelineId") ?? "default"
+            let pipelineId = a.pipelineId ?? "default"
             let stages = try txn.row(CRMFacts.pipelines, Key.of(.text(pipelineId)))?["stages"]?.arrayValue?.compactMap(\.stringValue)
                 ?? defaultPipelineStages
             let order = Dictionary(uniqueKeysWithValues: stages.enumerated().map { ($1, $0) })
@@ -39,9 +40,9 @@ extension CRMQueries {
             var deals = 0
             for (_, deal) in try txn.rows(CRMFacts.deals) {
                 guard deal.string("pipelineId") == pipelineId,
-                      a.string("agentId").map({ $0 == deal.string("agentId") }) ?? true,
-                      a.string("branchId").map({ $0 == deal.string("branchId") }) ?? true,
-                      a.string("source").map({ $0 == deal.string("channel") }) ?? true else { continue }
+                      a.agentId.map({ $0 == deal.string("agentId") }) ?? true,
+                      a.branchId.map({ $0 == deal.string("branchId") }) ?? true,
+                      a.source.map({ $0 == deal.string("channel") }) ?? true else { continue }
                 let history = (deal["history"]?.arrayValue ?? []).map { ($0["stage"]?.stringValue ?? "", $0["at"]?.intValue ?? 0) }
                 var counted = false
                 for (index, step) in history.enumerated() {
@@ -84,11 +85,11 @@ extension CRMQueries {
 
     /// `report.sales`: invoices that stand (not void) issued in [from, to), counted and summed per
     /// group and currency; grouped by product, the lines' quantities and amounts.
-    func sales(_ a: QueryArguments) throws -> JSON {
-        let from = try a.requiredTime("from")
-        let to = try a.requiredTime("to")
-        let groupBy = a.strings("groupBy") ?? ["month"]
-        let periods = try Periods(a.string("calendar") ?? "gregorian", timeZone: a.string("timeZone"))
+    func sales(_ a: SalesArgs) throws -> JSON {
+        let from = try micros(a.from, "/from")
+        let to = try micros(a.to, "/to")
+        let groupBy = a.groupBy ?? ["month"]
+        let periods = try Periods(a.calendar ?? "gregorian", timeZone: a.timeZone)
         return try read { txn in
             var groups: [[String]: (count: Int, quantity: Int64, amounts: Amounts)] = [:]
             for (at, sale) in try facts(CRMFacts.sales, from: from, to: to, txn) where sale["void"] != true {
@@ -133,9 +134,9 @@ extension CRMQueries {
 
     /// `report.quotes`: of the customers quoted in [from, to), how many had an invoice that stands
     /// issued at or after their first quote in the period.
-    func quoteConversion(_ a: QueryArguments) throws -> JSON {
-        let from = try a.requiredTime("from")
-        let to = try a.requiredTime("to")
+    func quoteConversion(_ a: PeriodArgs) throws -> JSON {
+        let from = try micros(a.from, "/from")
+        let to = try micros(a.to, "/to")
         return try read { txn in
             var firstQuote: [String: Int64] = [:]
             for (at, quote) in try facts(CRMFacts.quotes, from: from, to: to, txn) {
@@ -157,9 +158,9 @@ extension CRMQueries {
 
     /// `report.daily`: one day's calls, the share of calls whose customer ordered (an invoice that
     /// day at or after the call), orders, quotes given and follow-ups deferred.
-    func daily(_ a: QueryArguments) throws -> JSON {
-        let periods = try Periods(a.string("calendar") ?? "gregorian", timeZone: a.string("timeZone"))
-        let (from, to) = try periods.range(ofDay: a.string("date")!)
+    func daily(_ a: DailyArgs) throws -> JSON {
+        let periods = try Periods(a.calendar ?? "gregorian", timeZone: a.timeZone)
+        let (from, to) = try periods.range(ofDay: a.date)
         return try read { txn in
             let interactions = try facts(CRMFacts.interactions, from: from, to: to, txn)
             let calls = interactions.filter { $0.row["kind"] == "call" }
@@ -177,7 +178,7 @@ extension CRMQueries {
             var quoted = Amounts()
             for (_, quote) in quotes { quoted.add(quote.int("total"), quote.string("currency") ?? "") }
             return .object([
-                "date": .string(a.string("date")!), "calendar": .string(periods.calendarName), "calls": .int(Int64(calls.count)),
+                "date": .string(a.date), "calendar": .string(periods.calendarName), "calls": .int(Int64(calls.count)),
                 "callsLeadingToOrder": .int(Int64(leading.count)), "callOrderPercent": CRMQueries.share(leading.count, calls.count),
                 "orders": .int(Int64(orders.count)), "quotes": .int(Int64(quotes.count)), "quotedAmount": quoted.json,
                 "deferrals": .int(Int64(deferrals.count)), "interactions": .object(byKind),
@@ -187,13 +188,13 @@ extension CRMQueries {
 
     /// `report.dormant`: customers without a call, meeting, email or SMS for `days` days (or never),
     /// oldest first, with their last interaction and its outcome.
-    func dormant(_ a: QueryArguments) throws -> JSON {
-        let days = a.int("days")!
+    func dormant(_ a: DormantArgs) throws -> JSON {
+        let days = a.days
         let cutoff = now - days * CRMQueries.day
         return try read { txn in
             var rows: [(Int64, JSON)] = []
             for (_, customer) in try txn.rows(CRMFacts.customers) where customer["forgotten"] != true {
-                if let agent = a.string("agentId"), customer.string("agentId") != agent { continue }
+                if let agent = a.agentId, customer.string("agentId") != agent { continue }
                 let contact = try CRMFacts.lastContact(customer.string("customerId") ?? "", txn)
                 let last = contact?.at
                 guard (last ?? customer.int("registeredMicros")) < cutoff else { continue }
@@ -208,10 +209,10 @@ extension CRMQueries {
 
     /// `report.receivables`: open balances of invoices that stand, due by `until`, of one agent's
     /// customers (or everyone's), with totals per currency.
-    func receivables(_ a: QueryArguments) throws -> JSON {
-        let until = try a.requiredTime("until")
+    func receivables(_ a: ReceivablesArgs) throws -> JSON {
+        let until = try micros(a.until, "/until")
         return try read { txn in
-            let mine = try a.string("agentId").map { Set(try customers(of: $0, txn)) }
+            let mine = try a.agentId.map { Set(try customers(of: $0, txn)) }
             var total = Amounts()
             var rows: [JSON] = []
             for (_, sale) in try txn.rows(CRMFacts.sales) where sale["void"] != true {
@@ -225,15 +226,15 @@ extension CRMQueries {
                     "open": .int(open), "currency": sale["currency"] ?? .null, "overdue": .bool(due < now),
                 ]))
             }
-            return .object(["until": CRMQueries.time(until), "agentId": a.string("agentId").map(JSON.string) ?? .null,
+            return .object(["until": CRMQueries.time(until), "agentId": a.agentId.map(JSON.string) ?? .null,
                             "invoices": .array(rows), "total": total.json])
         }
     }
 
     /// `report.workload`: follow-ups still scheduled with a due time in [from, to), per agent and kind.
-    func workload(_ a: QueryArguments) throws -> JSON {
-        let from = try a.requiredTime("from")
-        let to = try a.requiredTime("to")
+    func workload(_ a: PeriodArgs) throws -> JSON {
+        let from = try micros(a.from, "/from")
+        let to = try micros(a.to, "/to")
         return try read { txn in
             var counts: [String: [String: Int64]] = [:]
             for (_, followup) in try txn.rows(CRMFacts.followups) where followup["status"] == "scheduled" {
@@ -252,13 +253,13 @@ extension CRMQueries {
 
     /// `report.targets`: each target of the period against the invoices that stand in it (same
     /// currency, same scope), as an amount and a percentage.
-    func targets(_ a: QueryArguments) throws -> JSON {
-        let period = a.string("period")!
+    func targets(_ a: TargetsArgs) throws -> JSON {
+        let period = a.period
         return try read { txn in
             var rows: [JSON] = []
             for (_, target) in try txn.rows(CRMFacts.targets) where target.string("period") == period {
                 let calendar = target.string("calendar") ?? "gregorian"
-                if let wanted = a.string("calendar"), wanted != calendar { continue }
+                if let wanted = a.calendar, wanted != calendar { continue }
                 let (from, to) = try Periods(calendar).range(of: period)
                 let currency = target["amount"]?["currency"]?.stringValue ?? ""
                 let goal = target["amount"]?["amount"]?.intValue ?? 0
@@ -284,10 +285,10 @@ extension CRMQueries {
 
     /// `report.branches`: per branch or representative, sales that stand in [from, to), deals
     /// stalled (no stage change for `stalledDays`, default 30) and receipts expected in the period.
-    func branches(_ a: QueryArguments) throws -> JSON {
-        let from = try a.requiredTime("from")
-        let to = try a.requiredTime("to")
-        let stalledBefore = now - (a.int("stalledDays") ?? 30) * CRMQueries.day
+    func branches(_ a: BranchesArgs) throws -> JSON {
+        let from = try micros(a.from, "/from")
+        let to = try micros(a.to, "/to")
+        let stalledBefore = now - (a.stalledDays ?? 30) * CRMQueries.day
         return try read { txn in
             var sales: [String: (Int64, Amounts)] = [:]
             var expected: [String: Amounts] = [:]

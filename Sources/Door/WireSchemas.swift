@@ -1,8 +1,10 @@
-/// Schemas of what crosses the socket (SPEC §4) and of the stored-event envelope (SPEC §3).
+import Door
+import JSONKit
+
+/// Schemas of what crosses the socket and of the stored-event envelope (docs/protocol.md).
 public enum WireSchemas {
-    /// The error codes of SPEC §4.
-    public static let errorCodes = ["bad_request", "unknown_op", "invalid_args", "not_found", "conflict", "rule_violation",
-                                    "forbidden", "unavailable", "internal"]
+    /// The error codes of docs/protocol.md, as the response schema lists them.
+    public static let errorCodes = ErrorCode.allCases.map(\.rawValue)
 
     static let anyObject = Schema.object(ObjectRule([], required: [], open: true))
     static let requestID = Schema.anyOf([.string(StringRule(maxLength: 128)), .number])
