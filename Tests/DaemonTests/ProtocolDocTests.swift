@@ -33,6 +33,9 @@ final class ProtocolDocTests: XCTestCase {
             #"{"id": 115, "op": "log.read", "args": {"from": 1, "limit": 2}}"#,
             #"{"id": 116, "op": "system.status", "args": {}}"#,
             #"{"id": 118, "op": "projections.rebuild", "args": {"names": ["event-counts"]}}"#,
+            // A retry gets the first answer back, with the id crmd generated for the call.
+            #"{"id": 119, "op": "call.log", "args": {"customerId": "c42", "direction": "outbound", "outcome": "callback"}, "requestId": "call-c42-7", "as": "maryam"}"#,
+            #"{"id": 120, "op": "call.log", "args": {"customerId": "c42", "direction": "outbound", "outcome": "callback"}, "requestId": "call-c42-7", "as": "maryam"}"#,
             #"{"id": 117, "op": "log.subscribe", "args": {"from": 3}}"#,
         ]
     }
@@ -45,6 +48,7 @@ final class ProtocolDocTests: XCTestCase {
         #"{"id": 202, "op": "customer.get", "args": {"customerId": "nobody"}}"#,
         #"{"id": 203, "op": "customer.edit", "args": {"customerId": "c42", "tags": ["x"]}, "expectedVersion": 1}"#,
         #"{"id": 204, "op": "payment.record", "args": {"invoiceId": "inv1", "amount": 999999999999, "method": "cash"}}"#,
+        #"{"id": 206, "op": "customer.find", "args": {}}"#,
         #"{"id": 205, "op": "report.sales", "args": {"from": "2026-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"}, "as": "maryam"}"#,
     ]
 
