@@ -28,8 +28,10 @@ let package = Package(
         .target(name: "CRMEvents", dependencies: ["EventStore", "JSONKit", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Commands", dependencies: ["Door", "JSONKit", "EventStore", "CRMEvents", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Projections", dependencies: ["Door", "JSONKit", "EventStore", "CRMEvents", .product(name: "Crypto", package: "swift-crypto")]),
+        // A realistic synthetic company history, written through the real commands (crmd demo, make bench).
+        .target(name: "Demo", dependencies: ["Commands", "CRMEvents", "EventStore", "JSONKit", "Door"]),
         .executableTarget(name: "crmd", dependencies: [
-            "EventStore", "JSONKit", "Door", "CRMEvents", "Commands", "Projections",
+            "EventStore", "JSONKit", "Door", "CRMEvents", "Commands", "Projections", "Demo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -39,7 +41,7 @@ let package = Package(
         // Appends in a loop until killed; the crash tests SIGKILL it at random moments.
         .executableTarget(name: "store-crash-child", dependencies: ["EventStore", "CLMDB", "JSONKit", "Door", "CRMEvents", "Projections"]),
         // `make bench`: the store against raw LMDB and SQLite, in one run.
-        .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "JSONKit", "Door", "CRMEvents", "Commands", "Projections", "CLMDB", "CSQLite"],
+        .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "JSONKit", "Door", "CRMEvents", "Commands", "Projections", "Demo", "CLMDB", "CSQLite"],
                          path: "Benchmarks/crmd-bench"),
         // `make proof`: libFuzzer over the request decoder and command validation (built with
         // -sanitize=fuzzer -DFUZZING); without FUZZING it replays the inputs it is given.
@@ -52,6 +54,6 @@ let package = Package(
         .testTarget(name: "DaemonTests", dependencies: ["JSONKit", "Door", "CRMEvents", "EventStore", "Commands", "Projections", "crmd"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projections", "CRMTestSupport", "Commands", "JSONKit", "Door", "CRMEvents", "EventStore", "store-crash-child",
                                                             .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "JSONKit", "Door", "CRMEvents", "EventStore", "Projections", "CRMTestSupport"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Demo", "JSONKit", "Door", "CRMEvents", "EventStore", "Projections", "CRMTestSupport"]),
     ]
 )

@@ -1,3 +1,4 @@
+import Demo
 import CRMEvents
 import Commands
 import EventStore

@@ -1,4 +1,5 @@
 @testable import CRMEvents
+import Demo
 import CRMTestSupport
 import Commands
 import EventStore

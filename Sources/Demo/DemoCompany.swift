@@ -1,4 +1,5 @@
 import CRMEvents
+import Commands
 import Door
 import EventStore
 import Foundation
