@@ -113,14 +113,12 @@ public struct CRMQueries: Sendable {
     }
 
     /// A customer as lists show one: id, name (opened), agent, phones.
-    func summary(_ row: JSONObject) -> JSON {
-        let customerId = row.string("customerId") ?? ""
-        let key = row["forgotten"] == true ? nil : key(customerId)
-        return .object([
-            "customerId": .string(customerId), "name": PersonalValue.open(row["name"], with: key),
-            "phones": PersonalValue.open(row["phones"], with: key), "agentId": row["agentId"] ?? .null,
-            "erased": .bool(key == nil),
-        ])
+    func summary(_ row: CustomerRow) -> JSONObject {
+        let key = row.forgotten ? nil : key(row.customerId)
+        return [
+            "customerId": .string(row.customerId), "name": SealedValue.open(row.name, with: key),
+            "phones": SealedValue.open(row.phones, with: key), "agentId": .string(row.agentId), "erased": .bool(key == nil),
+        ]
     }
 
     static func time(_ micros: Int64) -> JSON { .string(Timestamp(microsecondsSince1970: micros).rfc3339) }
@@ -152,14 +150,14 @@ public struct CRMQueries: Sendable {
                 narrow(found)
             }
             if let stage = a.stage {
-                narrow(Set(try txn.rows(CRMFacts.deals).compactMap { $0.row.string("stage") == stage ? $0.row.string("customerId") : nil }))
+                narrow(Set(try txn.rows(CRMFacts.deals).compactMap { $0.row.stage == stage ? $0.row.customerId : nil }))
             }
             guard let candidates else {
                 throw WireError(.invalidArgs, "give at least one of phone, email, text, agentId, tag or stage")
             }
             let limit = Int(a.limit ?? 100)
             let rows = try candidates.sorted().prefix(limit).compactMap { try txn.row(CRMFacts.customers, Key.of(.text($0))) }
-            return .object(["customers": .array(rows.map(summary)), "total": .int(Int64(candidates.count))])
+            return .object(["customers": .array(rows.map { .object(summary($0)) }), "total": .int(Int64(candidates.count))])
         }
     }
 }
@@ -175,14 +173,14 @@ extension CRMQueries: AccessFacts {
                 let customerId: String?
                 switch record {
                 case .customer(let id): customerId = id
-                case .deal(let id): customerId = try txn.row(CRMFacts.deals, Key.of(.text(id)))?.string("customerId")
+                case .deal(let id): customerId = try txn.row(CRMFacts.deals, Key.of(.text(id)))?.customerId
                 case .invoice(let id):
                     customerId = try txn.get(CRMFacts.invoiceKeys, Key.of(.text(id))).flatMap { try txn.row(CRMFacts.sales, $0) }?
-                        .string("customerId")
-                case .followup(let id): customerId = try txn.row(CRMFacts.followups, Key.of(.text(id)))?.string("customerId")
+                        .customerId
+                case .followup(let id): customerId = try txn.row(CRMFacts.followups, Key.of(.text(id)))?.customerId
                 }
                 guard let customerId, let row = try txn.row(CRMFacts.customers, Key.of(.text(customerId))) else { return nil }
-                return Ownership(customerId: customerId, agentId: row.string("agentId"))
+                return Ownership(customerId: customerId, agentId: row.agentId)
             }
         } catch {
             throw WireError(wrapping: error)

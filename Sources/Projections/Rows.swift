@@ -2,32 +2,33 @@ import CRMEvents
 import EventStore
 import JSONKit
 
-/// JSON rows and ordered keys over `KeyValueTransaction`, the vocabulary of the CRM read models.
+/// Typed rows over `KeyValueTransaction`, the vocabulary of the CRM read models: each row is
+/// stored as the JSON of its Codable type.
 extension KeyValueTransaction {
-    /// The row under `key`, parsed; nil when absent.
-    func row(_ table: String, _ key: [UInt8]) throws -> JSONObject? {
-        try get(table, key).flatMap { try JSON.parse($0).objectValue }
+    /// The row under `key`, decoded; nil when absent.
+    func row<Row>(_ table: Table<Row>, _ key: [UInt8]) throws -> Row? {
+        try get(table.name, key).map { try JSON.parse($0).decode(Row.self) }
     }
 
     /// Stores `row` under `key`.
-    func put(_ table: String, _ key: [UInt8], row: JSONObject) throws {
-        try put(table, key, JSON.object(row).bytes())
+    func put<Row>(_ table: Table<Row>, _ key: [UInt8], _ row: Row) throws {
+        try put(table.name, key, try JSON.encode(row).bytes())
     }
 
     /// Changes the row under `key` in place, if there is one.
-    func update(_ table: String, _ key: [UInt8], _ change: (inout JSONObject) throws -> Void) throws {
+    func update<Row>(_ table: Table<Row>, _ key: [UInt8], _ change: (inout Row) throws -> Void) throws {
         guard var row = try row(table, key) else { return }
         try change(&row)
-        try put(table, key, row: row)
+        try put(table, key, row)
     }
 
-    /// Every row whose key starts with `prefix`, with its key, in key order.
-    func rows(_ table: String, prefix: [UInt8] = [], from start: [UInt8]? = nil,
-              while more: ([UInt8]) -> Bool = { _ in true }) throws -> [(key: [UInt8], row: JSONObject)] {
-        var out: [(key: [UInt8], row: JSONObject)] = []
-        try scan(table, prefix: prefix, from: start) { key, value in
+    /// Every row whose key starts with `prefix` (from `start`, while `more` holds), with its key, in key order.
+    func rows<Row>(_ table: Table<Row>, prefix: [UInt8] = [], from start: [UInt8]? = nil,
+                   while more: ([UInt8]) -> Bool = { _ in true }) throws -> [(key: [UInt8], row: Row)] {
+        var out: [(key: [UInt8], row: Row)] = []
+        try scan(table.name, prefix: prefix, from: start) { key, value in
             guard more(key) else { return false }
-            if let row = try JSON.parse(value).objectValue { out.append((key, row)) }
+            out.append((key, try JSON.parse(value).decode(Row.self)))
             return true
         }
         return out
@@ -84,11 +85,4 @@ enum KeyPart {
         let raw = key[offset..<(offset + 8)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         return Int64(bitPattern: raw ^ (1 << 63))
     }
-}
-
-extension JSONObject {
-    /// A string member.
-    func string(_ key: String) -> String? { self[key]?.stringValue }
-    /// An integer member (0 when absent).
-    func int(_ key: String) -> Int64 { self[key]?.intValue ?? 0 }
 }
