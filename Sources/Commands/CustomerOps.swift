@@ -159,16 +159,16 @@ enum CustomerOps {
         if let kind = raw["kind"]?.stringValue, kind == "person", !(context.state.customers[args.customerId]?.contacts.isEmpty ?? true) {
             throw .rule("contacts_require_organisation", "remove the customer's contacts before making them a person", path: "/kind")
         }
-        let current = try CustomerFile.load(args.customerId, context: context, key: key)
+        let current = try CustomerFields.load(args.customerId, context: context, key: key)
         var events: [CRMEvent] = []
         for (field, _) in editableFields {
             guard let given = raw[field] else { continue }
             let old = current.fields[field]
             let new: JSON? = given == .null ? nil : given
-            guard CustomerFile.normalized(old) != CustomerFile.normalized(new) else { continue }
+            guard CustomerFields.normalized(old) != CustomerFields.normalized(new) else { continue }
             events.append(.customerFieldEdited(CustomerFieldEdited(
                 customerId: args.customerId, field: field,
-                old: old.map { CustomerFile.stored(field, $0, key: key) }, new: new.map { CustomerFile.stored(field, $0, key: key) })))
+                old: old.map { CustomerFields.stored(field, $0, key: key) }, new: new.map { CustomerFields.stored(field, $0, key: key) })))
         }
         guard !events.isEmpty else {
             throw .rule("no_change", "every field given already has that value; nothing was recorded")
@@ -193,7 +193,7 @@ enum CustomerOps {
         guard !customer.contacts.contains(contactId) else {
             throw WireError(.conflict, "contact \(contactId) already exists", path: "/contactId")
         }
-        let file = try CustomerFile.load(args.customerId, context: context, key: nil)
+        let file = try CustomerFields.load(args.customerId, context: context, key: nil)
         guard file.kind == "organisation" else {
             throw .rule("contacts_require_organisation", "decision makers are recorded for organisations; customer \(args.customerId) is a person")
         }

@@ -6,7 +6,7 @@ import JSONKit
 /// The customer file (the "360° view"): one customer's fields, contacts, competitors, timeline,
 /// documents, payments, deals, products bought, contracts, next follow-up and last contact.
 ///
-/// A pure fold over the customer's own events (`CustomerEvents`), so the same code gives the
+/// A pure fold over the customer's own events (`CustomerEventReader`), so the same code gives the
 /// file now and `asOf` any past time. Personal data is opened with the customer's key; without
 /// it (forgotten) every personal value is null and `erased` is true.
 public struct CustomerFile: Sendable {

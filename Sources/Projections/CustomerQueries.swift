@@ -5,12 +5,12 @@ import JSONKit
 
 /// `customer.get` and `customer.history`: folds of one customer's events, now or as of a time.
 public struct CustomerQueries: Sendable {
-    let events: CustomerEvents
+    let events: CustomerEventReader
     let keys: KeyStore
 
     /// Answers from `projector`'s customer timeline, opening personal data with `keys`.
     public init(projector: Projector, keys: KeyStore) {
-        self.events = CustomerEvents(projector: projector)
+        self.events = CustomerEventReader(projector: projector)
         self.keys = keys
     }
 

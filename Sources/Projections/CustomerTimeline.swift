@@ -33,7 +33,7 @@ public struct CustomerTimeline: Projection {
 
 /// Reads one customer's events through `CustomerTimeline`, including any the projector has not
 /// folded yet, so a read is never behind the log.
-public struct CustomerEvents: Sendable {
+public struct CustomerEventReader: Sendable {
     /// The log.
     public let store: EventStore
     /// The projector whose `CustomerTimeline` is used.

@@ -10,14 +10,14 @@ import JSONKit
 /// hashes of low-entropy values only the holder of the search key could test guesses against.
 struct SearchIndex: Sendable {
     let key: [UInt8]
-    private let symmetricKey: SymmetricKeyBox
+    private let hmac: PrecomputedHMAC
 
     /// HMAC-SHA256 (RFC 2104) with its inner and outer pads hashed once, copied for every token.
     ///
     /// Written out over `SHA256` because tokens are made for every word of every note the
     /// projector folds: `HMAC<SHA256>` went through `DataProtocol` for each update and copied
     /// its key state, which was half the cost of indexing a note.
-    final class SymmetricKeyBox: @unchecked Sendable {
+    final class PrecomputedHMAC: @unchecked Sendable {
         // @unchecked: both states are created in init and only copied (values) afterwards.
         let inner: SHA256
         let outer: SHA256
@@ -51,7 +51,7 @@ struct SearchIndex: Sendable {
 
     init(key: [UInt8]) {
         self.key = key
-        self.symmetricKey = SymmetricKeyBox(key)
+        self.hmac = PrecomputedHMAC(key)
     }
 
     /// The fields a token belongs to; a field's tokens are replaced when the field changes.
@@ -78,7 +78,7 @@ struct SearchIndex: Sendable {
         var message = Array((field == .phones ? "phone" : field == .emails ? "email" : "word").utf8)
         message.append(0)
         message += value
-        return message.withUnsafeBytes { symmetricKey.mac16($0) }
+        return message.withUnsafeBytes { hmac.mac16($0) }
     }
 
     /// The phone number as compared: its last ten digits (the national number; +98 912… and

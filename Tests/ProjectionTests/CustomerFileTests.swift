@@ -55,7 +55,7 @@ final class CustomerFileTests: XCTestCase {
         XCTAssertEqual(file["deals"]?.arrayValue?.first?["stage"], "proposal")
         XCTAssertEqual(file["nextFollowup"]?["followupId"], "f2", "the earliest due follow-up is next")
         XCTAssertEqual(file["contracts"]?.arrayValue?.first?["expiresOn"], "2027-04-01")
-        XCTAssertEqual(file["timeline"]?.arrayValue?.count, try CustomerEvents(projector: projector).events(of: "pars").count)
+        XCTAssertEqual(file["timeline"]?.arrayValue?.count, try CustomerEventReader(projector: projector).events(of: "pars").count)
         XCTAssertEqual(file["erased"], false)
     }
 

@@ -5,21 +5,21 @@ import JSONKit
 
 /// The editable fields of one customer as they stand, decrypted: what `customer.edit` compares
 /// new values against and records as the old value.
-struct CustomerFile {
+struct CustomerFields {
     /// `person` or `organisation`.
     var kind = "person"
     /// Plain values by field name; absent fields are empty.
     var fields: [String: JSON] = [:]
 
     /// Folds the customer's stream; without a key, personal fields stay unread.
-    static func load(_ customerId: String, context: DecisionContext, key: DataKey?) throws(WireError) -> CustomerFile {
+    static func load(_ customerId: String, context: DecisionContext, key: DataKey?) throws(WireError) -> CustomerFields {
         let events: [RecordedEvent]
         do {
             events = try context.store.readStream(AggregateKind.customer.stream(try! EntityID(customerId)))
         } catch {
             throw WireError(error as? StoreError ?? .closed)
         }
-        var file = CustomerFile()
+        var file = CustomerFields()
         for recorded in events {
             guard let event = try? EventCatalogue.decode(recorded) else { continue }
             file.apply(event, key: key)
@@ -50,7 +50,7 @@ struct CustomerFile {
             fields["tags"] = .array(e.tags.map(JSON.string))
         case .customerFieldEdited(let e):
             if e.field == "kind", let kind = e.new?.stringValue { self.kind = kind }
-            fields[e.field] = e.new.flatMap { CustomerFile.plain(e.field, $0, key: key) }
+            fields[e.field] = e.new.flatMap { CustomerFields.plain(e.field, $0, key: key) }
         default:
             break
         }
