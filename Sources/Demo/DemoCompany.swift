@@ -249,95 +249,139 @@ struct Story {
     }
 
     /// One working day in four parts: arrivals, first contact, the day's work, the evening's books.
+    /// The parts draw from the generator in a fixed order, so a seed always gives the same history.
     mutating func simulate(day: Int) -> [(Double, [Command])] {
-        var morning: [Command] = []
-        var first: [Command] = []
-        var work: [Command] = []
-        var evening: [Command] = []
         let today = persianDay(day)
-
-        // The first working day of a Persian month: this month's targets; a new season: new prices.
-        if today.month! != lastMonth {
-            lastMonth = today.month!
-            morning += targets(period: String(format: "%04d-%02d", today.year!, today.month!))
-            if (today.month! - 1) % 3 == 0 && day > 0 { morning += reprice() }
-        }
-
-        // Arrivals.
-        arrivalCarry += Double(toArrive) / Double(workingDaysLeft) * Double(50 + roll(100)) / 100
-        let arriving = workingDaysLeft == 1 ? toArrive : min(toArrive, Int(arrivalCarry))
-        arrivalCarry -= Double(arriving)
-        toArrive -= arriving
-        workingDaysLeft -= 1
-        for _ in 0..<arriving {
-            let (register, index) = newCustomer(day: day, month: today.month!, year: today.year!)
+        var morning = newMonth(day: day, today)
+        var first: [Command] = []
+        for (register, welcome) in arrivals(day: day, today) {
             morning.append(register)
-            first += welcome(customer: index, day: day)
+            first += welcome
         }
-
+        var work: [Command] = []
         // Deals take their next step when it is due.
         for index in deals.indices where deals[index].nextStep <= day && deals[index].stage < 4 {
             work += advance(deal: index, day: day)
         }
         deals.removeAll { $0.stage >= 4 }
+        work += touches(day: day)
+        work += dueFollowups(day: day)
+        var evening = books(day: day)
+        evening += upkeep(day: day)
+        let (hired, late) = turnover()
+        return [(8.5, morning), (9.5, first), (16.5, work), (17, evening + hired), (18, late)]
+    }
 
-        // Everyday contact with recent and older customers.
+    /// The first working day of a Persian month: this month's targets; a new season: new prices.
+    private mutating func newMonth(day: Int, _ today: DateComponents) -> [Command] {
+        guard today.month! != lastMonth else { return [] }
+        lastMonth = today.month!
+        var commands = targets(period: String(format: "%04d-%02d", today.year!, today.month!))
+        if (today.month! - 1) % 3 == 0 && day > 0 { commands += reprice() }
+        return commands
+    }
+
+    /// Today's new customers: each one's registration and first contact.
+    private mutating func arrivals(day: Int, _ today: DateComponents) -> [(Command, [Command])] {
+        arrivalCarry += Double(toArrive) / Double(workingDaysLeft) * Double(50 + roll(100)) / 100
+        let arriving = workingDaysLeft == 1 ? toArrive : min(toArrive, Int(arrivalCarry))
+        arrivalCarry -= Double(arriving)
+        toArrive -= arriving
+        workingDaysLeft -= 1
+        return (0..<arriving).map { _ in
+            let (register, index) = newCustomer(day: day, month: today.month!, year: today.year!)
+            return (register, welcome(customer: index, day: day))
+        }
+    }
+
+    /// Everyday contact with recent and older customers.
+    private mutating func touches(day: Int) -> [Command] {
         let touches = Int(arrivals * 15) + roll(Int(arrivals * 6) + 2)
+        var commands: [Command] = []
         for _ in 0..<touches where !customers.isEmpty {
             let index = chance(80) ? customers.count - 1 - roll(min(customers.count, Int(arrivals * 60) + 20)) : roll(customers.count)
-            work.append(touch(customer: index, day: day))
+            commands.append(touch(customer: index, day: day))
         }
+        return commands
+    }
 
-        // Follow-ups that fall due.
+    /// Follow-ups that fall due: most done, some deferred, a few cancelled.
+    private mutating func dueFollowups(day: Int) -> [Command] {
+        var commands: [Command] = []
         var stillOpen: [Followup] = []
         for followup in followups {
             guard followup.due <= day else { stillOpen.append(followup); continue }
             switch roll(10) {
-            case 0..<6: work.append(Command(op: "followup.complete", args: ["followupId": .string(followup.id), "agentId": .string(followup.agent),
-                                                                 "outcome": .string(pick(["done", "ordered", "no_answer"]))], actor: followup.agent))
+            case 0..<6:
+                commands.append(Command(op: "followup.complete", args: [
+                    "followupId": .string(followup.id), "agentId": .string(followup.agent),
+                    "outcome": .string(pick(["done", "ordered", "no_answer"])),
+                ], actor: followup.agent))
             case 6..<9:
                 let later = day + 3 + roll(14)
                 stillOpen.append(Followup(id: followup.id, agent: followup.agent, due: later))
-                work.append(Command(op: "followup.defer", args: ["followupId": .string(followup.id), "to": at(later, 10), "reason": .string(pick(["مشتری در سفر است", "منتظر بودجه سال بعد", "Customer asked to call after the holidays"]))], actor: "admin"))
-            default: work.append(Command(op: "followup.cancel", args: ["followupId": .string(followup.id)], actor: "admin"))
+                let reasons = ["مشتری در سفر است", "منتظر بودجه سال بعد", "Customer asked to call after the holidays"]
+                commands.append(Command(op: "followup.defer", args: [
+                    "followupId": .string(followup.id), "to": at(later, 10), "reason": .string(pick(reasons)),
+                ], actor: "admin"))
+            default:
+                commands.append(Command(op: "followup.cancel", args: ["followupId": .string(followup.id)], actor: "admin"))
             }
         }
         followups = stillOpen
+        return commands
+    }
 
-        // Payments and voids.
+    /// The evening's books: payments in parts, the odd invoice voided.
+    private mutating func books(day: Int) -> [Command] {
+        var commands: [Command] = []
         var unpaid: [Invoice] = []
         for var invoice in invoices {
             guard invoice.nextPayment <= day else { unpaid.append(invoice); continue }
             if !invoice.paid && chance(4) {
-                evening.append(Command(op: "invoice.void", args: ["invoiceId": .string(invoice.id), "reason": "صدور اشتباه"], actor: "admin"))
+                commands.append(Command(op: "invoice.void", args: ["invoiceId": .string(invoice.id), "reason": "صدور اشتباه"], actor: "admin"))
                 continue
             }
             let amount = chance(40) ? invoice.open : max(1, invoice.open / Int64(2 + roll(3)))
             invoice.open -= amount
             invoice.paid = true
-            evening.append(Command(op: "payment.record", args: ["invoiceId": .string(invoice.id), "amount": .int(amount), "method": .string(pick(["cash", "transfer", "cheque"])), "at": at(day, 16)], actor: "admin"))
+            commands.append(Command(op: "payment.record", args: [
+                "invoiceId": .string(invoice.id), "amount": .int(amount), "method": .string(pick(["cash", "transfer", "cheque"])),
+                "at": at(day, 16),
+            ], actor: "admin"))
             invoice.nextPayment = day + 7 + roll(30)
             if invoice.open > 0 { unpaid.append(invoice) }
         }
         invoices = unpaid
+        return commands
+    }
 
-        // Files kept up to date.
+    /// Files kept up to date, and now and then a customer handed to another agent.
+    private mutating func upkeep(day: Int) -> [Command] {
+        var commands: [Command] = []
         if !customers.isEmpty {
-            for _ in 0..<(roll(Int(arrivals / 2) + 2)) { evening.append(edit(customer: roll(customers.count), day: day)) }
+            for _ in 0..<(roll(Int(arrivals / 2) + 2)) { commands.append(edit(customer: roll(customers.count), day: day)) }
         }
         if chance(2), customers.count > 1 {
             let index = roll(customers.count)
             let agent = pick(agents).id
             if agent != customers[index].agent {
                 customers[index].agent = agent
-                evening.append(Command(op: "customer.assign", args: ["customerId": .string(customers[index].id), "agentId": .string(agent)], actor: "admin"))
+                commands.append(Command(op: "customer.assign", args: [
+                    "customerId": .string(customers[index].id), "agentId": .string(agent),
+                ], actor: "admin"))
             }
         }
+        return commands
+    }
 
-        // Staff turnover (about three a year) and requests to be forgotten.
+    /// Staff turnover (about three a year: a hire in the evening, a departure after it) and
+    /// requests to be forgotten.
+    private mutating func turnover() -> (hired: [Command], late: [Command]) {
+        var hired: [Command] = []
         var late: [Command] = []
         if roll(100) == 0, agents.count > 6 {
-            evening.append(hire())
+            hired.append(hire())
             let leaving = agents.remove(at: roll(agents.count - 1)).id
             let successor = pick(agents).id
             late.append(Command(op: "agent.leave", args: ["agentId": .string(leaving), "successorId": .string(successor)], actor: "admin"))
@@ -352,7 +396,7 @@ struct Story {
             deals.removeAll { $0.customer == index }
             for i in deals.indices where deals[i].customer > index { deals[i].customer -= 1 }
         }
-        return [(8.5, morning), (9.5, first), (16.5, work), (17, evening), (18, late)]
+        return (hired, late)
     }
 
     mutating func targets(period: String) -> [Command] {

@@ -92,6 +92,26 @@ public struct CustomerFile: Sendable {
             "actor": .string(recorded.actor.principal),
         ]))
         switch event {
+        case .customerRegistered, .customerFieldEdited, .customerAssigned, .contactAdded, .contactRemoved, .competitorNoted,
+             .customerForgotten, .supportContractRecorded:
+            applyCustomer(event, recorded: recorded)
+        case .interaction(let kind, let interaction):
+            applyInteraction(kind, interaction)
+        case .quoteGiven, .proformaIssued, .invoiceIssued, .invoiceVoided, .paymentRecorded:
+            applyDocument(event, when: when)
+        case .dealOpened, .dealMoved, .dealWon, .dealLost:
+            applyDeal(event, when: when)
+        case .followupScheduled, .followupCompleted, .followupDeferred, .followupCancelled:
+            applyFollowup(event)
+        case .pipelineDefined, .productDefined, .productRepriced, .productRetired, .agentHired, .agentLeft, .branchOpened, .targetSet:
+            break
+        }
+    }
+
+    /// Registration, edits, assignment, contacts, competitors, forgetting and support contracts.
+    private mutating func applyCustomer(_ event: CRMEvent, recorded: RecordedEvent) {
+        let when = JSON.string(recorded.recordedAt.rfc3339)
+        switch event {
         case .customerRegistered(let e):
             exists = true
             customerId = e.customerId
@@ -128,20 +148,14 @@ public struct CustomerFile: Sendable {
         case .supportContractRecorded(let e):
             contracts.append(.object(["contractId": .string(e.contractId), "productId": e.productId.map(JSON.string) ?? .null,
                                       "startsOn": .string(e.startsOn), "expiresOn": .string(e.expiresOn), "note": open(e.note)]))
-        case .interaction(let kind, let e):
-            let entry: JSONObject = [
-                "interactionId": .string(e.interactionId), "kind": .string(kind.rawValue), "at": .string(e.at),
-                "agentId": .string(e.agentId), "direction": e.direction.map(JSON.string) ?? .null,
-                "durationSeconds": e.durationSeconds.map(JSON.int) ?? .null, "outcome": e.outcome.map(JSON.string) ?? .null,
-                "subject": open(e.subject), "text": open(e.text), "address": open(e.address),
-                "contactId": e.contactId.map(JSON.string) ?? .null,
-            ]
-            interactions.append(.object(entry))
-            if kind != .note, let at = Timestamp(rfc3339: e.at), lastContactAt.map({ at >= $0 }) ?? true {
-                lastContactAt = at
-                lastContact = ["at": .string(e.at), "kind": .string(kind.rawValue), "agentId": .string(e.agentId),
-                               "outcome": e.outcome.map(JSON.string) ?? .null]
-            }
+        default:
+            break
+        }
+    }
+
+    /// Quotes, pro-formas, invoices, voids and payments.
+    private mutating func applyDocument(_ event: CRMEvent, when: JSON) {
+        switch event {
         case .quoteGiven(let e):
             quotes.append(.object([
                 "quoteId": .string(e.quoteId), "givenAt": when, "agentId": .string(e.agentId), "channel": .string(e.channel),
@@ -176,6 +190,14 @@ public struct CustomerFile: Sendable {
                     "paymentId": .string(e.paymentId), "amount": .int(e.amount.amount), "at": .string(e.at), "method": .string(e.method),
                 ])])
             }
+        default:
+            break
+        }
+    }
+
+    /// Deals through the pipeline.
+    private mutating func applyDeal(_ event: CRMEvent, when: JSON) {
+        switch event {
         case .dealOpened(let e):
             deals.append((e.dealId, [
                 "dealId": .string(e.dealId), "pipelineId": .string(e.pipelineId), "stage": .string(e.stage), "outcome": "open",
@@ -199,6 +221,14 @@ public struct CustomerFile: Sendable {
                 $0["lostReason"] = .string(e.reason)
                 $0["lostFrom"] = .string(e.from)
             }
+        default:
+            break
+        }
+    }
+
+    /// Follow-ups and what became of them.
+    private mutating func applyFollowup(_ event: CRMEvent) {
+        switch event {
         case .followupScheduled(let e):
             followups.append((e.followupId, [
                 "followupId": .string(e.followupId), "due": .string(e.due), "kind": .string(e.kind), "agentId": .string(e.agentId),
@@ -213,8 +243,25 @@ public struct CustomerFile: Sendable {
             }
         case .followupCancelled(let e):
             CustomerFile.update(&followups, e.followupId) { $0["status"] = "cancelled" }
-        case .pipelineDefined, .productDefined, .productRepriced, .productRetired, .agentHired, .agentLeft, .branchOpened, .targetSet:
+        default:
             break
+        }
+    }
+
+    /// A call, meeting, email, SMS, note or negotiation, and the last contact it may be.
+    private mutating func applyInteraction(_ kind: InteractionKind, _ e: Interaction) {
+        let entry: JSONObject = [
+            "interactionId": .string(e.interactionId), "kind": .string(kind.rawValue), "at": .string(e.at),
+            "agentId": .string(e.agentId), "direction": e.direction.map(JSON.string) ?? .null,
+            "durationSeconds": e.durationSeconds.map(JSON.int) ?? .null, "outcome": e.outcome.map(JSON.string) ?? .null,
+            "subject": open(e.subject), "text": open(e.text), "address": open(e.address),
+            "contactId": e.contactId.map(JSON.string) ?? .null,
+        ]
+        interactions.append(.object(entry))
+        if kind != .note, let at = Timestamp(rfc3339: e.at), lastContactAt.map({ at >= $0 }) ?? true {
+            lastContactAt = at
+            lastContact = ["at": .string(e.at), "kind": .string(kind.rawValue), "agentId": .string(e.agentId),
+                           "outcome": e.outcome.map(JSON.string) ?? .null]
         }
     }
 
