@@ -61,7 +61,7 @@ func measureScaling(directory: String, sizes: [Int], seconds: Double) async thro
         let projector = try Projector(store: store, directory: directory + "/projections-\(size)", projections: Projections.all(keys: keys))
         let rebuildBegan = ContinuousClock.now
         try projector.rebuild()
-        let rebuildRate = Double(try store.head().position) / (ContinuousClock.now - rebuildBegan).seconds
+        let rebuildRate = Double(try store.head().position.rawValue) / (ContinuousClock.now - rebuildBegan).seconds
 
         let queries = CustomerQueries(projector: projector, keys: keys)
         var rng = SystemRandomNumberGenerator()

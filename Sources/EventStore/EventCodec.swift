@@ -42,8 +42,8 @@ enum EventCodec {
         let requestId = envelope.requestId ?? "", correlationId = envelope.correlationId ?? ""
         let causationId = envelope.causationId ?? ""
         buffer.append(format)
-        append(envelope.position, to: &buffer)
-        append(envelope.version, to: &buffer)
+        append(envelope.position.rawValue, to: &buffer)
+        append(envelope.version.rawValue, to: &buffer)
         append(UInt64(bitPattern: envelope.recordedAt.microsecondsSince1970), to: &buffer)
         append(event.schema, to: &buffer)
         append(envelope.actor.uid ?? noUID, to: &buffer)
@@ -76,7 +76,7 @@ enum EventCodec {
         guard bytes[0] == format else {
             throw StoreError.corrupted(position: where_, reason: "unknown stored format \(bytes[0])")
         }
-        let position = u64(bytes, 1)
+        let position = Position(rawValue: u64(bytes, 1))
         let layout = Layout(bytes)
         guard layout.end + hashSize == bytes.count else {
             throw StoreError.corrupted(position: where_ ?? position,
@@ -91,7 +91,7 @@ enum EventCodec {
         let data = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[layout.data]))
         let uid = u32(bytes, 29)
         return RecordedEvent(
-            position: position, stream: stream, version: u64(bytes, 9), type: type, schema: u32(bytes, 25),
+            position: position, stream: stream, version: StreamVersion(rawValue: u64(bytes, 9)), type: type, schema: u32(bytes, 25),
             recordedAt: Timestamp(microsecondsSince1970: Int64(bitPattern: u64(bytes, 17))),
             actor: Actor(principal: principal, uid: uid == noUID ? nil : uid),
             requestId: requestId, correlationId: correlationId, causationId: causationId, data: data,

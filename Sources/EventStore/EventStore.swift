@@ -245,7 +245,7 @@ public final class EventStore: Sendable {
                             // being copied out through an optional first.
                             let going: Bool? = try cursor.move(move) { key, value in
                                 prefetchNextRecord(before: key)
-                                let event = try EventStore.decode(value, at: IndexKeys.integer(key))
+                                let event = try EventStore.decode(value, at: IndexKeys.position(key))
                                 guard event.position <= to else { return false }
                                 position = event.position + 1
                                 return try body(event)
@@ -331,7 +331,7 @@ public final class EventStore: Sendable {
                 var low: Position = 0
                 var high = try LogTail.read(txn, databases).position
                 while low < high {
-                    let middle = low + (high - low + 1) / 2
+                    let middle = low.advanced(by: (low.distance(to: high) + 1) / 2)
                     let recorded = try txn.withValue(databases.events, key: IndexKeys.position(middle)) { bytes -> Timestamp in
                         guard let bytes, bytes.count > EventCodec.headerSize else {
                             throw StoreError.corrupted(position: middle, reason: "missing while searching by time")
@@ -405,7 +405,7 @@ public final class EventStore: Sendable {
     }
 
     static func position(of stream: String, version: StreamVersion, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> Position? {
-        try txn.withValue(databases.streams, key: IndexKeys.streamEntry(stream, version)) { $0.flatMap(IndexKeys.integer) }
+        try txn.withValue(databases.streams, key: IndexKeys.streamEntry(stream, version)) { $0.flatMap(IndexKeys.position) }
     }
 
     static func event(at position: Position, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> RecordedEvent? {

@@ -224,14 +224,14 @@ final class GroupCommitter: @unchecked Sendable {
                     for name in byStream.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                         let entries = byStream[name]!
                         for (offset, position) in entries.positions.enumerated() {
-                            IndexKeys.streamEntry(name, entries.firstVersion + StreamVersion(offset), into: &key)
-                            try txn.put(databases.streams, key: key, value: IndexKeys.integer(position))
+                            IndexKeys.streamEntry(name, entries.firstVersion + UInt64(offset), into: &key)
+                            try txn.put(databases.streams, key: key, value: IndexKeys.position(position))
                         }
                     }
                     for (id, result) in tail.requests.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
                         try txn.put(databases.requests, key: Array(id.utf8), value: IndexKeys.encode(result))
                     }
-                    try txn.put(databases.meta, key: UnindexedTail.indexedKey, value: IndexKeys.integer(head))
+                    try txn.put(databases.meta, key: UnindexedTail.indexedKey, value: IndexKeys.position(head))
                     return head
                 }
                 // Stream versions stay useful as a cache (every one is now also in the index);
@@ -334,7 +334,7 @@ final class GroupCommitter: @unchecked Sendable {
                         causationId: request.causationId, prevHash: prevHash)
                     prevHash = EventCodec.encode(event, envelope, into: &buffer)
                     // Only the event itself is written now; its index entries follow in the next merge.
-                    try withUnsafeBytes(of: position.bigEndian) { positionBytes in
+                    try withUnsafeBytes(of: position.rawValue.bigEndian) { positionBytes in
                         try buffer.withUnsafeBytes { value in
                             try txn.put(databases.events, key: positionBytes, value: value, append: true)
                         }
@@ -353,7 +353,7 @@ final class GroupCommitter: @unchecked Sendable {
             try txn.put(databases.meta, key: LogTail.streamsKey, value: IndexKeys.integer(streams))
         }
         outcome.head = position
-        outcome.events = Int(position - logTail.position)
+        outcome.events = Int(logTail.position.distance(to: position))
         outcome.streamVersions = streamVersions
         outcome.requestResults = requestResults
         return outcome

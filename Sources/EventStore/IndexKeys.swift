@@ -7,7 +7,7 @@ enum IndexKeys {
     static func position(_ position: Position) -> [UInt8] {
         var key = [UInt8]()
         key.reserveCapacity(8)
-        EventCodec.append(position, to: &key)
+        EventCodec.append(position.rawValue, to: &key)
         return key
     }
 
@@ -17,7 +17,7 @@ enum IndexKeys {
         key.reserveCapacity(stream.utf8.count + 9)
         key.append(contentsOf: stream.utf8)
         key.append(0)
-        EventCodec.append(version, to: &key)
+        EventCodec.append(version.rawValue, to: &key)
         return key
     }
 
@@ -26,18 +26,23 @@ enum IndexKeys {
         key.removeAll(keepingCapacity: true)
         key.append(contentsOf: stream.utf8)
         key.append(0)
-        EventCodec.append(version, to: &key)
+        EventCodec.append(version.rawValue, to: &key)
     }
 
     /// Splits a `streams` key into stream name and version.
     static func parseStreamEntry(_ key: UnsafeRawBufferPointer) -> (stream: String, version: StreamVersion)? {
         guard key.count >= 10, key[key.count - 9] == 0 else { return nil }
         let stream = String(decoding: UnsafeRawBufferPointer(rebasing: key[0..<key.count - 9]), as: UTF8.self)
-        return (stream, EventCodec.u64(key, key.count - 8))
+        return (stream, StreamVersion(rawValue: EventCodec.u64(key, key.count - 8)))
     }
 
     /// An 8-byte big-endian integer value.
-    static func integer(_ value: UInt64) -> [UInt8] { position(value) }
+    static func integer(_ value: UInt64) -> [UInt8] { position(Position(rawValue: value)) }
+
+    /// Reads an 8-byte big-endian position (an `events` key, a `streams` value).
+    static func position(_ bytes: UnsafeRawBufferPointer) -> Position? {
+        integer(bytes).map(Position.init(rawValue:))
+    }
 
     /// Reads an 8-byte big-endian integer value.
     static func integer(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
@@ -52,7 +57,8 @@ enum IndexKeys {
         for stream in result.streams {
             EventCodec.append(UInt16(stream.stream.utf8.count), to: &out)
             out.append(contentsOf: stream.stream.utf8)
-            for value in [stream.firstVersion, stream.lastVersion, stream.firstPosition, stream.lastPosition] {
+            for value in [stream.firstVersion.rawValue, stream.lastVersion.rawValue, stream.firstPosition.rawValue,
+                          stream.lastPosition.rawValue] {
                 EventCodec.append(value, to: &out)
             }
         }
@@ -75,7 +81,9 @@ enum IndexKeys {
             offset += length
             let v = (0..<4).map { EventCodec.u64(bytes, offset + 8 * $0) }
             offset += 32
-            streams.append(StreamAppendResult(stream: name, firstVersion: v[0], lastVersion: v[1], firstPosition: v[2], lastPosition: v[3]))
+            streams.append(StreamAppendResult(stream: name, firstVersion: StreamVersion(rawValue: v[0]),
+                                              lastVersion: StreamVersion(rawValue: v[1]), firstPosition: Position(rawValue: v[2]),
+                                              lastPosition: Position(rawValue: v[3])))
         }
         guard offset == bytes.count else { return nil }
         return AppendResult(streams: streams, recordedAt: recordedAt, duplicate: false)

@@ -32,7 +32,7 @@ struct LogTail {
     static func read(_ txn: LMDBTransaction, _ databases: LogDatabases) throws -> LogTail {
         try txn.withCursor(databases.events) { cursor in
             try cursor.move(.last) { key, value -> LogTail in
-                guard let position = IndexKeys.integer(key), value.count >= EventCodec.headerSize + EventCodec.hashSize else {
+                guard let position = IndexKeys.position(key), value.count >= EventCodec.headerSize + EventCodec.hashSize else {
                     throw StoreError.corrupted(position: nil, reason: "the last entry of the events database is malformed")
                 }
                 return LogTail(position: position, hash: EventCodec.storedHash(value), recordedAt: EventCodec.recordedAt(value))
@@ -54,7 +54,7 @@ struct LogTail {
             let last = try cursor.move(beyond == nil ? .last : .previous) { key, value -> StreamVersion? in
                 guard key.count == prefixLength + 8, key[prefixLength - 1] == 0,
                       key.prefix(prefixLength - 1).elementsEqual(bound.prefix(prefixLength - 1)) else { return nil }
-                return EventCodec.u64(key, prefixLength)
+                return StreamVersion(rawValue: EventCodec.u64(key, prefixLength))
             }
             return (last ?? nil) ?? 0
         }

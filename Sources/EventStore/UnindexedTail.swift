@@ -9,7 +9,7 @@ enum UnindexedTail {
 
     /// The last position covered by the `streams` and `requests` indexes.
     static func indexedThrough(_ txn: LMDBTransaction, _ databases: LogDatabases) throws -> Position {
-        try txn.withValue(databases.meta, key: indexedKey) { $0.flatMap(IndexKeys.integer) } ?? 0
+        try txn.withValue(databases.meta, key: indexedKey) { $0.flatMap(IndexKeys.position) } ?? 0
     }
 
     /// Calls `body` with position, stream name bytes, version and request id bytes of every
@@ -20,14 +20,14 @@ enum UnindexedTail {
             var move = CursorMove.atOrAfter(IndexKeys.position(indexed + 1))
             while try cursor.move(move, { key, value -> Bool in
                 prefetchNextRecord(before: key)
-                guard let position = IndexKeys.integer(key), value.count >= EventCodec.headerSize + EventCodec.hashSize else {
+                guard let position = IndexKeys.position(key), value.count >= EventCodec.headerSize + EventCodec.hashSize else {
                     throw StoreError.corrupted(position: nil, reason: "a malformed entry follows position \(indexed)")
                 }
                 let layout = EventCodec.Layout(value)
                 guard layout.end + EventCodec.hashSize == value.count else {
                     throw StoreError.corrupted(position: position, reason: "field lengths do not add up to the stored event")
                 }
-                try body(position, UnsafeRawBufferPointer(rebasing: value[layout.stream]), EventCodec.u64(value, 9),
+                try body(position, UnsafeRawBufferPointer(rebasing: value[layout.stream]), StreamVersion(rawValue: EventCodec.u64(value, 9)),
                          UnsafeRawBufferPointer(rebasing: value[layout.requestId]), value)
                 return true
             }) != nil {
@@ -44,7 +44,7 @@ enum UnindexedTail {
         let tailPositions: [Position]
 
         /// The stream's current version.
-        var lastVersion: StreamVersion { indexedVersion + StreamVersion(tailPositions.count) }
+        var lastVersion: StreamVersion { indexedVersion + UInt64(tailPositions.count) }
 
         /// Finds `stream`'s events in the index and the tail, within one transaction.
         init(_ stream: String, _ txn: LMDBTransaction, _ databases: LogDatabases) throws {
@@ -68,7 +68,7 @@ enum UnindexedTail {
         /// The position of `version`, or nil beyond the stream's end.
         func position(of version: StreamVersion, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> Position? {
             guard version >= 1, version <= lastVersion else { return nil }
-            if version > indexedVersion { return tailPositions[Int(version - indexedVersion - 1)] }
+            if version > indexedVersion { return tailPositions[Int(version.rawValue - indexedVersion.rawValue - 1)] }
             guard let position = try EventStore.position(of: stream, version: version, txn, databases) else {
                 throw StoreError.corrupted(position: nil, reason: "stream '\(stream)' has no index entry for version \(version)")
             }

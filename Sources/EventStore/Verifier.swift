@@ -52,14 +52,14 @@ extension EventStore {
         while next <= head.position && report.problem == nil {
             try EventStore.storageCall {
                 try environment.read { txn in
-                    try walk.check(from: next, to: min(head.position, next + Position(batchSize) - 1), txn, databases)
+                    try walk.check(from: next, to: min(head.position, next + UInt64(batchSize) - 1), txn, databases)
                 }
             }
             report.problem = walk.problem
             next = walk.expected
             progress?(walk.expected - 1, head.position)
         }
-        report.events = walk.expected - 1
+        report.events = (walk.expected - 1).rawValue
         report.streams = walk.lastVersions.count
         report.requests = walk.requestsStarted
         if report.problem == nil {
@@ -104,7 +104,7 @@ private struct ForwardWalk {
 
     private mutating func checkEvent(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, indexed: Position,
                                      _ txn: LMDBTransaction, _ databases: LogDatabases) throws {
-        guard let position = IndexKeys.integer(key) else {
+        guard let position = IndexKeys.position(key) else {
             return fail(expected, "events", "an entry has a \(key.count)-byte key instead of an 8-byte position")
         }
         guard position == expected else {
@@ -175,7 +175,7 @@ private struct ForwardWalk {
         var streamsStarted = 0
         let streamProblem: VerifyProblem? = try txn.withCursor(databases.streams) { cursor in
             var move = CursorMove.first
-            while let entry = try cursor.move(move, { key, value in (IndexKeys.parseStreamEntry(key), IndexKeys.integer(value)) }) {
+            while let entry = try cursor.move(move, { key, value in (IndexKeys.parseStreamEntry(key), IndexKeys.position(value)) }) {
                 move = .next
                 guard let (stream, version) = entry.0, let position = entry.1 else {
                     return problem(nil, "streams", "an entry is malformed")

@@ -27,7 +27,7 @@ public struct CustomerTimeline: Projection {
     }
 
     static func position(_ key: [UInt8]) -> Position {
-        key.suffix(8).reduce(Position(0)) { $0 << 8 | Position($1) }
+        Position(rawValue: key.suffix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
     }
 }
 

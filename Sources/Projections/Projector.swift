@@ -12,7 +12,7 @@ public struct ProjectionStatus: Sendable, Equatable {
     /// The last position folded in.
     public var checkpoint: Position
     /// Events the log holds beyond the checkpoint.
-    public var lag: Position
+    public var lag: UInt64
 }
 
 /// Progress of a catch-up or rebuild, for the command line's progress bar.
@@ -68,7 +68,7 @@ public final class Projector: Sendable {
     static func checkpoint(_ name: String, _ txn: KeyValueTransaction) throws -> (version: Int, position: Position)? {
         guard let bytes = try txn.get(checkpoints, Array(name.utf8)), bytes.count == 12 else { return nil }
         let version = bytes[0..<4].reduce(0) { $0 << 8 | Int($1) }
-        let position = bytes[4..<12].reduce(Position(0)) { $0 << 8 | Position($1) }
+        let position = Position(rawValue: bytes[4..<12].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
         return (version, position)
     }
 
@@ -85,7 +85,7 @@ public final class Projector: Sendable {
             try projections.map { projection in
                 let checkpoint = try Projector.checkpoint(projection.name, txn)?.position ?? 0
                 return ProjectionStatus(name: projection.name, version: projection.version, checkpoint: checkpoint,
-                                        lag: head > checkpoint ? head - checkpoint : 0)
+                                        lag: head > checkpoint ? UInt64(checkpoint.distance(to: head)) : 0)
             }
         }
     }
@@ -108,7 +108,7 @@ public final class Projector: Sendable {
     /// A catch-up this many events long is a bulk load (`KeyValueStore.bulkLoad`): its commits
     /// skip fsync and it syncs once at the end; cut off by a crash, the projections start
     /// empty and are rebuilt.
-    public static let bulkLoadFrom: Position = 65_536
+    public static let bulkLoadFrom: Int64 = 65_536
 
     private func foldToHead(batchSize: Int, bulk: Bool = false, progress: (@Sendable (ProjectionProgress) -> Void)?) throws -> Int {
         let head = try store.head().position
@@ -116,7 +116,7 @@ public final class Projector: Sendable {
             try projections.map { try Projector.checkpoint($0.name, txn)?.position ?? 0 }
         }
         guard let low = checkpoints.min(), low < head else { return 0 }
-        if !bulk, head - low >= Projector.bulkLoadFrom {
+        if !bulk, low.distance(to: head) >= Projector.bulkLoadFrom {
             return try state.bulkLoad { try foldToHead(batchSize: batchSize, bulk: true, progress: progress) }
         }
         let started = ContinuousClock.now
@@ -125,13 +125,13 @@ public final class Projector: Sendable {
         // while this one folds the current one: on a rebuild, decoding and preparing is most of
         // the work. Two batches ahead, so the cores do not idle while the fold alone finishes a
         // batch. A live fold of a few events reads them inline.
-        let readAhead = head - low > Position(batchSize)
+        let readAhead = low.distance(to: head) > Int64(batchSize)
         let depth = readAhead ? 2 : 1
         var nextFrom = low + 1
         var pending: [BatchRead] = []
         func fillReadAhead() {
             while pending.count < depth, nextFrom <= head {
-                let to = min(head, nextFrom + Position(batchSize) - 1)
+                let to = min(head, nextFrom + UInt64(batchSize) - 1)
                 // Checkpoints only grow, so one read before the batches in flight are folded
                 // asks at most for preparations a projection turns out not to need.
                 pending.append(BatchRead(store: store, projections: projections, needed: checkpoints.map { $0 < to }, from: nextFrom, to: to,
@@ -155,7 +155,7 @@ public final class Projector: Sendable {
             }
             for index in checkpoints.indices where checkpoints[index] < last { checkpoints[index] = last }
             done += batch.count
-            progress?(ProjectionProgress(done: done, total: Int(head - low), seconds: (ContinuousClock.now - started).seconds))
+            progress?(ProjectionProgress(done: done, total: Int(low.distance(to: head)), seconds: (ContinuousClock.now - started).seconds))
         }
         return done
     }
@@ -182,8 +182,8 @@ public final class Projector: Sendable {
             let read: @Sendable () -> Void = { [self] in
                 result = Result {
                     var recorded: [RecordedEvent] = []
-                    recorded.reserveCapacity(Int(to - from + 1))
-                    try store.scan(from: from, to: to, batchSize: Int(to - from + 1)) { event in
+                    recorded.reserveCapacity(Int(from.distance(to: to) + 1))
+                    try store.scan(from: from, to: to, batchSize: Int(from.distance(to: to) + 1)) { event in
                         recorded.append(event)
                         return true
                     }

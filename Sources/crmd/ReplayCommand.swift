@@ -120,8 +120,8 @@ struct ReplayCommand: ParsableCommand {
         }
         do {
             let store = try openLogReadOnly(data)
-            var last = to ?? .max
-            var first = from
+            var last = to.map(Position.init(rawValue:)) ?? .max
+            var first = Position(rawValue: from)
             if let since {
                 guard let time = Timestamp(rfc3339: since) else {
                     throw CLIError("--since: '\(since)' is not an RFC 3339 time such as 2026-03-03T09:15:00Z")
@@ -140,7 +140,7 @@ struct ReplayCommand: ParsableCommand {
                 if let actor, event.actor.principal != actor { return }
                 switch format {
                 case .jsonl: print(Envelope.line(event))
-                case .table: table.add([String(event.position), event.recordedAt.rfc3339, event.stream, String(event.version),
+                case .table: table.add([event.position.description, event.recordedAt.rfc3339, event.stream, event.version.description,
                                         event.type, event.actor.description])
                 }
             }

@@ -53,8 +53,9 @@ struct SelftestCommand: AsyncParsableCommand {
             let elapsed = (ContinuousClock.now - started).seconds
             let stats = store.commitStatistics
             let head = try store.head()
-            print("appended \(head.position - before) events in \(String(format: "%.2f", elapsed)) s "
-                + "(\(Int(Double(head.position - before) / elapsed)) durable events/s, "
+            let appended = before.distance(to: head.position)
+            print("appended \(appended) events in \(String(format: "%.2f", elapsed)) s "
+                + "(\(Int(Double(appended) / elapsed)) durable events/s, "
                 + "\(String(format: "%.1f", stats.eventsPerCommit)) events per commit)")
             print("head position \(head.position), head hash \(head.hash.hex)")
             let report = try store.verify()

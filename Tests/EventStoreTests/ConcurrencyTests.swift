@@ -47,7 +47,7 @@ final class ConcurrencyTests: XCTestCase {
 
         let results = outcomes.flatMap(\.successes)
         let conflicts = outcomes.map(\.conflicts).reduce(0, +)
-        let written = results.reduce(0) { $0 + Int($1.lastPosition - $1.firstPosition + 1) }
+        let written = results.reduce(0) { $0 + Int($1.firstPosition.distance(to: $1.lastPosition) + 1) }
         let log = try store.read(from: 1, limit: 100_000)
 
         XCTAssertEqual(log.map(\.position), Array(1...Position(written)), "positions must be gap-free from 1")
@@ -61,7 +61,7 @@ final class ConcurrencyTests: XCTestCase {
             XCTAssertEqual(try store.streamVersion(stream), StreamVersion(versions.count))
         }
         for result in results {
-            let stored = try store.read(from: result.firstPosition, limit: Int(result.lastPosition - result.firstPosition + 1))
+            let stored = try store.read(from: result.firstPosition, limit: Int(result.firstPosition.distance(to: result.lastPosition) + 1))
             XCTAssertEqual(stored.map(\.stream), Array(repeating: result.streams[0].stream, count: stored.count))
         }
         XCTAssertGreaterThan(store.commitStatistics.eventsPerCommit, 1, "concurrent appends must share commits")

@@ -138,7 +138,7 @@ final class FaultTests: XCTestCase {
         for line in lines.withLock({ $0 }) where line.hasPrefix("ack ") {
             let parts = line.split(separator: " ")
             guard parts.count == 5, let first = Position(parts[2]), let last = Position(parts[3]) else { continue }
-            let events = try store.read(from: first, limit: Int(last - first) + 1)
+            let events = try store.read(from: first, limit: Int(first.distance(to: last)) + 1)
             XCTAssertTrue(events.allSatisfy { $0.requestId == String(parts[1]) }, "acknowledged \(parts[1]) is not at \(first)...\(last)")
             acknowledged += 1
         }

@@ -60,7 +60,7 @@ final class ProjectorTests: XCTestCase {
         try await writeHistory(company, commands: 200, seed: 7)
         let projector = try company.projector()
         let head = try company.store.head().position
-        XCTAssertEqual(try projector.status().map(\.lag), [head, head, head])
+        XCTAssertEqual(try projector.status().map(\.lag), [head.rawValue, head.rawValue, head.rawValue])
         XCTAssertEqual(try projector.catchUp(batchSize: 33), Int(head))
         XCTAssertEqual(try projector.status().map(\.checkpoint), [head, head, head])
         XCTAssertEqual(try projector.catchUp(), 0, "nothing is folded twice")
