@@ -10,7 +10,7 @@ public enum Envelope {
     /// is given as `dataBase64`, so no byte is lost.
     public static func json(_ event: RecordedEvent) -> JSON {
         var object: JSONObject = [
-            "position": .int(Int64(event.position)), "stream": .string(event.stream), "version": .int(Int64(event.version)),
+            "position": .int(Int64(event.position)), "stream": .string(event.stream.rawValue), "version": .int(Int64(event.version)),
             "type": .string(event.type), "schema": .int(Int64(event.schema)), "recordedAt": .string(event.recordedAt.rfc3339),
         ]
         var actor: JSONObject = ["principal": .string(event.actor.principal)]

@@ -29,7 +29,7 @@ public struct CommandContext: Sendable {
 /// What a command wrote: its target stream, that stream's new version, and the events.
 public struct CommandResult: Equatable, Sendable {
     /// The command's target stream, e.g. `invoice-i7`.
-    public var stream: String
+    public var stream: StreamName
     /// The id of the entity the command created or acted on (generated when the client sent none).
     public var id: String
     /// The target stream's version after the command.
@@ -39,17 +39,17 @@ public struct CommandResult: Equatable, Sendable {
     /// Types of the events written, in log order (every stream of the commit).
     public var events: [String]
     /// Other streams the same commit wrote (e.g. each customer `agent.leave` reassigned).
-    public var alsoWrote: [String]
+    public var alsoWrote: [StreamName]
     /// True when the request id had been applied before and this is the first result.
     public var duplicate: Bool
 
     /// The result object of docs/protocol.md.
     public var json: JSON {
         var object: JSONObject = [
-            "stream": .string(stream), "id": .string(id), "version": .int(Int64(version)),
+            "stream": .string(stream.rawValue), "id": .string(id), "version": .int(Int64(version)),
             "position": .int(Int64(position)), "events": .array(events.map(JSON.string)),
         ]
-        if !alsoWrote.isEmpty { object["alsoWrote"] = .array(alsoWrote.map(JSON.string)) }
+        if !alsoWrote.isEmpty { object["alsoWrote"] = .array(alsoWrote.map { .string($0.rawValue) }) }
         if duplicate { object["duplicate"] = true }
         return .object(object)
     }

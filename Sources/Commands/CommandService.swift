@@ -192,7 +192,7 @@ public final class CommandService: Sendable {
                 let stranded = (state.customersByAgent[left.agentId] ?? []).sorted()
                 guard !stranded.isEmpty else { return nil }
                 let context = DecisionContext(state: state, command: context, store: store, keys: keys, now: clock(), entropy: entropy)
-                return Decision(target: stranded[0], id: left.agentId, appends: stranded.map { customerId in
+                return Decision(target: AggregateKind.customer.stream(try! EntityID(stranded[0])), id: left.agentId, appends: stranded.map { customerId in
                     let stream = AggregateKind.customer.stream(try! EntityID(customerId))
                     return Decision.Append(stream: stream, expected: context.expected(stream), events: [
                         .customerAssigned(CustomerAssigned(customerId: customerId, from: left.agentId, to: left.successorId, reason: "agent_left")),
@@ -237,7 +237,7 @@ public final class CommandService: Sendable {
     }
 
     /// The result of an append; `types` are read back from the log when not known (a duplicate's first result).
-    private func describe(_ result: AppendResult, target: String, id: String, types known: [String]? = nil) throws(WireError) -> CommandResult {
+    private func describe(_ result: AppendResult, target: StreamName, id: String, types known: [String]? = nil) throws(WireError) -> CommandResult {
         guard let primary = result.streams.first(where: { $0.stream == target }) ?? result.streams.first else {
             throw WireError(.internal, "the append returned no streams")
         }
@@ -260,7 +260,7 @@ public final class CommandService: Sendable {
     /// The first result of a request applied before, read back from the log: the id it answered
     /// with is the entity its target stream's first event records (a retry must get the same answer).
     private func describe(_ first: AppendResult, requestId: String) throws(WireError) -> CommandResult {
-        let target = first.streams.first?.stream ?? ""
+        let target = first.streams.first?.stream ?? StreamName("")
         var recorded: String?
         do {
             try store.scan(from: first.firstPosition, to: first.lastPosition) { event in
@@ -271,7 +271,7 @@ public final class CommandService: Sendable {
         } catch {
             throw WireError(.internal, "cannot read back the events of request \(requestId): \(error)")
         }
-        let id = recorded ?? AggregateKind.parse(stream: target)?.1.rawValue ?? target
+        let id = recorded ?? AggregateKind.parse(stream: target)?.1.rawValue ?? target.rawValue
         return try describe(first, target: target, id: id)
     }
 }

@@ -54,7 +54,7 @@ struct CompanyState: Sendable, Equatable {
 
     /// The last position folded in.
     var position: Position = 0
-    var versions: [String: StreamVersion] = [:]
+    var versions: [StreamName: StreamVersion] = [:]
     var customers: [String: Customer] = [:]
     var customersByAgent: [String: Set<String>] = [:]
     var agents: [String: Agent] = [:]
@@ -70,7 +70,7 @@ struct CompanyState: Sendable, Equatable {
     var interactions: Set<String> = []
 
     /// A stream's version as of `position` (0 when it has no events).
-    func version(_ stream: String) -> StreamVersion { versions[stream] ?? 0 }
+    func version(_ stream: StreamName) -> StreamVersion { versions[stream] ?? 0 }
 
     /// The stages of a pipeline; `default` has the standard stages until it is defined.
     func stages(of pipelineId: String) -> [String]? {

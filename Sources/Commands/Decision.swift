@@ -11,13 +11,13 @@ import JSONKit
 struct Decision: Sendable {
     /// Events for one stream, expected at the version the decision saw.
     struct Append: Sendable {
-        var stream: String
+        var stream: StreamName
         var expected: ExpectedVersion
         var events: [CRMEvent]
     }
 
     /// The command's target stream (its result names this stream).
-    var target: String
+    var target: StreamName
     /// The id of the entity the command created or acted on.
     var id: String
     /// Every stream written, target first.
@@ -37,7 +37,7 @@ struct Decision: Sendable {
 /// The streams a decision read facts from (a customer's status, an agent's employment, a
 /// product's price); the decision commits only if none of them moved meanwhile.
 final class ReadStreams {
-    var streams: Set<String> = []
+    var streams: Set<StreamName> = []
 }
 
 /// What a decision may consult: the company's state at the head, the request, keys and the clock.
@@ -58,20 +58,20 @@ struct DecisionContext {
     }
 
     /// The version to expect of `stream` when writing it: what the decision saw.
-    func expected(_ stream: String) -> ExpectedVersion {
+    func expected(_ stream: StreamName) -> ExpectedVersion {
         let version = state.version(stream)
         return version == 0 ? .noStream : .exact(version)
     }
 
     /// A decision writing `events` to one target stream, expected at the version the state saw.
-    func write(_ stream: String, id: String, _ events: [CRMEvent]) -> Decision {
+    func write(_ stream: StreamName, id: String, _ events: [CRMEvent]) -> Decision {
         Decision(target: stream, id: id, appends: [Decision.Append(stream: stream, expected: expected(stream), events: events)])
     }
 
     /// A decision adding independent facts to `stream` at whatever version it has: nothing about
     /// them depends on the stream's earlier events, so concurrent ones must not conflict. What
     /// they do depend on (the customer, the agent) is guarded through `read`.
-    func add(_ stream: String, id: String, _ events: [CRMEvent]) -> Decision {
+    func add(_ stream: StreamName, id: String, _ events: [CRMEvent]) -> Decision {
         Decision(target: stream, id: id, appends: [Decision.Append(stream: stream, expected: .any, events: events)])
     }
 

@@ -57,10 +57,11 @@ public enum AggregateKind: String, CaseIterable, Sendable {
     case customer, activity, deal, invoice, proforma, quote, followup, product, agent, branch, pipeline, target
 
     /// The stream of one instance, e.g. `customer-c42`.
-    public func stream(_ id: EntityID) -> String { "\(rawValue)-\(id.rawValue)" }
+    public func stream(_ id: EntityID) -> StreamName { StreamName(rawValue: "\(rawValue)-\(id.rawValue)") }
 
     /// Splits a stream name back into kind and id; nil for streams that are not aggregates.
-    public static func parse(stream: String) -> (AggregateKind, EntityID)? {
+    public static func parse(stream name: StreamName) -> (AggregateKind, EntityID)? {
+        let stream = name.rawValue
         guard let dash = stream.firstIndex(of: "-"),
               let kind = AggregateKind(rawValue: String(stream[..<dash])),
               let id = try? EntityID(String(stream[stream.index(after: dash)...]))

@@ -18,14 +18,14 @@ public struct ProposedEvent: Hashable, Sendable {
 /// Events for one stream inside an append, with the version the stream is expected to be at.
 public struct StreamAppend: Hashable, Sendable {
     /// The stream, e.g. `customer-c42`.
-    public var stream: String
+    public var stream: StreamName
     /// The append fails with `wrongExpectedVersion` unless the stream is at this version.
     public var expected: ExpectedVersion
     /// At least one event, recorded in this order.
     public var events: [ProposedEvent]
 
     /// Names the stream, its expected version and the events to add to it.
-    public init(stream: String, expected: ExpectedVersion = .any, events: [ProposedEvent]) {
+    public init(stream: StreamName, expected: ExpectedVersion = .any, events: [ProposedEvent]) {
         self.stream = stream
         self.expected = expected
         self.events = events
@@ -38,12 +38,12 @@ public struct StreamAppend: Hashable, Sendable {
 /// still employed) commit only if that state still holds, without writing to that stream.
 public struct StreamCondition: Hashable, Sendable {
     /// The stream checked.
-    public var stream: String
+    public var stream: StreamName
     /// The version it must be at.
     public var expected: ExpectedVersion
 
     /// Names the stream and the version it must be at.
-    public init(stream: String, expected: ExpectedVersion) {
+    public init(stream: StreamName, expected: ExpectedVersion) {
         self.stream = stream
         self.expected = expected
     }
@@ -76,7 +76,7 @@ public struct AppendRequest: Hashable, Sendable {
     }
 
     /// Builds a request writing to one stream.
-    public init(stream: String, expected: ExpectedVersion = .any, events: [ProposedEvent], actor: Actor = .system,
+    public init(stream: StreamName, expected: ExpectedVersion = .any, events: [ProposedEvent], actor: Actor = .system,
                 requestId: String? = nil, correlationId: String? = nil, causationId: String? = nil) {
         self.init(appends: [StreamAppend(stream: stream, expected: expected, events: events)], actor: actor,
                   requestId: requestId, correlationId: correlationId, causationId: causationId)
@@ -89,7 +89,7 @@ public struct AppendRequest: Hashable, Sendable {
 /// What one stream of an append wrote.
 public struct StreamAppendResult: Hashable, Sendable {
     /// The stream written.
-    public var stream: String
+    public var stream: StreamName
     /// Version of its first new event.
     public var firstVersion: StreamVersion
     /// Version of its last new event: the stream's version after the append.
@@ -100,7 +100,7 @@ public struct StreamAppendResult: Hashable, Sendable {
     public var lastPosition: Position
 
     /// Describes what was written to one stream.
-    public init(stream: String, firstVersion: StreamVersion, lastVersion: StreamVersion, firstPosition: Position, lastPosition: Position) {
+    public init(stream: StreamName, firstVersion: StreamVersion, lastVersion: StreamVersion, firstPosition: Position, lastPosition: Position) {
         self.stream = stream
         self.firstVersion = firstVersion
         self.lastVersion = lastVersion

@@ -28,7 +28,7 @@ enum EventCodec {
         var position: Position
         var version: StreamVersion
         var recordedAt: Timestamp
-        var stream: String
+        var stream: StreamName
         var actor: Actor
         var requestId: String?
         var correlationId: String?
@@ -47,7 +47,7 @@ enum EventCodec {
         append(UInt64(bitPattern: envelope.recordedAt.microsecondsSince1970), to: &buffer)
         append(event.schema, to: &buffer)
         append(envelope.actor.uid ?? noUID, to: &buffer)
-        append(UInt16(envelope.stream.utf8.count), to: &buffer)
+        append(UInt16(envelope.stream.rawValue.utf8.count), to: &buffer)
         append(UInt16(event.type.utf8.count), to: &buffer)
         append(UInt16(envelope.actor.principal.utf8.count), to: &buffer)
         append(UInt16(requestId.utf8.count), to: &buffer)
@@ -55,7 +55,7 @@ enum EventCodec {
         append(UInt16(causationId.utf8.count), to: &buffer)
         append(UInt32(event.data.count), to: &buffer)
         envelope.prevHash.append(to: &buffer)
-        buffer.append(contentsOf: envelope.stream.utf8)
+        buffer.append(contentsOf: envelope.stream.rawValue.utf8)
         buffer.append(contentsOf: event.type.utf8)
         buffer.append(contentsOf: envelope.actor.principal.utf8)
         buffer.append(contentsOf: requestId.utf8)
@@ -91,7 +91,7 @@ enum EventCodec {
         let data = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[layout.data]))
         let uid = u32(bytes, 29)
         return RecordedEvent(
-            position: position, stream: stream, version: StreamVersion(rawValue: u64(bytes, 9)), type: type, schema: u32(bytes, 25),
+            position: position, stream: StreamName(rawValue: stream), version: StreamVersion(rawValue: u64(bytes, 9)), type: type, schema: u32(bytes, 25),
             recordedAt: Timestamp(microsecondsSince1970: Int64(bitPattern: u64(bytes, 17))),
             actor: Actor(principal: principal, uid: uid == noUID ? nil : uid),
             requestId: requestId, correlationId: correlationId, causationId: causationId, data: data,

@@ -97,7 +97,7 @@ public final class EventStore: Sendable {
 
     /// Appends events to one stream; see `append(_:)`.
     @discardableResult
-    public func append(to stream: String, expected: ExpectedVersion = .any, _ events: [ProposedEvent],
+    public func append(to stream: StreamName, expected: ExpectedVersion = .any, _ events: [ProposedEvent],
                        actor: Actor = .system, requestId: String? = nil) async throws -> AppendResult {
         try await append(AppendRequest(stream: stream, expected: expected, events: events, actor: actor, requestId: requestId))
     }
@@ -115,11 +115,11 @@ public final class EventStore: Sendable {
         }
         guard !request.appends.isEmpty else { throw StoreError.invalidRequest("no stream to append to") }
         // Most requests write one stream; only several need the duplicate check's set.
-        var seen = Set<String>()
+        var seen = Set<StreamName>()
         let several = request.appends.count > 1
         for append in request.appends {
-            try name(append.stream, "a stream name")
-            if append.stream.utf8.contains(0) { throw StoreError.invalidRequest("stream name '\(append.stream)' contains a NUL byte") }
+            try name(append.stream.rawValue, "a stream name")
+            if append.stream.rawValue.utf8.contains(0) { throw StoreError.invalidRequest("stream name '\(append.stream)' contains a NUL byte") }
             guard !several || seen.insert(append.stream).inserted else {
                 throw StoreError.invalidRequest("stream '\(append.stream)' appears twice in one request")
             }
@@ -132,8 +132,8 @@ public final class EventStore: Sendable {
             }
         }
         for condition in request.conditions {
-            try name(condition.stream, "a stream name")
-            if condition.stream.utf8.contains(0) { throw StoreError.invalidRequest("stream name '\(condition.stream)' contains a NUL byte") }
+            try name(condition.stream.rawValue, "a stream name")
+            if condition.stream.rawValue.utf8.contains(0) { throw StoreError.invalidRequest("stream name '\(condition.stream)' contains a NUL byte") }
             guard !request.appends.contains(where: { $0.stream == condition.stream }) else {
                 throw StoreError.invalidRequest("stream '\(condition.stream)' is both written and only checked")
             }
@@ -265,7 +265,7 @@ public final class EventStore: Sendable {
     // MARK: Reading streams
 
     /// A stream's current version; 0 when it does not exist.
-    public func streamVersion(_ stream: String) throws -> StreamVersion {
+    public func streamVersion(_ stream: StreamName) throws -> StreamVersion {
         let databases = databases
         return try EventStore.storageCall {
             try environment.read { try UnindexedTail.StreamLocator(stream, $0, databases).lastVersion }
@@ -274,7 +274,7 @@ public final class EventStore: Sendable {
 
     /// Up to `limit` events of a stream starting at version `from`, forward or backward.
     /// Backward from a version beyond the stream's end starts at its last event.
-    public func readStream(_ stream: String, from version: StreamVersion = 1, direction: ReadDirection = .forward,
+    public func readStream(_ stream: StreamName, from version: StreamVersion = 1, direction: ReadDirection = .forward,
                            limit: Int = 4096) throws -> [RecordedEvent] {
         let databases = databases
         return try EventStore.storageCall {
@@ -296,7 +296,7 @@ public final class EventStore: Sendable {
     }
 
     /// A stream as it stood when the log's head was `position`: its events at or before that position.
-    public func readStream(_ stream: String, upTo position: Position) throws -> [RecordedEvent] {
+    public func readStream(_ stream: StreamName, upTo position: Position) throws -> [RecordedEvent] {
         let databases = databases
         return try EventStore.storageCall {
             try environment.read { txn in
@@ -316,7 +316,7 @@ public final class EventStore: Sendable {
     }
 
     /// A stream exactly as the log knew it at `time`: its events recorded at or before then.
-    public func readStream(_ stream: String, asOf time: Timestamp) throws -> [RecordedEvent] {
+    public func readStream(_ stream: StreamName, asOf time: Timestamp) throws -> [RecordedEvent] {
         try readStream(stream, upTo: position(asOf: time))
     }
 
@@ -404,7 +404,7 @@ public final class EventStore: Sendable {
         return count
     }
 
-    static func position(of stream: String, version: StreamVersion, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> Position? {
+    static func position(of stream: StreamName, version: StreamVersion, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> Position? {
         try txn.withValue(databases.streams, key: IndexKeys.streamEntry(stream, version)) { $0.flatMap(IndexKeys.position) }
     }
 

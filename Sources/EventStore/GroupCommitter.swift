@@ -196,7 +196,7 @@ final class GroupCommitter: @unchecked Sendable {
         var outcomes: [Result<AppendResult, StoreError>] = []
         var head: Position = 0
         var events = 0
-        var streamVersions: [String: StreamVersion] = [:]
+        var streamVersions: [StreamName: StreamVersion] = [:]
         var requestResults: [String: AppendResult] = [:]
     }
 
@@ -213,15 +213,15 @@ final class GroupCommitter: @unchecked Sendable {
                     try refreshTail(txn)
                     // Group the tail by stream: each stream's tail events have consecutive versions,
                     // so sorting stream names gives the index's key order without sorting every entry.
-                    var byStream: [String: (firstVersion: StreamVersion, positions: [Position])] = [:]
+                    var byStream: [StreamName: (firstVersion: StreamVersion, positions: [Position])] = [:]
                     var head = tail.indexedThrough
                     try UnindexedTail.scan(txn, databases, after: tail.indexedThrough) { position, stream, version, _, _ in
-                        let name = String(decoding: stream, as: UTF8.self)
+                        let name = StreamName(rawValue: String(decoding: stream, as: UTF8.self))
                         byStream[name, default: (version, [])].positions.append(position)
                         head = position
                     }
                     var key = [UInt8]()
-                    for name in byStream.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                    for name in byStream.keys.sorted(by: { $0.rawValue.utf8.lexicographicallyPrecedes($1.rawValue.utf8) }) {
                         let entries = byStream[name]!
                         for (offset, position) in entries.positions.enumerated() {
                             IndexKeys.streamEntry(name, entries.firstVersion + UInt64(offset), into: &key)
@@ -271,7 +271,7 @@ final class GroupCommitter: @unchecked Sendable {
         var position = logTail.position
         var prevHash = logTail.hash
         let recordedAt = max(options.clock(), logTail.recordedAt)
-        var streamVersions: [String: StreamVersion] = [:]
+        var streamVersions: [StreamName: StreamVersion] = [:]
         var requestResults: [String: AppendResult] = [:]
         var buffer = [UInt8]()
         buffer.reserveCapacity(1024)

@@ -12,28 +12,28 @@ enum IndexKeys {
     }
 
     /// `streams` key: stream name, a zero byte, the version. Value: the position.
-    static func streamEntry(_ stream: String, _ version: StreamVersion) -> [UInt8] {
+    static func streamEntry(_ stream: StreamName, _ version: StreamVersion) -> [UInt8] {
         var key = [UInt8]()
-        key.reserveCapacity(stream.utf8.count + 9)
-        key.append(contentsOf: stream.utf8)
+        key.reserveCapacity(stream.rawValue.utf8.count + 9)
+        key.append(contentsOf: stream.rawValue.utf8)
         key.append(0)
         EventCodec.append(version.rawValue, to: &key)
         return key
     }
 
     /// Writes a `streams` key into `key`, reusing its storage.
-    static func streamEntry(_ stream: String, _ version: StreamVersion, into key: inout [UInt8]) {
+    static func streamEntry(_ stream: StreamName, _ version: StreamVersion, into key: inout [UInt8]) {
         key.removeAll(keepingCapacity: true)
-        key.append(contentsOf: stream.utf8)
+        key.append(contentsOf: stream.rawValue.utf8)
         key.append(0)
         EventCodec.append(version.rawValue, to: &key)
     }
 
     /// Splits a `streams` key into stream name and version.
-    static func parseStreamEntry(_ key: UnsafeRawBufferPointer) -> (stream: String, version: StreamVersion)? {
+    static func parseStreamEntry(_ key: UnsafeRawBufferPointer) -> (stream: StreamName, version: StreamVersion)? {
         guard key.count >= 10, key[key.count - 9] == 0 else { return nil }
         let stream = String(decoding: UnsafeRawBufferPointer(rebasing: key[0..<key.count - 9]), as: UTF8.self)
-        return (stream, StreamVersion(rawValue: EventCodec.u64(key, key.count - 8)))
+        return (StreamName(rawValue: stream), StreamVersion(rawValue: EventCodec.u64(key, key.count - 8)))
     }
 
     /// An 8-byte big-endian integer value.
@@ -55,8 +55,8 @@ enum IndexKeys {
         EventCodec.append(UInt64(bitPattern: result.recordedAt.microsecondsSince1970), to: &out)
         EventCodec.append(UInt16(result.streams.count), to: &out)
         for stream in result.streams {
-            EventCodec.append(UInt16(stream.stream.utf8.count), to: &out)
-            out.append(contentsOf: stream.stream.utf8)
+            EventCodec.append(UInt16(stream.stream.rawValue.utf8.count), to: &out)
+            out.append(contentsOf: stream.stream.rawValue.utf8)
             for value in [stream.firstVersion.rawValue, stream.lastVersion.rawValue, stream.firstPosition.rawValue,
                           stream.lastPosition.rawValue] {
                 EventCodec.append(value, to: &out)
@@ -81,7 +81,7 @@ enum IndexKeys {
             offset += length
             let v = (0..<4).map { EventCodec.u64(bytes, offset + 8 * $0) }
             offset += 32
-            streams.append(StreamAppendResult(stream: name, firstVersion: StreamVersion(rawValue: v[0]),
+            streams.append(StreamAppendResult(stream: StreamName(rawValue: name), firstVersion: StreamVersion(rawValue: v[0]),
                                               lastVersion: StreamVersion(rawValue: v[1]), firstPosition: Position(rawValue: v[2]),
                                               lastPosition: Position(rawValue: v[3])))
         }

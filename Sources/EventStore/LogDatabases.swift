@@ -45,8 +45,8 @@ struct LogTail {
     ///
     /// Every key of a stream is `name, 0, version`, and names hold no NUL byte, so the stream's
     /// last entry is the one just before the first key at or after `name, 1`.
-    static func streamVersion(_ stream: String, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> StreamVersion {
-        var bound = Array(stream.utf8)
+    static func streamVersion(_ stream: StreamName, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> StreamVersion {
+        var bound = Array(stream.rawValue.utf8)
         bound.append(1)
         let prefixLength = bound.count
         return try txn.withCursor(databases.streams) { cursor in

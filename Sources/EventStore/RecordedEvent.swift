@@ -3,7 +3,7 @@ public struct RecordedEvent: Hashable, Sendable {
     /// Global, gap-free position from 1.
     public let position: Position
     /// The stream the event belongs to.
-    public let stream: String
+    public let stream: StreamName
     /// The event's version in its stream, from 1.
     public let version: StreamVersion
     /// Event type, e.g. `CallLogged`.

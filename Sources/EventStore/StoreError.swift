@@ -4,9 +4,9 @@ import Foundation
 /// Why the store refused or failed an operation. Each case carries what a caller needs to decide what to do next.
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The stream was not at the version the appender expected; nothing was written.
-    case wrongExpectedVersion(stream: String, expected: ExpectedVersion, actual: StreamVersion)
+    case wrongExpectedVersion(stream: StreamName, expected: ExpectedVersion, actual: StreamVersion)
     /// The request id was already used for a request on other streams; nothing was written.
-    case duplicateRequestID(requestId: String, firstStreams: [String])
+    case duplicateRequestID(requestId: String, firstStreams: [StreamName])
     /// The request itself is malformed (empty, a name too long, a stream named twice, ...).
     case invalidRequest(String)
     /// A stored event or index entry does not check out.
@@ -33,7 +33,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .wrongExpectedVersion(stream, expected, actual):
             return "stream '\(stream)' is at version \(actual), not at \(expected) as expected"
         case let .duplicateRequestID(id, streams):
-            return "request id '\(id)' was already used for a request on \(streams.joined(separator: ", "))"
+            return "request id '\(id)' was already used for a request on \(streams.map(\.rawValue).joined(separator: ", "))"
         case let .invalidRequest(reason):
             return "invalid append: \(reason)"
         case let .corrupted(position, reason):

@@ -39,7 +39,7 @@ enum UnindexedTail {
     /// Where a stream's events are: versions up to `indexedVersion` in the `streams` index, the
     /// rest at `tailPositions` (versions indexedVersion + 1, + 2, …).
     struct StreamLocator {
-        let stream: String
+        let stream: StreamName
         let indexedVersion: StreamVersion
         let tailPositions: [Position]
 
@@ -47,11 +47,11 @@ enum UnindexedTail {
         var lastVersion: StreamVersion { indexedVersion + UInt64(tailPositions.count) }
 
         /// Finds `stream`'s events in the index and the tail, within one transaction.
-        init(_ stream: String, _ txn: LMDBTransaction, _ databases: LogDatabases) throws {
+        init(_ stream: StreamName, _ txn: LMDBTransaction, _ databases: LogDatabases) throws {
             self.stream = stream
             indexedVersion = try LogTail.streamVersion(stream, txn, databases)
             let indexed = try UnindexedTail.indexedThrough(txn, databases)
-            let name = Array(stream.utf8)
+            let name = Array(stream.rawValue.utf8)
             var positions: [Position] = []
             var expected = indexedVersion + 1
             try UnindexedTail.scan(txn, databases, after: indexed) { position, streamBytes, version, _, _ in
@@ -86,7 +86,7 @@ struct WriterTail {
     /// The last position the indexes cover.
     var indexedThrough: Position = 0
     /// Current version of every stream written in the tail (and, as a cache, of streams written before it).
-    var streamVersions: [String: StreamVersion] = [:]
+    var streamVersions: [StreamName: StreamVersion] = [:]
     /// First results of requests written in the tail.
     var requests: [String: AppendResult] = [:]
     /// Events in the tail.
@@ -98,7 +98,7 @@ struct WriterTail {
         tail.indexedThrough = try UnindexedTail.indexedThrough(txn, databases)
         try UnindexedTail.scan(txn, databases, after: tail.indexedThrough) { position, stream, version, requestId, value in
             tail.events += 1
-            let name = String(decoding: stream, as: UTF8.self)
+            let name = StreamName(rawValue: String(decoding: stream, as: UTF8.self))
             tail.streamVersions[name] = version
             guard requestId.count > 0 else { return }
             let id = String(decoding: requestId, as: UTF8.self)

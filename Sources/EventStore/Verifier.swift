@@ -76,7 +76,7 @@ private struct ForwardWalk {
     var expected: Position = 1
     var previousHash = EventHash.genesis
     var previousTime = Timestamp(microsecondsSince1970: .min)
-    var lastVersions: [String: StreamVersion] = [:]
+    var lastVersions: [StreamName: StreamVersion] = [:]
     var requestsStarted = 0
     var previousRequestId: String?
     var problem: VerifyProblem?

@@ -140,14 +140,14 @@ struct ReplayCommand: ParsableCommand {
                 if let actor, event.actor.principal != actor { return }
                 switch format {
                 case .jsonl: print(Envelope.line(event))
-                case .table: table.add([event.position.description, event.recordedAt.rfc3339, event.stream, event.version.description,
+                case .table: table.add([event.position.description, event.recordedAt.rfc3339, event.stream.rawValue, event.version.description,
                                         event.type, event.actor.description])
                 }
             }
             if let stream {
                 var version: StreamVersion = 1
                 while true {
-                    let batch = try store.readStream(stream, from: version, limit: 1024)
+                    let batch = try store.readStream(StreamName(stream), from: version, limit: 1024)
                     for event in batch where event.position >= first && event.position <= last && (type == nil || event.type == type) {
                         emit(event)
                     }

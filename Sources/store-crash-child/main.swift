@@ -116,7 +116,7 @@ await withTaskGroup(of: Void.self) { group in
                     ProposedEvent(type: "Tested", data: Array("\(requestId) \(i)/\(count) \(note)".utf8))
                 }
                 do {
-                    let result = try await store.append(to: stream, events, requestId: requestId)
+                    let result = try await store.append(to: StreamName(stream), events, requestId: requestId)
                     emit("ack \(requestId) \(result.firstPosition) \(result.lastPosition) \(count)")
                 } catch {
                     emit("error \(requestId) \(error)")

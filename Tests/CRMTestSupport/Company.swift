@@ -90,7 +90,7 @@ public final class Company: @unchecked Sendable {
     }
 
     /// Every event of `stream`, decoded.
-    public func events(_ stream: String) throws -> [CRMEvent] {
+    public func events(_ stream: StreamName) throws -> [CRMEvent] {
         try store.readStream(stream).map { try EventCatalogue.decode($0) }
     }
 

@@ -82,7 +82,7 @@ final class AppendTests: XCTestCase {
             AppendRequest(appends: []),
             AppendRequest(stream: "", events: [event("x")]),
             AppendRequest(stream: "s", events: []),
-            AppendRequest(stream: String(repeating: "x", count: 401), events: [event("x")]),
+            AppendRequest(stream: StreamName(String(repeating: "x", count: 401)), events: [event("x")]),
             AppendRequest(stream: "s\u{0}t", events: [event("x")]),
             AppendRequest(stream: "s", events: [ProposedEvent(type: "", data: [])]),
             AppendRequest(appends: [StreamAppend(stream: "s", events: [event("x")]), StreamAppend(stream: "s", events: [event("y")])]),

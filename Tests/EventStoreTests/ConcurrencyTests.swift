@@ -15,7 +15,7 @@ final class ConcurrencyTests: XCTestCase {
                     var conflicts = 0
                     for i in 0..<appendsPerTask {
                         if task % 2 == 0 {
-                            let stream = "hot-\(i % 4)"
+                            let stream: StreamName = "hot-\(i % 4)"
                             let known = (try? store.streamVersion(stream)) ?? 0
                             do {
                                 successes.append(try await store.append(to: stream, expected: .exact(known), [event("t\(task)-\(i)")]))
@@ -54,7 +54,7 @@ final class ConcurrencyTests: XCTestCase {
         XCTAssertEqual(results.count + conflicts, tasks * appendsPerTask, "every append either succeeded or reported a conflict")
         XCTAssertGreaterThan(conflicts, 0, "hot streams under contention must produce conflicts")
         XCTAssertEqual(store.commitStatistics.conflicts, UInt64(conflicts))
-        var byStream: [String: [StreamVersion]] = [:]
+        var byStream: [StreamName: [StreamVersion]] = [:]
         for event in log { byStream[event.stream, default: []].append(event.version) }
         for (stream, versions) in byStream {
             XCTAssertEqual(versions, Array(1...StreamVersion(versions.count)), "versions of \(stream) must be 1...n in log order")

@@ -12,10 +12,10 @@ final class IndexMergeTests: XCTestCase {
 
     func testReadsVersionsAndRetriesAreTheSameOnBothSidesOfTheBoundary() async throws {
         let store = try store(threshold: 7)
-        var expected: [String: [String]] = [:]
+        var expected: [StreamName: [String]] = [:]
         var results: [String: AppendResult] = [:]
         for i in 0..<60 {
-            let stream = "customer-\(i % 4)"
+            let stream: StreamName = "customer-\(i % 4)"
             let version = StreamVersion(expected[stream]?.count ?? 0)
             let texts = (0...(i % 2)).map { "\(i).\($0)" }
             results["r\(i)"] = try await store.append(to: stream, expected: .exact(version), texts.map { event($0) }, requestId: "r\(i)")
