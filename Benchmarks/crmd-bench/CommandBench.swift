@@ -3,6 +3,7 @@ import Commands
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 
 /// Throughput and latency of whole commands through `CommandService`.
 struct CommandMeasurement {

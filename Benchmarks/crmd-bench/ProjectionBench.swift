@@ -1,9 +1,10 @@
-import Demo
 import CRMEvents
 import Commands
+import Demo
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 import Projections
 
 /// One log size: a bare read of the log beside a rebuild of every projection.

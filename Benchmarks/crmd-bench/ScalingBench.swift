@@ -2,6 +2,7 @@ import CRMEvents
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 import Projections
 
 /// One log size of the scaling table: what appending, rebuilding and reading a customer cost

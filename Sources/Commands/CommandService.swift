@@ -3,6 +3,7 @@ import Door
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 
 /// The write side: validates a command, decides its events on the company's current state and
 /// appends them durably, retrying on fresh state when another command got in first.

@@ -2,6 +2,7 @@ import CRMEvents
 import Door
 import EventStore
 import JSONKit
+import KeyValue
 
 /// `customer.*` and `contract.support`: the customer stream, which holds the customer file.
 enum CustomerOps {

@@ -4,6 +4,7 @@ import Door
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 
 /// What a command decided to write: events per stream, with the versions they were decided on.
 ///

@@ -415,7 +415,7 @@ public final class EventStore: Sendable {
     /// Runs `body`, turning LMDB errors into `StoreError`s. Any other error is the caller's own
     /// (a query refusing its arguments inside a read, a scan's callback stopping) and passes
     /// through unchanged, so it keeps its meaning instead of becoming a storage failure.
-    static func storageCall<T>(_ body: () throws -> T) throws -> T {
+    package static func storageCall<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as LMDBError { throw StoreError(error) }
     }
 }

@@ -5,15 +5,15 @@ import Foundation
 // typed errors and closures; no MDB_val or transaction pointer escapes a closure.
 
 /// An LMDB return code together with the operation that produced it.
-struct LMDBError: Error, CustomStringConvertible {
-    let code: Int32
-    let operation: String
+package struct LMDBError: Error, CustomStringConvertible {
+    package let code: Int32
+    package let operation: String
 
-    var description: String { "\(operation): \(String(cString: mdb_strerror(code))) (\(code))" }
+    package var description: String { "\(operation): \(String(cString: mdb_strerror(code))) (\(code))" }
 
-    var isMapFull: Bool { code == MDB_MAP_FULL }
-    var isNotFound: Bool { code == MDB_NOTFOUND }
-    var isMapResized: Bool { code == MDB_MAP_RESIZED }
+    package var isMapFull: Bool { code == MDB_MAP_FULL }
+    package var isNotFound: Bool { code == MDB_NOTFOUND }
+    package var isMapResized: Bool { code == MDB_MAP_RESIZED }
 }
 
 @inline(__always)
@@ -22,19 +22,19 @@ private func check(_ code: Int32, _ operation: @autoclosure () -> String) throws
 }
 
 /// A named database inside an environment (an `MDB_dbi`).
-struct LMDBDatabase: Sendable {
-    let handle: MDB_dbi
+package struct LMDBDatabase: Sendable {
+    package let handle: MDB_dbi
 }
 
 /// Summary figures of an environment, for status reports and map growth.
-struct LMDBEnvironmentInfo: Sendable {
-    let mapSize: Int
-    let lastPageNumber: Int
-    let pageSize: Int
-    let maxReaders: Int
-    let readersInUse: Int
+package struct LMDBEnvironmentInfo: Sendable {
+    package let mapSize: Int
+    package let lastPageNumber: Int
+    package let pageSize: Int
+    package let maxReaders: Int
+    package let readersInUse: Int
 
-    var usedBytes: Int { (lastPageNumber + 1) * pageSize }
+    package var usedBytes: Int { (lastPageNumber + 1) * pageSize }
 }
 
 /// An open LMDB environment. Thread-safe: LMDB environments may be shared across threads,
@@ -45,7 +45,7 @@ struct LMDBEnvironmentInfo: Sendable {
 /// reopens it, with the same named databases under the same handles, instead of failing every
 /// read and write until the process restarts. `generation` counts those reopenings, so a caller
 /// that keeps state about what is committed knows to read it again.
-final class LMDBEnvironment: @unchecked Sendable {
+package final class LMDBEnvironment: @unchecked Sendable {
     // Safe to share: liblmdb documents environments as shareable between threads; `env`,
     // `closed`, `generation` and `mapSize` are only read under the shared side of `resizeLock`
     // and only changed under its exclusive side; `databases` has its own lock.
@@ -63,11 +63,11 @@ final class LMDBEnvironment: @unchecked Sendable {
     private let maxReaders: UInt32
     private let maxDatabases: UInt32
     private let noMetaSync: Bool
-    let path: String
-    let readOnly: Bool
+    package let path: String
+    package let readOnly: Bool
 
     /// Opens (creating when writable) the environment in directory `path`.
-    init(path: String, mapSize: Int, maxReaders: UInt32, maxDatabases: UInt32, readOnly: Bool, noMetaSync: Bool = false) throws(LMDBError) {
+    package init(path: String, mapSize: Int, maxReaders: UInt32, maxDatabases: UInt32, readOnly: Bool, noMetaSync: Bool = false) throws(LMDBError) {
         self.path = path
         self.readOnly = readOnly
         self.mapSize = mapSize
@@ -101,7 +101,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     deinit { if let env { mdb_env_close(env) } }
 
     /// Closes the environment once every running transaction has finished; later calls fail with EBADF.
-    func close() {
+    package func close() {
         resizeLock.exclusive {
             if let env { mdb_env_close(env) }
             env = nil
@@ -110,14 +110,14 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// The error every call on a closed environment gets.
-    static let closedCode: Int32 = EBADF
+    package static let closedCode: Int32 = EBADF
 
     /// How many times the environment was reopened after MDB_PANIC; the same for every
     /// transaction that saw the same opening (see `LMDBTransaction.generation`).
-    var openings: UInt64 { resizeLock.shared { generation } }
+    package var openings: UInt64 { resizeLock.shared { generation } }
 
     /// Opens a named database, creating it inside a write transaction when asked to.
-    func openDatabase(_ name: String, create: Bool) throws -> LMDBDatabase {
+    package func openDatabase(_ name: String, create: Bool) throws -> LMDBDatabase {
         let flags = create ? UInt32(MDB_CREATE) : 0
         return try withTransaction(readOnly: !create, keepHandles: true) { txn throws(LMDBError) in
             var dbi = MDB_dbi()
@@ -130,12 +130,12 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Runs `body` in a read-only transaction that ends when `body` returns.
-    func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+    package func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
         try withTransaction(readOnly: true, body)
     }
 
     /// Runs `body` in a write transaction, committed (durably) when it returns and aborted when it throws.
-    func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+    package func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
         try withTransaction(readOnly: false, body)
     }
 
@@ -236,7 +236,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Grows the memory map; waits until no transaction of this process is active.
-    func setMapSize(_ size: Int) throws(LMDBError) {
+    package func setMapSize(_ size: Int) throws(LMDBError) {
         try resizeLock.exclusive { () throws(LMDBError) in
             guard let env else { throw LMDBError(code: LMDBEnvironment.closedCode, operation: "resize of a closed environment") }
             try check(mdb_env_set_mapsize(env, size), "mdb_env_set_mapsize(\(size))")
@@ -247,7 +247,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Current map size, pages used and reader slots.
-    func info() -> LMDBEnvironmentInfo {
+    package func info() -> LMDBEnvironmentInfo {
         var info = MDB_envinfo()
         var stat = MDB_stat()
         resizeLock.shared {
@@ -261,19 +261,19 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Turns fsync at commit off (true) or back on, for a bulk load that syncs once at its end.
-    func setNoSync(_ on: Bool) throws(LMDBError) {
+    package func setNoSync(_ on: Bool) throws(LMDBError) {
         try withOpenEnvironment { env throws(LMDBError) in
             try check(mdb_env_set_flags(env, UInt32(MDB_NOSYNC), on ? 1 : 0), "mdb_env_set_flags(MDB_NOSYNC)")
         }
     }
 
     /// Flushes every commit to disk, including those made without fsync.
-    func sync() throws(LMDBError) {
+    package func sync() throws(LMDBError) {
         try withOpenEnvironment { env throws(LMDBError) in try check(mdb_env_sync(env, 1), "mdb_env_sync") }
     }
 
     /// Clears reader slots left behind by processes that died; returns how many were cleared.
-    func clearStaleReaders() throws(LMDBError) -> Int {
+    package func clearStaleReaders() throws(LMDBError) -> Int {
         var dead: Int32 = 0
         try withOpenEnvironment { env throws(LMDBError) in try check(mdb_reader_check(env, &dead), "mdb_reader_check") }
         return Int(dead)
@@ -290,7 +290,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Writes a consistent copy of the environment into the existing, empty directory `path`.
-    func copy(to path: String, compact: Bool) throws(LMDBError) {
+    package func copy(to path: String, compact: Bool) throws(LMDBError) {
         try withOpenEnvironment { env throws(LMDBError) in
             try check(mdb_env_copy2(env, path, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copy2(\(path))")
         }
@@ -316,20 +316,20 @@ public enum StorageDiagnostics {
         handler.withLock { $0 = report }
     }
 
-    static func reported(_ path: String) {
+    package static func reported(_ path: String) {
         handler.withLock { $0 }?(path)
     }
 }
 
 /// A transaction handle, valid only inside the closure that received it.
-struct LMDBTransaction {
+package struct LMDBTransaction {
     fileprivate let pointer: OpaquePointer
     /// The environment's `openings` when this transaction began.
-    let generation: UInt64
+    package let generation: UInt64
 
     /// Calls `body` with the stored value for `key`, or nil when absent. The buffer is LMDB's
     /// own memory and must not outlive the call.
-    func withValue<T>(_ db: LMDBDatabase, key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> T) throws -> T {
+    package func withValue<T>(_ db: LMDBDatabase, key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> T) throws -> T {
         var value = MDB_val()
         let rc = key.withUnsafeBytes { keyBytes in
             var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
@@ -341,7 +341,7 @@ struct LMDBTransaction {
     }
 
     /// Stores `value` under `key`; `append` asserts that the key sorts after every existing key.
-    func put(_ db: LMDBDatabase, key: [UInt8], value: [UInt8], append: Bool = false) throws {
+    package func put(_ db: LMDBDatabase, key: [UInt8], value: [UInt8], append: Bool = false) throws {
         try key.withUnsafeBytes { keyBytes in
             try value.withUnsafeBytes { valueBytes in
                 try put(db, key: keyBytes, value: valueBytes, append: append)
@@ -350,7 +350,7 @@ struct LMDBTransaction {
     }
 
     /// Stores `value` under `key` from borrowed buffers (the hot path avoids allocating keys).
-    func put(_ db: LMDBDatabase, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, append: Bool = false) throws(LMDBError) {
+    package func put(_ db: LMDBDatabase, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, append: Bool = false) throws(LMDBError) {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
         try check(mdb_put(pointer, db.handle, &k, &v, append ? UInt32(MDB_APPEND) : 0), "mdb_put")
@@ -358,7 +358,7 @@ struct LMDBTransaction {
 
     /// Removes `key` from `db`; returns false when it was not there.
     @discardableResult
-    func delete(_ db: LMDBDatabase, key: [UInt8]) throws(LMDBError) -> Bool {
+    package func delete(_ db: LMDBDatabase, key: [UInt8]) throws(LMDBError) -> Bool {
         let rc = key.withUnsafeBytes { keyBytes in
             var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
             return mdb_del(pointer, db.handle, &k, nil)
@@ -369,19 +369,19 @@ struct LMDBTransaction {
     }
 
     /// Removes every entry of `db`, keeping the database.
-    func clear(_ db: LMDBDatabase) throws(LMDBError) {
+    package func clear(_ db: LMDBDatabase) throws(LMDBError) {
         try check(mdb_drop(pointer, db.handle, 0), "mdb_drop")
     }
 
     /// Number of entries in `db`.
-    func count(_ db: LMDBDatabase) throws(LMDBError) -> Int {
+    package func count(_ db: LMDBDatabase) throws(LMDBError) -> Int {
         var stat = MDB_stat()
         try check(mdb_stat(pointer, db.handle, &stat), "mdb_stat")
         return stat.ms_entries
     }
 
     /// Runs `body` with a cursor over `db` that is closed when `body` returns.
-    func withCursor<T>(_ db: LMDBDatabase, _ body: (inout LMDBCursor) throws -> T) throws -> T {
+    package func withCursor<T>(_ db: LMDBDatabase, _ body: (inout LMDBCursor) throws -> T) throws -> T {
         var raw: OpaquePointer?
         try check(mdb_cursor_open(pointer, db.handle, &raw), "mdb_cursor_open")
         var cursor = LMDBCursor(pointer: raw!)
@@ -391,19 +391,19 @@ struct LMDBTransaction {
 }
 
 /// Where a cursor should move.
-enum CursorMove {
+package enum CursorMove {
     case first, last, next, previous
     /// The first key greater than or equal to the given one.
     case atOrAfter([UInt8])
 }
 
 /// A cursor, valid only inside `LMDBTransaction.withCursor`.
-struct LMDBCursor {
+package struct LMDBCursor {
     fileprivate let pointer: OpaquePointer
 
     /// Moves the cursor and calls `body` with the key and value there, or returns nil at the end.
     /// The buffers are LMDB's memory and must not outlive the call.
-    mutating func move<T>(_ move: CursorMove, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> T) throws -> T? {
+    package mutating func move<T>(_ move: CursorMove, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> T) throws -> T? {
         // No nested helper here: a local function capturing `key` and `value` would box them
         // and cost a dynamic exclusivity check per step of every scan.
         var key = MDB_val()

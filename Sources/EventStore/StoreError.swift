@@ -85,12 +85,12 @@ extension StoreError {
 
     /// A failed system call: `operation` and the error `code` (errno, read by the caller right
     /// after the call) with its text.
-    static func system(_ operation: String, code: Int32 = errno) -> StoreError {
+    package static func system(_ operation: String, code: Int32 = errno) -> StoreError {
         .storage(code: code, operation: operation, message: String(cString: strerror(code)))
     }
 
     /// Wraps any error thrown inside the store as a `StoreError`.
-    static func wrap(_ error: any Error) -> StoreError {
+    package static func wrap(_ error: any Error) -> StoreError {
         if let error = error as? StoreError { return error }
         if let error = error as? LMDBError { return StoreError(error) }
         return .storage(code: -1, operation: "store", message: String(describing: error))

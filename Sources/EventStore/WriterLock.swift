@@ -6,11 +6,11 @@ import Foundation
 /// The writer keeps what it knows of the unindexed tail in memory; a second writing process
 /// would invalidate that, so it is refused at open. Readers (read-only stores) take no lock.
 /// The kernel drops the lock when the process dies, so a crash never leaves it stale.
-final class WriterLock: Sendable {
+package final class WriterLock: Sendable {
     private let descriptor: Int32
 
     /// Takes the lock on `path`, or throws `locked` naming the process that holds it.
-    init(path: String) throws {
+    package init(path: String) throws {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw StoreError.system("open(\(path))")
@@ -27,7 +27,7 @@ final class WriterLock: Sendable {
     }
 
     /// Releases the lock.
-    func release() {
+    package func release() {
         flock(descriptor, LOCK_UN)
     }
 

@@ -1,6 +1,7 @@
 import CRMEvents
 import EventStore
 import JSONKit
+import KeyValue
 
 /// crm-facts' folds, one function per family of events.
 extension CRMFacts {

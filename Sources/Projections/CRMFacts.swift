@@ -2,6 +2,7 @@ import CRMEvents
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 
 /// The CRM's read models for search, agendas and reports: customers, documents, interactions,
 /// deals, follow-ups and the company, kept as JSON rows and time-ordered fact tables.

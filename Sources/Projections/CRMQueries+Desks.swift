@@ -2,6 +2,7 @@ import CRMEvents
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 
 /// `agent.agenda` and `agent.view`: an agent's desk.
 extension CRMQueries {

@@ -2,6 +2,7 @@ import CRMEvents
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 
 /// The manager's reports: sales, quote conversion, a day's work, dormant customers, receivables,
 /// workload, targets and branches. Each reads the typed rows of crm-facts.

@@ -3,6 +3,7 @@ import Door
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 
 /// The read side's service: the queries of docs/protocol.md (QueryCatalogue), answered from the
 /// projections: JSON arguments in, JSON result out.

@@ -2,6 +2,7 @@ import CRMEvents
 import Door
 import EventStore
 import JSONKit
+import KeyValue
 
 /// `customer.get` and `customer.history`: folds of one customer's events, now or as of a time.
 public struct CustomerQueries: Sendable {

@@ -2,6 +2,7 @@ import CRMEvents
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 
 /// Index of every event about each customer, across all streams (customer, quotes, invoices,
 /// deals, follow-ups): `customerId, 0, position` → empty. The customer file, its history and

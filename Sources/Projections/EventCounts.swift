@@ -1,4 +1,5 @@
 import EventStore
+import KeyValue
 
 /// How many events of each type the log holds (`system.status` counts).
 ///

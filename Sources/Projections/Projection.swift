@@ -1,6 +1,7 @@
 import CRMEvents
 import EventStore
 import JSONKit
+import KeyValue
 
 /// One event as projections see it: the stored envelope and, for CRM events, the decoded payload.
 ///

@@ -1,4 +1,5 @@
 import EventStore
+import KeyValue
 
 /// The read models crmd keeps, in the order the projector folds them.
 public enum Projections {

@@ -2,6 +2,7 @@ import CRMEvents
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 
 /// Where a projection stands.
 public struct ProjectionStatus: Sendable, Equatable {

@@ -1,6 +1,7 @@
 import CRMEvents
 import EventStore
 import JSONKit
+import KeyValue
 
 /// Typed rows over `KeyValueTransaction`, the vocabulary of the CRM read models: each row is
 /// stored as the JSON of its Codable type.

@@ -3,6 +3,7 @@ import Crypto
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 
 /// Search tokens for personal data: keyed hashes (HMAC-SHA256 under a search key kept in
 /// `DIR/keys`), never the text itself, so the projections file holds no readable phone, email,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventStore
 import Foundation
+import KeyValue
 
 /// `crmd backup DEST`: a hot, consistent, compacted copy of a data directory.
 struct BackupCommand: ParsableCommand {

@@ -1,10 +1,11 @@
-import Demo
 import ArgumentParser
 import CRMEvents
 import Commands
+import Demo
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 
 /// `crmd demo`: writes a realistic synthetic company history into an empty data directory.
 struct DemoCommand: AsyncParsableCommand {

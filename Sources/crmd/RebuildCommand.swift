@@ -3,6 +3,7 @@ import CRMEvents
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 import Projections
 
 /// `crmd rebuild`: folds the whole log into projections again.

@@ -4,6 +4,7 @@ import Door
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 import Projections
 
 /// `crmd replay`: prints recorded events, filtered, as JSON lines or a table.

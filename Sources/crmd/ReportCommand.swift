@@ -4,6 +4,7 @@ import Door
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 import Projections
 
 /// `crmd report NAME [ARGS]`: any report as a table, CSV or JSON.

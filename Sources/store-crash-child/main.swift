@@ -14,6 +14,7 @@ import CRMEvents
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 import Projections
 
 let arguments = CommandLine.arguments

@@ -1,7 +1,7 @@
 @testable import CRMEvents
-import Demo
 import CRMTestSupport
 import Commands
+import Demo
 import EventStore
 import Foundation
 @testable import JSONKit

@@ -4,6 +4,7 @@ import Commands
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 import XCTest
 
 final class PersonalDataTests: XCTestCase {

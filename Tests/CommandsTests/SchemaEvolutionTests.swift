@@ -5,6 +5,7 @@ import Door
 import EventStore
 import Foundation
 import JSONKit
+import KeyValue
 import XCTest
 
 /// `ProductDefined` went from schema v1 (`price`, `currency`) to v2 (`unitPrice`, `unit`). A log

@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import KeyValue
 import XCTest
 
 /// Bulk loads of `KeyValueStore`: commits without fsync, one sync at the end, and a store that

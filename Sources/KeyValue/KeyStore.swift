@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 
 /// Per-owner secret keys in their own LMDB environment (`DIR/keys`), for crypto-shredding.

@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 
 /// A general-purpose LMDB environment of named tables with ordered byte keys, for read models.
