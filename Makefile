@@ -4,7 +4,7 @@ DATA ?= ./crm-data
 APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev pkg-config socat
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build run demo test bench proof schemas fixtures docs clean
+.PHONY: deps build run demo test bench proof schemas fixtures docs format clean
 
 # Installs the C libraries crmd links against, only when they are missing.
 deps:
@@ -79,6 +79,11 @@ bench: deps
 proof: deps
 	swift build -c release --product crmd
 	python3 proof/run.py --output BENCHMARKS.md
+
+# Formats the Swift sources with the toolchain's swift-format (.swift-format: 120 columns, four
+# spaces, layout only: no rule rewrites code).
+format:
+	swift-format format --configuration .swift-format --in-place --recursive Sources Tests Benchmarks Fuzz Package.swift
 
 clean:
 	rm -rf .build

@@ -27,35 +27,78 @@ let package = Package(
         // and the access policy (docs/access.md).
         .target(name: "Door", dependencies: ["EventStore", "JSONKit"]),
         // The CRM's event definitions and schemas, shared by the write side and the read side.
-        .target(name: "CRMEvents", dependencies: ["EventStore", "JSONKit", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Commands", dependencies: ["Door", "KeyValue", "JSONKit", "EventStore", "CRMEvents", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Projections", dependencies: ["Door", "KeyValue", "JSONKit", "EventStore", "CRMEvents", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "CRMEvents",
+            dependencies: ["EventStore", "JSONKit", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "Commands",
+            dependencies: [
+                "Door", "KeyValue", "JSONKit", "EventStore", "CRMEvents",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .target(
+            name: "Projections",
+            dependencies: [
+                "Door", "KeyValue", "JSONKit", "EventStore", "CRMEvents",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // A realistic synthetic company history, written through the real commands (crmd demo, make bench).
         .target(name: "Demo", dependencies: ["Commands", "CRMEvents", "EventStore", "JSONKit", "Door"]),
-        .executableTarget(name: "crmd", dependencies: [
-            "EventStore", "KeyValue", "JSONKit", "Door", "CRMEvents", "Commands", "Projections", "Demo",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        .executableTarget(
+            name: "crmd",
+            dependencies: [
+                "EventStore", "KeyValue", "JSONKit", "Door", "CRMEvents", "Commands", "Projections", "Demo",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // Appends in a loop until killed; the crash tests SIGKILL it at random moments.
-        .executableTarget(name: "store-crash-child", dependencies: ["EventStore", "KeyValue", "CLMDB", "JSONKit", "Door", "CRMEvents", "Projections"]),
+        .executableTarget(
+            name: "store-crash-child",
+            dependencies: ["EventStore", "KeyValue", "CLMDB", "JSONKit", "Door", "CRMEvents", "Projections"]),
         // `make bench`: the store against raw LMDB and SQLite, in one run.
-        .executableTarget(name: "crmd-bench", dependencies: ["EventStore", "KeyValue", "JSONKit", "Door", "CRMEvents", "Commands", "Projections", "Demo", "CLMDB", "CSQLite"],
-                         path: "Benchmarks/crmd-bench"),
+        .executableTarget(
+            name: "crmd-bench",
+            dependencies: [
+                "EventStore", "KeyValue", "JSONKit", "Door", "CRMEvents", "Commands", "Projections", "Demo", "CLMDB",
+                "CSQLite",
+            ],
+            path: "Benchmarks/crmd-bench"),
         // `make proof`: libFuzzer over the request decoder and command validation (built with
         // -sanitize=fuzzer -DFUZZING); without FUZZING it replays the inputs it is given.
-        .executableTarget(name: "crmd-fuzz", dependencies: ["JSONKit", "Door", "CRMEvents", "Commands", "Projections"], path: "Fuzz/crmd-fuzz"),
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "KeyValue", "CLMDB", "store-crash-child", .product(name: "Crypto", package: "swift-crypto")]),
+        .executableTarget(
+            name: "crmd-fuzz", dependencies: ["JSONKit", "Door", "CRMEvents", "Commands", "Projections"],
+            path: "Fuzz/crmd-fuzz"),
+        .testTarget(
+            name: "EventStoreTests",
+            dependencies: [
+                "EventStore", "KeyValue", "CLMDB", "store-crash-child",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // A real company (log, keys, commands, projections) in a temporary directory, for tests.
-        .target(name: "CRMTestSupport", dependencies: ["EventStore", "KeyValue", "JSONKit", "Door", "CRMEvents", "Commands", "Projections"], path: "Tests/CRMTestSupport"),
+        .target(
+            name: "CRMTestSupport",
+            dependencies: ["EventStore", "KeyValue", "JSONKit", "Door", "CRMEvents", "Commands", "Projections"],
+            path: "Tests/CRMTestSupport"),
         .testTarget(name: "CRMEventsTests", dependencies: ["JSONKit", "CRMEvents"]),
         // End to end: the real `crmd serve` over its socket.
-        .testTarget(name: "DaemonTests", dependencies: ["JSONKit", "Door", "CRMEvents", "EventStore", "Commands", "Projections", "crmd"]),
-        .testTarget(name: "ProjectionTests", dependencies: ["Projections", "CRMTestSupport", "Commands", "JSONKit", "Door", "CRMEvents", "EventStore", "KeyValue", "store-crash-child",
-                                                            .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Demo", "KeyValue", "JSONKit", "Door", "CRMEvents", "EventStore", "Projections", "CRMTestSupport"]),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: ["JSONKit", "Door", "CRMEvents", "EventStore", "Commands", "Projections", "crmd"]),
+        .testTarget(
+            name: "ProjectionTests",
+            dependencies: [
+                "Projections", "CRMTestSupport", "Commands", "JSONKit", "Door", "CRMEvents", "EventStore", "KeyValue",
+                "store-crash-child",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .testTarget(
+            name: "CommandsTests",
+            dependencies: [
+                "Commands", "Demo", "KeyValue", "JSONKit", "Door", "CRMEvents", "EventStore", "Projections",
+                "CRMTestSupport",
+            ]),
     ]
 )

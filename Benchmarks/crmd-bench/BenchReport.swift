@@ -25,7 +25,14 @@ struct BenchReport {
     var projections: ProjectionMeasurement
     var scaling: [ScalingRow]
 
+    /// The report as BENCHMARKS.md holds it.
     func markdown() -> String {
+        appendsSection() + commandsSection() + socketSection() + readSection() + projectionsSection() + verifySection()
+            + scalingSection()
+    }
+
+    /// The run's header, and durable appends against raw LMDB and SQLite.
+    private func appendsSection() -> String {
         var out = """
             # crmd benchmarks
 
@@ -51,23 +58,33 @@ struct BenchReport {
 
             """
         for row in appends {
-            out += "| \(row.appenders) | \(int(row.store.rate)) | \(ms(row.store.p50)) | \(ms(row.store.p99)) | "
+            out +=
+                "| \(row.appenders) | \(int(row.store.rate)) | \(ms(row.store.p50)) | \(ms(row.store.p99)) | "
                 + "\(String(format: "%.1f", row.store.eventsPerCommit)) | \(int(row.raw.rate)) | \(ratio(row.store.rate, row.raw.rate)) | "
                 + "\(int(row.sqlite.rate)) | \(ratio(row.store.rate, row.sqlite.rate)) | "
                 + "\(int(row.sqliteStreams.rate)) | \(ratio(row.store.rate, row.sqliteStreams.rate)) |\n"
         }
         let top = appends.max { $0.appenders < $1.appenders }
-        let writeVerdict = top.map { row in
-            let raw = row.store.rate / row.raw.rate >= 0.6 ? "met" : "not met"
-            let sqlite = row.store.rate > row.sqlite.rate ? "met" : "not met"
-            return "at \(row.appenders) appenders: 60% of raw LMDB \(raw), ahead of SQLite \(sqlite)"
-        } ?? "-"
-        let readVerdict = read.decodedRate / read.rawRate >= 0.25 ? "met" : "not met"
+        let writeVerdict =
+            top.map { row in
+                let raw = row.store.rate / row.raw.rate >= 0.6 ? "met" : "not met"
+                let sqlite = row.store.rate > row.sqlite.rate ? "met" : "not met"
+                return "at \(row.appenders) appenders: 60% of raw LMDB \(raw), ahead of SQLite \(sqlite)"
+            } ?? "-"
         out += """
 
             Goal at 256 appenders: at least 60% of raw LMDB at the same batch size, and ahead of SQLite.
             This run: \(writeVerdict). Appends write only the events; the stream and request indexes are
             merged every 4096 events (docs/design.md), which is what the p99 column shows.
+
+            """
+        return out
+    }
+
+    /// Commands through CommandService beside the store's own rate.
+    private func commandsSection() -> String {
+        let top = appends.max { $0.appenders < $1.appenders }
+        let out = """
 
             ## Commands (issue: the CRM domain)
 
@@ -79,6 +96,14 @@ struct BenchReport {
             | clients | commands/s | p50 ms | p99 ms | store appends/s | commands / appends |
             |---:|---:|---:|---:|---:|---:|
             | \(commandClients) | \(int(commands.rate)) | \(ms(commands.p50)) | \(ms(commands.p99)) | \(int(top?.store.rate ?? 0)) | \(ratio(commands.rate, top?.store.rate ?? 0)) |
+
+            """
+        return out
+    }
+
+    /// The real daemon over its socket, beside the store at the same concurrency.
+    private func socketSection() -> String {
+        var out = """
 
             ## The daemon over its socket (issue: crmd serve)
 
@@ -95,7 +120,8 @@ struct BenchReport {
 
             """
         for row in socket {
-            out += "| \(row.connections) | \(int(row.rate)) | \(ms(row.p50)) | \(ms(row.p99)) | \(ms(row.p999)) | "
+            out +=
+                "| \(row.connections) | \(int(row.rate)) | \(ms(row.p50)) | \(ms(row.p99)) | \(ms(row.p999)) | "
                 + "\(String(format: "%.1f", row.eventsPerCommit)) | \(int(row.cpuPerCommand * 1e6)) | \(int(row.storeRate)) | \(ratio(row.rate, row.storeRate)) |\n"
         }
         let busiest = socket.max { $0.connections < $1.connections }
@@ -103,6 +129,15 @@ struct BenchReport {
         out += """
 
             Goal at 128 connections: at least 50,000 durable commands/s with p99 under 10 ms (this run: \(socketVerdict)).
+
+            """
+        return out
+    }
+
+    /// Reading the whole log, decoded against a raw cursor scan.
+    private func readSection() -> String {
+        let readVerdict = read.decodedRate / read.rawRate >= 0.25 ? "met" : "not met"
+        let out = """
 
             ## Reading the whole log
 
@@ -115,6 +150,14 @@ struct BenchReport {
             | \(int(read.decodedRate)) | \(int(read.rawRate)) | \(ratio(read.decodedRate, read.rawRate)) |
 
             Goal: decoded at least a quarter (25%) of the raw scan. This run: \(readVerdict).
+
+            """
+        return out
+    }
+
+    /// Rebuilding projections against a bare read, and asOf latency.
+    private func projectionsSection() -> String {
+        var out = """
 
             ## Projections (issue: projections)
 
@@ -132,7 +175,8 @@ struct BenchReport {
 
             """
         for size in projections.sizes {
-            out += "| \(int(Double(size.events))) | \(int(size.bareRate)) | \(int(size.payloadRate)) | \(ratio(size.payloadRate, size.bareRate)) | "
+            out +=
+                "| \(int(Double(size.events))) | \(int(size.bareRate)) | \(int(size.payloadRate)) | \(ratio(size.payloadRate, size.bareRate)) | "
                 + "\(int(size.rebuildRate)) | \(ratio(size.rebuildRate, size.bareRate)) | "
                 + "\(String(format: "%.1f", Double(size.peakHeapGrowth) / 1_048_576)) MiB |\n"
         }
@@ -146,12 +190,26 @@ struct BenchReport {
             `customer.get` with `asOf` (a random customer at a random time since their registration) on the \(int(Double(projections.sizes.last?.events ?? 0)))-event log,
             \(projections.asOfQueries) queries: p50 \(ms(projections.asOfP50)) ms, p99 \(ms(projections.asOfP99)) ms. Goal: p99 under 5 ms (this run: \(asOfVerdict)).
 
+            """
+        return out
+    }
+
+    /// Verifying the hash chain and every index.
+    private func verifySection() -> String {
+        let out = """
+
             ## Verify
 
             `verify` (hash chain plus every index, both directions) over the same log: \(int(verifyRate)) events/s,
             so a nightly check of \(int(Double(read.events))) events takes \(String(format: "%.1f", Double(read.events) / verifyRate)) s.
 
             """
+        return out
+    }
+
+    /// Appends, rebuild and customer.get as the log grows.
+    private func scalingSection() -> String {
+        var out = ""
         if !scaling.isEmpty {
             out += """
 
@@ -169,7 +227,8 @@ struct BenchReport {
 
                 """
             for row in scaling {
-                out += "| \(int(Double(row.events))) | \(int(Double(row.customers))) | \(int(row.appendRate)) | \(int(row.rebuildRate)) | "
+                out +=
+                    "| \(int(Double(row.events))) | \(int(Double(row.customers))) | \(int(row.appendRate)) | \(int(row.rebuildRate)) | "
                     + "\(ms(row.getP50)) ms | \(ms(row.getP99)) ms | \(ratio(row.appendRate, scaling[0].appendRate)) |\n"
             }
         }
@@ -190,7 +249,8 @@ struct BenchReport {
     /// CPU model, cores, memory and kernel, from /proc and uname.
     static func machine() -> String {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+        let model =
+            cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
             .map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
         let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
         var name = utsname()

@@ -42,10 +42,12 @@ struct BenchArguments {
             case "--concurrency":
                 concurrency = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? concurrency
             default:
-                FileHandle.standardError.write(Data("""
-                    usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--connections 1,16,128] [--merge-threshold N] [--rebuild-sizes 250000,1000000] [--scaling-sizes 100000,1000000,10000000] [--only appends,commands,socket,read,projections,scaling]
+                FileHandle.standardError.write(
+                    Data(
+                        """
+                        usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--connections 1,16,128] [--merge-threshold N] [--rebuild-sizes 250000,1000000] [--scaling-sizes 100000,1000000,10000000] [--only appends,commands,socket,read,projections,scaling]
 
-                    """.utf8))
+                        """.utf8))
                 exit(2)
             }
         }
@@ -62,10 +64,13 @@ struct BenchPayload {
     let principal = "agent-17"
 
     /// Bytes the store keeps for one such event in stream `customer-c000123` (for the baselines).
-    var storedSize: Int { 81 + 32 + "customer-c000123".utf8.count + type.utf8.count + principal.utf8.count + data.count }
+    var storedSize: Int {
+        81 + 32 + "customer-c000123".utf8.count + type.utf8.count + principal.utf8.count + data.count
+    }
 
     static func make(size: Int) -> BenchPayload {
-        var text = #"{"customerId":"c000123","agentId":"agent-17","at":"2026-03-03T09:15:00Z","direction":"inbound","durationSeconds":184,"outcome":"quoted","note":"#
+        var text =
+            #"{"customerId":"c000123","agentId":"agent-17","at":"2026-03-03T09:15:00Z","direction":"inbound","durationSeconds":184,"outcome":"quoted","note":"#
         let note = "مشتری قیمت را پرسید و قرار شد پیش‌فاکتور ارسال شود"
         text += "\"" + note
         while text.utf8.count < size - 2 { text += "." }
@@ -93,8 +98,10 @@ struct BaselineMeasurement {
 
 /// A bounded closed loop: `tasks` concurrent tasks each run `operation` up to `perTask` times,
 /// one after the other, until `deadline`; returns every latency in seconds and the elapsed time.
-func closedLoop(tasks: Int, perTask: Int, seconds: Double,
-                _ operation: @escaping @Sendable (_ task: Int) async throws -> Void) async throws -> (latencies: [Double], elapsed: Double) {
+func closedLoop(
+    tasks: Int, perTask: Int, seconds: Double,
+    _ operation: @escaping @Sendable (_ task: Int) async throws -> Void
+) async throws -> (latencies: [Double], elapsed: Double) {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     let started = ContinuousClock.now
     let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
@@ -119,8 +126,10 @@ func closedLoop(tasks: Int, perTask: Int, seconds: Double,
 }
 
 /// Durable appends of one event each from `appenders` concurrent tasks.
-func measureStore(directory: String, appenders: Int, payload: BenchPayload, maxEvents: Int, maxSeconds: Double,
-                  mergeThreshold: Int) async throws -> StoreMeasurement {
+func measureStore(
+    directory: String, appenders: Int, payload: BenchPayload, maxEvents: Int, maxSeconds: Double,
+    mergeThreshold: Int
+) async throws -> StoreMeasurement {
     var options = StoreOptions()
     options.initialMapSize = 1 << 30
     options.indexMergeThreshold = mergeThreshold
@@ -128,18 +137,25 @@ func measureStore(directory: String, appenders: Int, payload: BenchPayload, maxE
     defer { store.close() }
     let event = ProposedEvent(type: payload.type, data: payload.data)
     let actor = Actor(principal: payload.principal, uid: 1000)
-    let (latencies, elapsed) = try await closedLoop(tasks: appenders, perTask: max(1, maxEvents / appenders), seconds: maxSeconds) { task in
+    let (latencies, elapsed) = try await closedLoop(
+        tasks: appenders, perTask: max(1, maxEvents / appenders), seconds: maxSeconds
+    ) { task in
         _ = try await store.append(AppendRequest(stream: "customer-c\(task)", events: [event], actor: actor))
     }
     let sorted = latencies.sorted()
     let stats = store.commitStatistics
-    log("  writer: \(String(format: "%.2f", stats.encodeSeconds)) s encoding, \(String(format: "%.2f", stats.commitSeconds)) s committing, \(stats.commits) commits, \(stats.indexMerges) index merges in \(String(format: "%.2f", stats.mergeSeconds)) s, over \(String(format: "%.2f", elapsed)) s")
-    return StoreMeasurement(events: sorted.count, seconds: elapsed, eventsPerCommit: stats.eventsPerCommit,
-                            p50: percentile(sorted, 0.50), p99: percentile(sorted, 0.99))
+    log(
+        "  writer: \(String(format: "%.2f", stats.encodeSeconds)) s encoding, \(String(format: "%.2f", stats.commitSeconds)) s committing, \(stats.commits) commits, \(stats.indexMerges) index merges in \(String(format: "%.2f", stats.mergeSeconds)) s, over \(String(format: "%.2f", elapsed)) s"
+    )
+    return StoreMeasurement(
+        events: sorted.count, seconds: elapsed, eventsPerCommit: stats.eventsPerCommit,
+        p50: percentile(sorted, 0.50), p99: percentile(sorted, 0.99))
 }
 
 /// Plain mdb_put of values of the same size, `batch` per durable transaction, one thread.
-func measureRawLMDB(directory: String, batch: Int, valueSize: Int, maxEvents: Int, maxSeconds: Double) throws -> BaselineMeasurement {
+func measureRawLMDB(
+    directory: String, batch: Int, valueSize: Int, maxEvents: Int, maxSeconds: Double
+) throws -> BaselineMeasurement {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     var env: OpaquePointer?
     try lmdb(mdb_env_create(&env))
@@ -177,19 +193,25 @@ func measureRawLMDB(directory: String, batch: Int, valueSize: Int, maxEvents: In
 /// With `streams` > 0 the table is an event store's as people build one on SQL: each row also
 /// names its stream and version, under `UNIQUE(stream, version)` (what refuses a second writer
 /// of the same version), the rows going round the `streams` streams as the appenders do.
-func measureSQLite(path: String, batch: Int, valueSize: Int, maxEvents: Int, maxSeconds: Double,
-                   streams: Int = 0) throws -> BaselineMeasurement {
+func measureSQLite(
+    path: String, batch: Int, valueSize: Int, maxEvents: Int, maxSeconds: Double,
+    streams: Int = 0
+) throws -> BaselineMeasurement {
     var db: OpaquePointer?
     guard sqlite3_open(path, &db) == SQLITE_OK else { throw BenchError("sqlite3_open failed") }
     defer { sqlite3_close(db) }
-    let table = streams > 0
+    let table =
+        streams > 0
         ? "CREATE TABLE events(position INTEGER PRIMARY KEY, stream TEXT NOT NULL, version INTEGER NOT NULL, data BLOB NOT NULL, UNIQUE(stream, version))"
         : "CREATE TABLE events(position INTEGER PRIMARY KEY, data BLOB NOT NULL)"
     for sql in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", table] {
         guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw BenchError("sqlite: \(sql) failed") }
     }
     var insert: OpaquePointer?
-    let sql = streams > 0 ? "INSERT INTO events(position, stream, version, data) VALUES (?, ?, ?, ?)" : "INSERT INTO events(position, data) VALUES (?, ?)"
+    let sql =
+        streams > 0
+        ? "INSERT INTO events(position, stream, version, data) VALUES (?, ?, ?, ?)"
+        : "INSERT INTO events(position, data) VALUES (?, ?)"
     guard sqlite3_prepare_v2(db, sql, -1, &insert, nil) == SQLITE_OK else {
         throw BenchError("sqlite prepare failed")
     }
@@ -208,7 +230,9 @@ func measureSQLite(path: String, batch: Int, valueSize: Int, maxEvents: Int, max
             if streams > 0 {
                 let stream = Int(position) % streams
                 versions[stream] += 1
-                _ = names[stream].withUnsafeBytes { sqlite3_bind_text(insert, 2, $0.baseAddress, Int32($0.count), sqliteTransient) }
+                _ = names[stream].withUnsafeBytes {
+                    sqlite3_bind_text(insert, 2, $0.baseAddress, Int32($0.count), sqliteTransient)
+                }
                 sqlite3_bind_int64(insert, 3, versions[stream])
                 _ = value.withUnsafeBytes { sqlite3_bind_blob(insert, 4, $0.baseAddress, Int32($0.count), nil) }
             } else {
@@ -245,8 +269,9 @@ func measureRead(directory: String, events: Int, payload: BenchPayload) async th
             // Many requests per commit, a few events per customer stream, as a busy day looks.
             let requests = (0..<200).map { _ -> AppendRequest in
                 customer += 1
-                return AppendRequest(stream: "customer-c\(customer % 100_000)", events: Array(repeating: event, count: 5),
-                                     actor: Actor(principal: payload.principal, uid: 1000))
+                return AppendRequest(
+                    stream: "customer-c\(customer % 100_000)", events: Array(repeating: event, count: 5),
+                    actor: Actor(principal: payload.principal, uid: 1000))
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for request in requests { group.addTask { try await store.append(request) } }
@@ -305,7 +330,8 @@ func measureRead(directory: String, events: Int, payload: BenchPayload) async th
         raw = count
     }
     guard raw == decoded else { throw BenchError("raw scan saw \(raw) events, decoded scan \(decoded)") }
-    return ReadMeasurement(events: decoded, decodedRate: Double(decoded) / decodedSeconds, rawRate: Double(raw) / rawSeconds)
+    return ReadMeasurement(
+        events: decoded, decodedRate: Double(decoded) / decodedSeconds, rawRate: Double(raw) / rawSeconds)
 }
 
 /// `verify` over the read benchmark's log: events per second.

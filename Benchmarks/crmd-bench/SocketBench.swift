@@ -32,7 +32,9 @@ final class LoadClient: @unchecked Sendable {
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0 else { throw NSError(domain: "connect", code: Int(errno)) }
     }
@@ -74,7 +76,9 @@ final class LoadClient: @unchecked Sendable {
 /// Starts the real `crmd serve` (release build) on a fresh directory and drives `note.add`
 /// from each connection count in turn: every client sends one command, waits for its durable
 /// response, and sends the next, for at most `maxSeconds` and `maxCommands`.
-func measureSocket(directory: String, binary: String, connectionCounts: [Int], maxCommands: Int, maxSeconds: Double) throws -> [SocketMeasurement] {
+func measureSocket(
+    directory: String, binary: String, connectionCounts: [Int], maxCommands: Int, maxSeconds: Double
+) throws -> [SocketMeasurement] {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let daemon = Process()
     daemon.executableURL = URL(fileURLWithPath: binary)
@@ -88,33 +92,48 @@ func measureSocket(directory: String, binary: String, connectionCounts: [Int], m
         daemon.waitUntilExit()
     }
     var seen = Data()
-    while !String(decoding: seen, as: UTF8.self).contains("crmd: serving"), daemon.isRunning { seen.append(output.fileHandleForReading.availableData) }
+    while !String(decoding: seen, as: UTF8.self).contains("crmd: serving"), daemon.isRunning {
+        seen.append(output.fileHandleForReading.availableData)
+    }
     let socketPath = directory + "/crmd.sock"
     let setup = try LoadClient(path: socketPath)
     _ = setup.roundTrip(Array(#"{"id":1,"op":"agent.hire","args":{"agentId":"a1","name":"کارشناس"}}"#.utf8) + [10])
     let maxConnections = connectionCounts.max() ?? 1
     for c in 0..<maxConnections {
-        _ = setup.roundTrip(Array(#"{"id":1,"op":"customer.register","args":{"customerId":"c\#(c)","name":"مشتری \#(c)","agentId":"a1"}}"#.utf8) + [10])
+        _ = setup.roundTrip(
+            Array(
+                #"{"id":1,"op":"customer.register","args":{"customerId":"c\#(c)","name":"مشتری \#(c)","agentId":"a1"}}"#
+                    .utf8) + [10])
     }
     var results: [SocketMeasurement] = []
     for connections in connectionCounts {
         let clients = try (0..<connections).map { _ in try LoadClient(path: socketPath) }
         let lines = (0..<connections).map { index in
-            Array(#"{"id":1,"op":"note.add","args":{"customerId":"c\#(index)","text":"مشتری قیمت را پرسید و قرار شد پیش‌فاکتور ارسال شود","agentId":"a1"}}"#.utf8) + [10]
+            Array(
+                #"{"id":1,"op":"note.add","args":{"customerId":"c\#(index)","text":"مشتری قیمت را پرسید و قرار شد پیش‌فاکتور ارسال شود","agentId":"a1"}}"#
+                    .utf8) + [10]
         }
         let before = commitCounts(setup)
         let cpuBefore = cpuSeconds(of: daemon.processIdentifier)
-        let measured = driveClosedLoop(clients: clients, lines: lines, perClient: max(1, maxCommands / connections), maxSeconds: maxSeconds)
+        let measured = driveClosedLoop(
+            clients: clients, lines: lines, perClient: max(1, maxCommands / connections), maxSeconds: maxSeconds)
         let after = commitCounts(setup)
         let cpu = cpuSeconds(of: daemon.processIdentifier) - cpuBefore
-        let perCommit = after.commits > before.commits ? Double(after.events - before.events) / Double(after.commits - before.commits) : 0
+        let perCommit =
+            after.commits > before.commits
+            ? Double(after.events - before.events) / Double(after.commits - before.commits) : 0
         let sorted = measured.latencies.sorted()
         if measured.failures > 0 { log("  \(measured.failures) commands failed") }
-        results.append(SocketMeasurement(connections: connections, commands: sorted.count, seconds: measured.seconds, p50: percentile(sorted, 0.5),
-                                         p99: percentile(sorted, 0.99), p999: percentile(sorted, 0.999), eventsPerCommit: perCommit,
-                                         cpuPerCommand: sorted.isEmpty ? 0 : cpu / Double(sorted.count)))
-        log("  \(connections) connections: \(Int(results.last!.rate)) commands/s, p99 \(String(format: "%.2f", results.last!.p99 * 1000)) ms, "
-            + "\(String(format: "%.1f", perCommit)) events per commit, \(Int(results.last!.cpuPerCommand * 1e6)) µs of daemon CPU per command")
+        results.append(
+            SocketMeasurement(
+                connections: connections, commands: sorted.count, seconds: measured.seconds,
+                p50: percentile(sorted, 0.5),
+                p99: percentile(sorted, 0.99), p999: percentile(sorted, 0.999), eventsPerCommit: perCommit,
+                cpuPerCommand: sorted.isEmpty ? 0 : cpu / Double(sorted.count)))
+        log(
+            "  \(connections) connections: \(Int(results.last!.rate)) commands/s, p99 \(String(format: "%.2f", results.last!.p99 * 1000)) ms, "
+                + "\(String(format: "%.1f", perCommit)) events per commit, \(Int(results.last!.cpuPerCommand * 1e6)) µs of daemon CPU per command"
+        )
     }
     return results
 }
@@ -122,7 +141,8 @@ func measureSocket(directory: String, binary: String, connectionCounts: [Int], m
 /// A process's CPU time so far (user and system), from /proc/PID/stat.
 func cpuSeconds(of pid: Int32) -> Double {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return 0 }
+        let close = stat.lastIndex(of: ")")
+    else { return 0 }
     // Fields after the command name: state is field 3, utime 14 and stime 15.
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
@@ -132,7 +152,8 @@ func cpuSeconds(of pid: Int32) -> Double {
 /// The daemon's commits and events so far, from `system.status`.
 func commitCounts(_ client: LoadClient) -> (commits: Int, events: Int) {
     guard client.write(Array(#"{"id":1,"op":"system.status"}"#.utf8) + [10]), let line = client.readLine(),
-          let json = try? JSON.parse(line), let commits = json["result"]?["commits"] else { return (0, 0) }
+        let json = try? JSON.parse(line), let commits = json["result"]?["commits"]
+    else { return (0, 0) }
     return (Int(commits["commits"]?.intValue ?? 0), Int(commits["events"]?.intValue ?? 0))
 }
 
@@ -142,8 +163,11 @@ func commitCounts(_ client: LoadClient) -> (commits: Int, events: Int) {
 /// One thread rather than one per connection: on two cores, 128 blocking client threads cost
 /// the machine more context switches than the daemon under test, and the figure measured the
 /// load generator as much as crmd.
-func driveClosedLoop(clients: [LoadClient], lines: [[UInt8]], perClient: Int, maxSeconds: Double)
-    -> (latencies: [Double], failures: Int, seconds: Double) {
+func driveClosedLoop(
+    clients: [LoadClient], lines: [[UInt8]], perClient: Int, maxSeconds: Double
+)
+    -> (latencies: [Double], failures: Int, seconds: Double)
+{
     let okPrefix = Array(#"{"id":1,"ok":true"#.utf8)
     var fds = clients.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
     var sentAt = [UInt64](repeating: 0, count: clients.count)
@@ -166,7 +190,7 @@ func driveClosedLoop(clients: [LoadClient], lines: [[UInt8]], perClient: Int, ma
     while open > 0 {
         let ready = poll(&fds, nfds_t(fds.count), 1000)
         if ready < 0, errno == EINTR { continue }
-        guard ready > 0 else { break } // a second without any response: the daemon is stuck
+        guard ready > 0 else { break }  // a second without any response: the daemon is stuck
         let now = DispatchTime.now().uptimeNanoseconds
         for index in fds.indices where fds[index].fd >= 0 && fds[index].revents != 0 {
             let client = clients[index]

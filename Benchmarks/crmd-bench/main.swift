@@ -17,21 +17,28 @@ for appenders in arguments.concurrency where arguments.runs("appends") {
     counter += 1
     let directory = "\(scratch)/store-\(counter)"
     log("store: \(appenders) concurrent appenders ...")
-    let store = try await measureStore(directory: directory, appenders: appenders, payload: payload,
-                                       maxEvents: arguments.events(for: appenders), maxSeconds: arguments.seconds,
-                                       mergeThreshold: arguments.mergeThreshold)
+    let store = try await measureStore(
+        directory: directory, appenders: appenders, payload: payload,
+        maxEvents: arguments.events(for: appenders), maxSeconds: arguments.seconds,
+        mergeThreshold: arguments.mergeThreshold)
     let batch = max(1, Int(store.eventsPerCommit.rounded()))
-    log("  \(Int(store.rate)) events/s, \(String(format: "%.1f", store.eventsPerCommit)) events/commit; raw LMDB, batch \(batch) ...")
-    let raw = try measureRawLMDB(directory: "\(scratch)/raw-\(counter)", batch: batch, valueSize: payload.storedSize,
-                                 maxEvents: store.events, maxSeconds: arguments.seconds)
+    log(
+        "  \(Int(store.rate)) events/s, \(String(format: "%.1f", store.eventsPerCommit)) events/commit; raw LMDB, batch \(batch) ..."
+    )
+    let raw = try measureRawLMDB(
+        directory: "\(scratch)/raw-\(counter)", batch: batch, valueSize: payload.storedSize,
+        maxEvents: store.events, maxSeconds: arguments.seconds)
     log("  raw LMDB \(Int(raw.rate)) events/s; SQLite, batch \(batch) ...")
-    let sqlite = try measureSQLite(path: "\(scratch)/sqlite-\(counter).db", batch: batch, valueSize: payload.storedSize,
-                                   maxEvents: store.events, maxSeconds: arguments.seconds)
+    let sqlite = try measureSQLite(
+        path: "\(scratch)/sqlite-\(counter).db", batch: batch, valueSize: payload.storedSize,
+        maxEvents: store.events, maxSeconds: arguments.seconds)
     log("  SQLite \(Int(sqlite.rate)) events/s; SQLite with streams, batch \(batch) ...")
-    let sqliteStreams = try measureSQLite(path: "\(scratch)/sqlite-streams-\(counter).db", batch: batch, valueSize: payload.storedSize,
-                                          maxEvents: store.events, maxSeconds: arguments.seconds, streams: appenders)
+    let sqliteStreams = try measureSQLite(
+        path: "\(scratch)/sqlite-streams-\(counter).db", batch: batch, valueSize: payload.storedSize,
+        maxEvents: store.events, maxSeconds: arguments.seconds, streams: appenders)
     log("  SQLite with streams \(Int(sqliteStreams.rate)) events/s")
-    appendRows.append(AppendRow(appenders: appenders, store: store, raw: raw, sqlite: sqlite, sqliteStreams: sqliteStreams))
+    appendRows.append(
+        AppendRow(appenders: appenders, store: store, raw: raw, sqlite: sqlite, sqliteStreams: sqliteStreams))
 }
 
 let commandClients = arguments.concurrency.max() ?? 256
@@ -49,13 +56,19 @@ log("  verify \(Int(verify)) events/s")
 let projections = try await runProjections(arguments)
 
 log("scaling: one log grown to \(arguments.scalingSizes) events; appends, rebuild and customer.get at each size ...")
-let scaling = arguments.scalingSizes.isEmpty ? [] : try await measureScaling(directory: "\(scratch)/scaling", sizes: arguments.scalingSizes,
-                                                                           seconds: min(arguments.seconds, 4))
+let scaling =
+    arguments.scalingSizes.isEmpty
+    ? []
+    : try await measureScaling(
+        directory: "\(scratch)/scaling", sizes: arguments.scalingSizes,
+        seconds: min(arguments.seconds, 4))
 try? FileManager.default.removeItem(atPath: "\(scratch)/scaling")
 
-let report = BenchReport(arguments: arguments, payload: payload, appends: appendRows, commands: commands,
-                         commandClients: commandClients, socket: socketRows, read: read, verifyRate: verify,
-                         projections: projections, scaling: scaling).markdown()
+let report = BenchReport(
+    arguments: arguments, payload: payload, appends: appendRows, commands: commands,
+    commandClients: commandClients, socket: socketRows, read: read, verifyRate: verify,
+    projections: projections, scaling: scaling
+).markdown()
 print(report)
 if let output = arguments.output {
     // `make proof` keeps its own section in the same file; a new bench run leaves it in place.
@@ -71,24 +84,31 @@ if let output = arguments.output {
 func runCommands(_ arguments: BenchArguments) async throws -> CommandMeasurement {
     let clients = arguments.concurrency.max() ?? 256
     log("commands: note.add from \(clients) concurrent agents ...")
-    let commands = try await measureCommands(directory: "\(scratch)/commands", clients: clients,
-                                             maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
+    let commands = try await measureCommands(
+        directory: "\(scratch)/commands", clients: clients,
+        maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
     log("  \(Int(commands.rate)) commands/s, p99 \(String(format: "%.2f", commands.p99 * 1000)) ms")
     return commands
 }
 
 /// `note.add` through the real daemon, built beside this binary.
 func runSocket(_ arguments: BenchArguments) async throws -> [SocketMeasurement] {
-    log("socket: note.add through crmd serve at \(arguments.connections.map(String.init).joined(separator: ", ")) connections ...")
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("crmd").path
-    var rows = try measureSocket(directory: "\(scratch)/socket", binary: binary, connectionCounts: arguments.connections,
-                                 maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
+    log(
+        "socket: note.add through crmd serve at \(arguments.connections.map(String.init).joined(separator: ", ")) connections ..."
+    )
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+        "crmd"
+    ).path
+    var rows = try measureSocket(
+        directory: "\(scratch)/socket", binary: binary, connectionCounts: arguments.connections,
+        maxCommands: arguments.maxEvents / 5, maxSeconds: arguments.seconds)
     // The store's own group commit at each connection count, for the ratio beside each row.
     for index in rows.indices {
         let appenders = rows[index].connections
-        let store = try await measureStore(directory: "\(scratch)/socket-store-\(appenders)", appenders: appenders, payload: payload,
-                                           maxEvents: arguments.events(for: appenders), maxSeconds: arguments.seconds,
-                                           mergeThreshold: arguments.mergeThreshold)
+        let store = try await measureStore(
+            directory: "\(scratch)/socket-store-\(appenders)", appenders: appenders, payload: payload,
+            maxEvents: arguments.events(for: appenders), maxSeconds: arguments.seconds,
+            mergeThreshold: arguments.mergeThreshold)
         rows[index].storeRate = store.rate
         log("  store alone at \(appenders) appenders: \(Int(store.rate)) events/s")
     }
@@ -105,14 +125,17 @@ func runProjections(_ arguments: BenchArguments) async throws -> ProjectionMeasu
 func partialRun(_ arguments: BenchArguments) async throws -> Never {
     if arguments.runs("read") {
         let read = try await measureRead(directory: "\(scratch)/read", events: arguments.readEvents, payload: payload)
-        log("read: decoded \(Int(read.decodedRate)) events/s, raw \(Int(read.rawRate)) events/s (\(String(format: "%.1f", 100 * read.decodedRate / read.rawRate))%)")
+        log(
+            "read: decoded \(Int(read.decodedRate)) events/s, raw \(Int(read.rawRate)) events/s (\(String(format: "%.1f", 100 * read.decodedRate / read.rawRate))%)"
+        )
     }
     if arguments.runs("commands") { _ = try await runCommands(arguments) }
     if arguments.runs("socket") { _ = try await runSocket(arguments) }
     if arguments.runs("projections") { _ = try await runProjections(arguments) }
     if arguments.runs("scaling") {
         log("scaling: one log grown to \(arguments.scalingSizes) events ...")
-        _ = try await measureScaling(directory: "\(scratch)/scaling", sizes: arguments.scalingSizes, seconds: min(arguments.seconds, 4))
+        _ = try await measureScaling(
+            directory: "\(scratch)/scaling", sizes: arguments.scalingSizes, seconds: min(arguments.seconds, 4))
     }
     try? FileManager.default.removeItem(atPath: scratch)
     exit(0)

@@ -12,9 +12,12 @@ import Projections
 func fuzzOne(_ bytes: [UInt8]) {
     guard let json = try? JSON.parse(bytes) else { return }
     let text = json.bytes()
-    guard let again = try? JSON.parse(text) else { preconditionFailure("serialized JSON does not parse: \(String(decoding: text, as: UTF8.self))") }
+    guard let again = try? JSON.parse(text) else {
+        preconditionFailure("serialized JSON does not parse: \(String(decoding: text, as: UTF8.self))")
+    }
     precondition(again == json, "a JSON round trip changed the value")
-    precondition(again.bytes(sortedKeys: true) == json.bytes(sortedKeys: true), "canonical bytes differ after a round trip")
+    precondition(
+        again.bytes(sortedKeys: true) == json.bytes(sortedKeys: true), "canonical bytes differ after a round trip")
     guard WireSchemas.request.validate(json) == nil, let op = json["op"]?.stringValue else { return }
     let args = json["args"] ?? .object(JSONObject())
     if CommandCatalogue.contains(op) {
@@ -35,40 +38,46 @@ public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
 }
 
 #if FUZZING
-/// libFuzzer's driver, called from our own main (SwiftPM names the executable's entry point).
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-                     _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+    /// libFuzzer's driver, called from our own main (SwiftPM names the executable's entry point).
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func runFuzzerDriver(
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+    ) -> CInt
 
-/// Runs libFuzzer with the command line's options and corpus directories. Run it with
-/// -detect_leaks=0: LeakSanitizer cannot follow the pointers Swift keeps inside multi-payload
-/// enums (the schemas), so it reports the process-wide schema tables as leaked.
-@main
-struct Fuzzer {
-    static func main() {
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(runFuzzerDriver(&argc, &argv) { data, size in fuzzerTestOneInput(data, size) })
-    }
-}
-#else
-/// Without libFuzzer: replays every file named on the command line (or in the directories named).
-@main
-struct Replay {
-    static func main() {
-        var count = 0
-        for path in CommandLine.arguments.dropFirst() {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
-            let files = isDirectory.boolValue
-                ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().map { path + "/" + $0 } : [path]
-            for file in files {
-                guard let data = FileManager.default.contents(atPath: file) else { continue }
-                fuzzOne(Array(data))
-                count += 1
-            }
+    /// Runs libFuzzer with the command line's options and corpus directories. Run it with
+    /// -detect_leaks=0: LeakSanitizer cannot follow the pointers Swift keeps inside multi-payload
+    /// enums (the schemas), so it reports the process-wide schema tables as leaked.
+    @main
+    struct Fuzzer {
+        static func main() {
+            var argc = CommandLine.argc
+            var argv = CommandLine.unsafeArgv
+            exit(runFuzzerDriver(&argc, &argv) { data, size in fuzzerTestOneInput(data, size) })
         }
-        print("replayed \(count) inputs")
     }
-}
+#else
+    /// Without libFuzzer: replays every file named on the command line (or in the directories named).
+    @main
+    struct Replay {
+        static func main() {
+            var count = 0
+            for path in CommandLine.arguments.dropFirst() {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
+                let files =
+                    isDirectory.boolValue
+                    ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().map {
+                        path + "/" + $0
+                    } : [path]
+                for file in files {
+                    guard let data = FileManager.default.contents(atPath: file) else { continue }
+                    fuzzOne(Array(data))
+                    count += 1
+                }
+            }
+            print("replayed \(count) inputs")
+        }
+    }
 #endif

@@ -135,7 +135,8 @@ public enum CRMEvent: Equatable, Sendable {
         case .followupDeferred(let e): e.customerId
         case .followupCancelled(let e): e.customerId
         case .pipelineDefined, .productDefined, .productRepriced, .productRetired, .agentHired, .agentLeft,
-             .branchOpened, .targetSet: nil
+            .branchOpened, .targetSet:
+            nil
         }
     }
 }
@@ -143,13 +144,19 @@ public enum CRMEvent: Equatable, Sendable {
 extension JSON: Codable {
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let b = try? container.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? container.decode(Int64.self) { self = .int(i) }
-        else if let d = try? container.decode(Double.self) { self = .double(d) }
-        else if let s = try? container.decode(String.self) { self = .string(s) }
-        else if let a = try? container.decode([JSON].self) { self = .array(a) }
-        else {
+        if container.decodeNil() {
+            self = .null
+        } else if let b = try? container.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? container.decode(Int64.self) {
+            self = .int(i)
+        } else if let d = try? container.decode(Double.self) {
+            self = .double(d)
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? container.decode([JSON].self) {
+            self = .array(a)
+        } else {
             // JSONDecoder does not keep member order; sorted keys make the result deterministic.
             let dictionary = try container.decode([String: JSON].self)
             var object = JSONObject()

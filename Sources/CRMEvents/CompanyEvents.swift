@@ -6,9 +6,10 @@ import JSONKit
 public struct ProductDefined: EventPayload {
     public static let eventType = "ProductDefined"
     public static let schemaVersion: UInt32 = 2
-    public static let schema = Schema.record([
-        "productId": .id, "name": .text(200), "unitPrice": .money, "unit": .text(32),
-    ], required: ["productId", "name", "unitPrice", "unit"])
+    public static let schema = Schema.record(
+        [
+            "productId": .id, "name": .text(200), "unitPrice": .money, "unit": .text(32),
+        ], required: ["productId", "name", "unitPrice", "unit"])
     public var productId: String
     public var name: String
     public var unitPrice: Money
@@ -27,9 +28,10 @@ public struct ProductDefined: EventPayload {
 /// `ProductDefined` as schema v1 wrote it (before 2026-11): a bare price and currency, no unit.
 public struct ProductDefinedV1: Codable, Equatable, Sendable {
     /// The v1 payload schema, kept so old events stay checkable.
-    public static let schema = Schema.record([
-        "productId": .id, "name": .text(200), "price": .amount, "currency": .currency,
-    ], required: ["productId", "name", "price", "currency"])
+    public static let schema = Schema.record(
+        [
+            "productId": .id, "name": .text(200), "price": .amount, "currency": .currency,
+        ], required: ["productId", "name", "price", "currency"])
     public var productId: String
     public var name: String
     public var price: Int64
@@ -45,15 +47,17 @@ public struct ProductDefinedV1: Codable, Equatable, Sendable {
 
     /// The v2 event this one means: v1 products were always sold by the piece.
     public var upcast: ProductDefined {
-        ProductDefined(productId: productId, name: name, unitPrice: Money(amount: price, currency: currency), unit: "piece")
+        ProductDefined(
+            productId: productId, name: name, unitPrice: Money(amount: price, currency: currency), unit: "piece")
     }
 }
 
 /// A product's list price changed; earlier quotes keep the price they were given.
 public struct ProductRepriced: EventPayload {
     public static let eventType = "ProductRepriced"
-    public static let schema = Schema.record(["productId": .id, "from": .money, "to": .money],
-                                             required: ["productId", "from", "to"])
+    public static let schema = Schema.record(
+        ["productId": .id, "from": .money, "to": .money],
+        required: ["productId", "from", "to"])
     public var productId: String
     public var from: Money
     public var to: Money
@@ -79,9 +83,10 @@ public struct ProductRetired: EventPayload {
 /// A staff member joined.
 public struct AgentHired: EventPayload {
     public static let eventType = "AgentHired"
-    public static let schema = Schema.record([
-        "agentId": .id, "name": .text(200), "role": .choice(["agent", "manager"]), "branchId": .id,
-    ], required: ["agentId", "name", "role"])
+    public static let schema = Schema.record(
+        [
+            "agentId": .id, "name": .text(200), "role": .choice(["agent", "manager"]), "branchId": .id,
+        ], required: ["agentId", "name", "role"])
     public var agentId: String
     public var name: String
     public var role: String
@@ -99,9 +104,10 @@ public struct AgentHired: EventPayload {
 /// A staff member left; every customer of theirs went to `successorId` in the same commit.
 public struct AgentLeft: EventPayload {
     public static let eventType = "AgentLeft"
-    public static let schema = Schema.record([
-        "agentId": .id, "successorId": .id, "reassigned": .integer(minimum: 0, maximum: nil),
-    ], required: ["agentId", "successorId", "reassigned"])
+    public static let schema = Schema.record(
+        [
+            "agentId": .id, "successorId": .id, "reassigned": .integer(minimum: 0, maximum: nil),
+        ], required: ["agentId", "successorId", "reassigned"])
     public var agentId: String
     public var successorId: String
     /// How many customers were reassigned alongside.
@@ -118,9 +124,10 @@ public struct AgentLeft: EventPayload {
 /// A branch or representative opened.
 public struct BranchOpened: EventPayload {
     public static let eventType = "BranchOpened"
-    public static let schema = Schema.record([
-        "branchId": .id, "name": .text(200), "region": .text(128), "kind": .choice(["branch", "representative"]),
-    ], required: ["branchId", "name", "region", "kind"])
+    public static let schema = Schema.record(
+        [
+            "branchId": .id, "name": .text(200), "region": .text(128), "kind": .choice(["branch", "representative"]),
+        ], required: ["branchId", "name", "region", "kind"])
     public var branchId: String
     public var name: String
     public var region: String
@@ -138,10 +145,11 @@ public struct BranchOpened: EventPayload {
 /// A sales target for a period, per agent, branch or the whole company; a later one replaces it.
 public struct TargetSet: EventPayload {
     public static let eventType = "TargetSet"
-    public static let schema = Schema.record([
-        "targetId": .id, "period": .matching(.period), "calendar": .choice(["gregorian", "persian"]),
-        "scope": .choice(["company", "agent", "branch"]), "scopeId": .id, "amount": .money,
-    ], required: ["targetId", "period", "calendar", "scope", "amount"])
+    public static let schema = Schema.record(
+        [
+            "targetId": .id, "period": .matching(.period), "calendar": .choice(["gregorian", "persian"]),
+            "scope": .choice(["company", "agent", "branch"]), "scopeId": .id, "amount": .money,
+        ], required: ["targetId", "period", "calendar", "scope", "amount"])
     public var targetId: String
     /// `2026`, `2026-03` or `2026-Q1`, in `calendar`'s years and months.
     public var period: String

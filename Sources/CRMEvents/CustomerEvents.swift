@@ -15,19 +15,22 @@ public struct CustomerSource: Codable, Hashable, Sendable {
         self.referrer = referrer
     }
 
-    static let schema = Schema.record([
-        "channel": .text(64), "campaign": .text(128), "referrer": .sealed,
-    ], required: ["channel"])
+    static let schema = Schema.record(
+        [
+            "channel": .text(64), "campaign": .text(128), "referrer": .sealed,
+        ], required: ["channel"])
 }
 
 /// A person or an organisation became a customer.
 public struct CustomerRegistered: EventPayload {
     public static let eventType = "CustomerRegistered"
-    public static let schema = Schema.record([
-        "customerId": .id, "kind": .choice(["person", "organisation"]), "name": .sealed,
-        "phones": .list(.sealed, max: 16), "emails": .list(.sealed, max: 16), "address": .sealed, "birthday": .sealed,
-        "source": CustomerSource.schema, "agentId": .id, "branchId": .id, "tags": .list(.text(64), max: 32),
-    ], required: ["customerId", "kind", "name", "phones", "emails", "agentId", "tags"])
+    public static let schema = Schema.record(
+        [
+            "customerId": .id, "kind": .choice(["person", "organisation"]), "name": .sealed,
+            "phones": .list(.sealed, max: 16), "emails": .list(.sealed, max: 16), "address": .sealed,
+            "birthday": .sealed,
+            "source": CustomerSource.schema, "agentId": .id, "branchId": .id, "tags": .list(.text(64), max: 32),
+        ], required: ["customerId", "kind", "name", "phones", "emails", "agentId", "tags"])
 
     public var customerId: String
     public var kind: String
@@ -42,8 +45,10 @@ public struct CustomerRegistered: EventPayload {
     public var tags: [String]
 
     /// Describes a registration.
-    public init(customerId: String, kind: String, name: Sealed, phones: [Sealed], emails: [Sealed], address: Sealed?,
-                birthday: Sealed?, source: CustomerSource?, agentId: String, branchId: String?, tags: [String]) {
+    public init(
+        customerId: String, kind: String, name: Sealed, phones: [Sealed], emails: [Sealed], address: Sealed?,
+        birthday: Sealed?, source: CustomerSource?, agentId: String, branchId: String?, tags: [String]
+    ) {
         self.customerId = customerId
         self.kind = kind
         self.name = name
@@ -66,9 +71,10 @@ public struct CustomerFieldEdited: EventPayload {
         "kind": false, "name": true, "phones": true, "emails": true, "address": true, "birthday": true,
         "source": false, "branchId": false, "tags": false,
     ]
-    public static let schema = Schema.record([
-        "customerId": .id, "field": .choice(fields.keys.sorted()), "old": .any, "new": .any,
-    ], required: ["customerId", "field"])
+    public static let schema = Schema.record(
+        [
+            "customerId": .id, "field": .choice(fields.keys.sorted()), "old": .any, "new": .any,
+        ], required: ["customerId", "field"])
 
     public var customerId: String
     public var field: String
@@ -89,9 +95,10 @@ public struct CustomerFieldEdited: EventPayload {
 /// A customer got a new responsible agent.
 public struct CustomerAssigned: EventPayload {
     public static let eventType = "CustomerAssigned"
-    public static let schema = Schema.record([
-        "customerId": .id, "from": .id, "to": .id, "reason": .choice(["reassigned", "agent_left"]),
-    ], required: ["customerId", "from", "to", "reason"])
+    public static let schema = Schema.record(
+        [
+            "customerId": .id, "from": .id, "to": .id, "reason": .choice(["reassigned", "agent_left"]),
+        ], required: ["customerId", "from", "to", "reason"])
 
     public var customerId: String
     public var from: String
@@ -111,10 +118,11 @@ public struct CustomerAssigned: EventPayload {
 /// A decision maker in an organisation was recorded.
 public struct ContactAdded: EventPayload {
     public static let eventType = "ContactAdded"
-    public static let schema = Schema.record([
-        "customerId": .id, "contactId": .id, "name": .sealed, "role": .text(128),
-        "phones": .list(.sealed, max: 8), "emails": .list(.sealed, max: 8),
-    ], required: ["customerId", "contactId", "name", "phones", "emails"])
+    public static let schema = Schema.record(
+        [
+            "customerId": .id, "contactId": .id, "name": .sealed, "role": .text(128),
+            "phones": .list(.sealed, max: 8), "emails": .list(.sealed, max: 8),
+        ], required: ["customerId", "contactId", "name", "phones", "emails"])
 
     public var customerId: String
     public var contactId: String
@@ -124,7 +132,8 @@ public struct ContactAdded: EventPayload {
     public var emails: [Sealed]
 
     /// Describes a contact.
-    public init(customerId: String, contactId: String, name: Sealed, role: String?, phones: [Sealed], emails: [Sealed]) {
+    public init(customerId: String, contactId: String, name: Sealed, role: String?, phones: [Sealed], emails: [Sealed])
+    {
         self.customerId = customerId
         self.contactId = contactId
         self.name = name
@@ -137,7 +146,8 @@ public struct ContactAdded: EventPayload {
 /// A decision maker no longer speaks for the organisation.
 public struct ContactRemoved: EventPayload {
     public static let eventType = "ContactRemoved"
-    public static let schema = Schema.record(["customerId": .id, "contactId": .id], required: ["customerId", "contactId"])
+    public static let schema = Schema.record(
+        ["customerId": .id, "contactId": .id], required: ["customerId", "contactId"])
 
     public var customerId: String
     public var contactId: String
@@ -152,9 +162,10 @@ public struct ContactRemoved: EventPayload {
 /// A competing vendor courts the customer.
 public struct CompetitorNoted: EventPayload {
     public static let eventType = "CompetitorNoted"
-    public static let schema = Schema.record([
-        "customerId": .id, "competitor": .text(200), "offer": .sealed, "price": .money,
-    ], required: ["customerId", "competitor"])
+    public static let schema = Schema.record(
+        [
+            "customerId": .id, "competitor": .text(200), "offer": .sealed, "price": .money,
+        ], required: ["customerId", "competitor"])
 
     public var customerId: String
     public var competitor: String
@@ -175,9 +186,10 @@ public struct CompetitorNoted: EventPayload {
 /// The customer's data key was destroyed: their personal data is unreadable from now on.
 public struct CustomerForgotten: EventPayload {
     public static let eventType = "CustomerForgotten"
-    public static let schema = Schema.record([
-        "customerId": .id, "reason": .choice(["customer_request", "legal_obligation", "other"]),
-    ], required: ["customerId", "reason"])
+    public static let schema = Schema.record(
+        [
+            "customerId": .id, "reason": .choice(["customer_request", "legal_obligation", "other"]),
+        ], required: ["customerId", "reason"])
 
     public var customerId: String
     public var reason: String
@@ -192,9 +204,11 @@ public struct CustomerForgotten: EventPayload {
 /// A support contract with an expiry date (the agenda warns before it expires).
 public struct SupportContractRecorded: EventPayload {
     public static let eventType = "SupportContractRecorded"
-    public static let schema = Schema.record([
-        "customerId": .id, "contractId": .id, "productId": .id, "startsOn": .date, "expiresOn": .date, "note": .sealed,
-    ], required: ["customerId", "contractId", "startsOn", "expiresOn"])
+    public static let schema = Schema.record(
+        [
+            "customerId": .id, "contractId": .id, "productId": .id, "startsOn": .date, "expiresOn": .date,
+            "note": .sealed,
+        ], required: ["customerId", "contractId", "startsOn", "expiresOn"])
 
     public var customerId: String
     public var contractId: String
@@ -204,7 +218,9 @@ public struct SupportContractRecorded: EventPayload {
     public var note: Sealed?
 
     /// Describes a contract.
-    public init(customerId: String, contractId: String, productId: String?, startsOn: String, expiresOn: String, note: Sealed?) {
+    public init(
+        customerId: String, contractId: String, productId: String?, startsOn: String, expiresOn: String, note: Sealed?
+    ) {
         self.customerId = customerId
         self.contractId = contractId
         self.productId = productId

@@ -5,9 +5,10 @@ public let defaultPipelineStages = ["lead", "qualified", "proposal", "negotiatio
 /// A pipeline's stage list was defined or redefined.
 public struct PipelineDefined: EventPayload {
     public static let eventType = "PipelineDefined"
-    public static let schema = Schema.record([
-        "pipelineId": .id, "name": .text(128), "stages": .list(.matching(.id), min: 3, max: 32),
-    ], required: ["pipelineId", "stages"])
+    public static let schema = Schema.record(
+        [
+            "pipelineId": .id, "name": .text(128), "stages": .list(.matching(.id), min: 3, max: 32),
+        ], required: ["pipelineId", "stages"])
     public var pipelineId: String
     public var name: String?
     /// Stages in order; `won` and `lost` are always among them and close a deal.
@@ -24,10 +25,11 @@ public struct PipelineDefined: EventPayload {
 /// An opportunity entered a pipeline.
 public struct DealOpened: EventPayload {
     public static let eventType = "DealOpened"
-    public static let schema = Schema.record([
-        "dealId": .id, "customerId": .id, "agentId": .id, "pipelineId": .id, "stage": .matching(.id),
-        "title": .text(200), "value": .money, "expectedCloseAt": .dateTime,
-    ], required: ["dealId", "customerId", "agentId", "pipelineId", "stage"])
+    public static let schema = Schema.record(
+        [
+            "dealId": .id, "customerId": .id, "agentId": .id, "pipelineId": .id, "stage": .matching(.id),
+            "title": .text(200), "value": .money, "expectedCloseAt": .dateTime,
+        ], required: ["dealId", "customerId", "agentId", "pipelineId", "stage"])
     public var dealId: String
     public var customerId: String
     public var agentId: String
@@ -38,8 +40,10 @@ public struct DealOpened: EventPayload {
     public var expectedCloseAt: String?
 
     /// Describes a new deal.
-    public init(dealId: String, customerId: String, agentId: String, pipelineId: String, stage: String, title: String?,
-                value: Money?, expectedCloseAt: String?) {
+    public init(
+        dealId: String, customerId: String, agentId: String, pipelineId: String, stage: String, title: String?,
+        value: Money?, expectedCloseAt: String?
+    ) {
         self.dealId = dealId
         self.customerId = customerId
         self.agentId = agentId
@@ -54,9 +58,10 @@ public struct DealOpened: EventPayload {
 /// A deal moved from one open stage to another.
 public struct DealMoved: EventPayload {
     public static let eventType = "DealMoved"
-    public static let schema = Schema.record([
-        "dealId": .id, "customerId": .id, "from": .matching(.id), "to": .matching(.id),
-    ], required: ["dealId", "customerId", "from", "to"])
+    public static let schema = Schema.record(
+        [
+            "dealId": .id, "customerId": .id, "from": .matching(.id), "to": .matching(.id),
+        ], required: ["dealId", "customerId", "from", "to"])
     public var dealId: String
     public var customerId: String
     public var from: String
@@ -74,9 +79,10 @@ public struct DealMoved: EventPayload {
 /// A deal was won.
 public struct DealWon: EventPayload {
     public static let eventType = "DealWon"
-    public static let schema = Schema.record([
-        "dealId": .id, "customerId": .id, "from": .matching(.id), "value": .money, "invoiceId": .id,
-    ], required: ["dealId", "customerId", "from"])
+    public static let schema = Schema.record(
+        [
+            "dealId": .id, "customerId": .id, "from": .matching(.id), "value": .money, "invoiceId": .id,
+        ], required: ["dealId", "customerId", "from"])
     public var dealId: String
     public var customerId: String
     /// The stage it was won from.
@@ -99,10 +105,11 @@ public struct DealLost: EventPayload {
     public static let eventType = "DealLost"
     /// Why deals are lost, as a manager groups them.
     public static let reasons = ["price", "competitor", "no_budget", "no_need", "no_response", "timing", "other"]
-    public static let schema = Schema.record([
-        "dealId": .id, "customerId": .id, "from": .matching(.id), "reason": .choice(reasons),
-        "competitor": .text(200), "note": .sealed,
-    ], required: ["dealId", "customerId", "from", "reason"])
+    public static let schema = Schema.record(
+        [
+            "dealId": .id, "customerId": .id, "from": .matching(.id), "reason": .choice(reasons),
+            "competitor": .text(200), "note": .sealed,
+        ], required: ["dealId", "customerId", "from", "reason"])
     public var dealId: String
     public var customerId: String
     /// The stage it was lost from.

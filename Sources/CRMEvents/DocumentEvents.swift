@@ -2,11 +2,14 @@ import JSONKit
 /// A price quote was given, by phone, email, in person or otherwise.
 public struct QuoteGiven: EventPayload {
     public static let eventType = "QuoteGiven"
-    public static let schema = Schema.record([
-        "quoteId": .id, "customerId": .id, "agentId": .id, "lines": .list(.line, min: 1, max: 200), "currency": .currency,
-        "total": .amount, "validUntil": .dateTime, "channel": .choice(["phone", "email", "in_person", "sms", "letter", "other"]),
-        "note": .sealed,
-    ], required: ["quoteId", "customerId", "agentId", "lines", "currency", "total", "channel"])
+    public static let schema = Schema.record(
+        [
+            "quoteId": .id, "customerId": .id, "agentId": .id, "lines": .list(.line, min: 1, max: 200),
+            "currency": .currency,
+            "total": .amount, "validUntil": .dateTime,
+            "channel": .choice(["phone", "email", "in_person", "sms", "letter", "other"]),
+            "note": .sealed,
+        ], required: ["quoteId", "customerId", "agentId", "lines", "currency", "total", "channel"])
 
     public var quoteId: String
     public var customerId: String
@@ -20,8 +23,10 @@ public struct QuoteGiven: EventPayload {
     public var note: Sealed?
 
     /// Describes a quote.
-    public init(quoteId: String, customerId: String, agentId: String, lines: [DocumentLine], currency: String, total: Int64,
-                validUntil: String?, channel: String, note: Sealed?) {
+    public init(
+        quoteId: String, customerId: String, agentId: String, lines: [DocumentLine], currency: String, total: Int64,
+        validUntil: String?, channel: String, note: Sealed?
+    ) {
         self.quoteId = quoteId
         self.customerId = customerId
         self.agentId = agentId
@@ -49,8 +54,10 @@ public struct IssuedDocument: Codable, Equatable, Sendable {
     public var dueAt: String?
 
     /// Describes a document.
-    public init(documentId: String, customerId: String, agentId: String, lines: [DocumentLine], currency: String, total: Int64,
-                basedOn: String?, dueAt: String?) {
+    public init(
+        documentId: String, customerId: String, agentId: String, lines: [DocumentLine], currency: String, total: Int64,
+        basedOn: String?, dueAt: String?
+    ) {
         self.documentId = documentId
         self.customerId = customerId
         self.agentId = agentId
@@ -64,10 +71,11 @@ public struct IssuedDocument: Codable, Equatable, Sendable {
     static func schema(requiringDue: Bool) -> Schema {
         var required = ["documentId", "customerId", "agentId", "lines", "currency", "total"]
         if requiringDue { required.append("dueAt") }
-        return Schema.record([
-            "documentId": .id, "customerId": .id, "agentId": .id, "lines": .list(.line, min: 1, max: 200),
-            "currency": .currency, "total": .amount, "basedOn": .id, "dueAt": .dateTime,
-        ], required: required)
+        return Schema.record(
+            [
+                "documentId": .id, "customerId": .id, "agentId": .id, "lines": .list(.line, min: 1, max: 200),
+                "currency": .currency, "total": .amount, "basedOn": .id, "dueAt": .dateTime,
+            ], required: required)
     }
 }
 
@@ -98,8 +106,9 @@ public struct InvoiceIssued: EventPayload {
 /// An invoice was voided: a new fact, the invoice itself stays in the log.
 public struct InvoiceVoided: EventPayload {
     public static let eventType = "InvoiceVoided"
-    public static let schema = Schema.record(["invoiceId": .id, "customerId": .id, "reason": .sealed],
-                                             required: ["invoiceId", "customerId"])
+    public static let schema = Schema.record(
+        ["invoiceId": .id, "customerId": .id, "reason": .sealed],
+        required: ["invoiceId", "customerId"])
     public var invoiceId: String
     public var customerId: String
     public var reason: Sealed?
@@ -115,10 +124,12 @@ public struct InvoiceVoided: EventPayload {
 /// A payment against an invoice; never more than its open balance.
 public struct PaymentRecorded: EventPayload {
     public static let eventType = "PaymentRecorded"
-    public static let schema = Schema.record([
-        "invoiceId": .id, "customerId": .id, "paymentId": .id, "amount": .money, "at": .dateTime,
-        "method": .choice(["cash", "card", "transfer", "cheque", "other"]), "reference": .text(128), "balance": .amount,
-    ], required: ["invoiceId", "customerId", "paymentId", "amount", "at", "method", "balance"])
+    public static let schema = Schema.record(
+        [
+            "invoiceId": .id, "customerId": .id, "paymentId": .id, "amount": .money, "at": .dateTime,
+            "method": .choice(["cash", "card", "transfer", "cheque", "other"]), "reference": .text(128),
+            "balance": .amount,
+        ], required: ["invoiceId", "customerId", "paymentId", "amount", "at", "method", "balance"])
 
     public var invoiceId: String
     public var customerId: String
@@ -133,8 +144,10 @@ public struct PaymentRecorded: EventPayload {
     public var balance: Int64
 
     /// Describes a payment.
-    public init(invoiceId: String, customerId: String, paymentId: String, amount: Money, at: String, method: String,
-                reference: String?, balance: Int64) {
+    public init(
+        invoiceId: String, customerId: String, paymentId: String, amount: Money, at: String, method: String,
+        reference: String?, balance: Int64
+    ) {
         self.invoiceId = invoiceId
         self.customerId = customerId
         self.paymentId = paymentId

@@ -10,8 +10,10 @@ public enum Envelope {
     /// is given as `dataBase64`, so no byte is lost.
     public static func json(_ event: RecordedEvent) -> JSON {
         var object: JSONObject = [
-            "position": .int(Int64(event.position)), "stream": .string(event.stream.rawValue), "version": .int(Int64(event.version)),
-            "type": .string(event.type), "schema": .int(Int64(event.schema)), "recordedAt": .string(event.recordedAt.rfc3339),
+            "position": .int(Int64(event.position)), "stream": .string(event.stream.rawValue),
+            "version": .int(Int64(event.version)),
+            "type": .string(event.type), "schema": .int(Int64(event.schema)),
+            "recordedAt": .string(event.recordedAt.rfc3339),
         ]
         var actor: JSONObject = ["principal": .string(event.actor.principal)]
         if let uid = event.actor.uid { actor["uid"] = .int(Int64(uid)) }

@@ -81,9 +81,10 @@ public enum EventCatalogue {
             },
         ]
         for kind in InteractionKind.allCases {
-            entries.append(Entry(type: kind.eventType, version: 1, schema: Interaction.schema, current: true) {
-                .interaction(kind, try Interaction(payload: $0))
-            })
+            entries.append(
+                Entry(type: kind.eventType, version: 1, schema: Interaction.schema, current: true) {
+                    .interaction(kind, try Interaction(payload: $0))
+                })
         }
         return entries
     }()
@@ -100,7 +101,9 @@ public enum EventCatalogue {
     /// Decodes a stored payload, upcasting old schema versions to the current one.
     public static func decode(type: String, schema: UInt32, data: [UInt8]) throws(EventDecodingError) -> CRMEvent {
         guard let versions = byType[type] else { throw .unknownType(type) }
-        guard let entry = versions.first(where: { $0.version == schema }) else { throw .unknownVersion(type: type, schema: schema) }
+        guard let entry = versions.first(where: { $0.version == schema }) else {
+            throw .unknownVersion(type: type, schema: schema)
+        }
         do {
             return try entry.decode(data)
         } catch {

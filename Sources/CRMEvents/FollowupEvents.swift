@@ -4,10 +4,11 @@ public struct FollowupScheduled: EventPayload {
     public static let eventType = "FollowupScheduled"
     /// What the agent is to do.
     public static let kinds = ["call", "meeting", "email", "sms", "visit", "quote", "payment", "other"]
-    public static let schema = Schema.record([
-        "followupId": .id, "customerId": .id, "agentId": .id, "due": .dateTime, "kind": .choice(kinds),
-        "note": .sealed, "dealId": .id, "quoteId": .id, "invoiceId": .id,
-    ], required: ["followupId", "customerId", "agentId", "due", "kind"])
+    public static let schema = Schema.record(
+        [
+            "followupId": .id, "customerId": .id, "agentId": .id, "due": .dateTime, "kind": .choice(kinds),
+            "note": .sealed, "dealId": .id, "quoteId": .id, "invoiceId": .id,
+        ], required: ["followupId", "customerId", "agentId", "due", "kind"])
     public var followupId: String
     public var customerId: String
     public var agentId: String
@@ -19,8 +20,10 @@ public struct FollowupScheduled: EventPayload {
     public var invoiceId: String?
 
     /// Describes a reminder.
-    public init(followupId: String, customerId: String, agentId: String, due: String, kind: String, note: Sealed?,
-                dealId: String?, quoteId: String?, invoiceId: String?) {
+    public init(
+        followupId: String, customerId: String, agentId: String, due: String, kind: String, note: Sealed?,
+        dealId: String?, quoteId: String?, invoiceId: String?
+    ) {
         self.followupId = followupId
         self.customerId = customerId
         self.agentId = agentId
@@ -36,9 +39,10 @@ public struct FollowupScheduled: EventPayload {
 /// A follow-up was done.
 public struct FollowupCompleted: EventPayload {
     public static let eventType = "FollowupCompleted"
-    public static let schema = Schema.record([
-        "followupId": .id, "customerId": .id, "agentId": .id, "outcome": .text(64), "note": .sealed,
-    ], required: ["followupId", "customerId", "agentId"])
+    public static let schema = Schema.record(
+        [
+            "followupId": .id, "customerId": .id, "agentId": .id, "outcome": .text(64), "note": .sealed,
+        ], required: ["followupId", "customerId", "agentId"])
     public var followupId: String
     public var customerId: String
     /// Who did it.
@@ -59,9 +63,10 @@ public struct FollowupCompleted: EventPayload {
 /// A follow-up was put off to a new time; it comes back as a reminder then.
 public struct FollowupDeferred: EventPayload {
     public static let eventType = "FollowupDeferred"
-    public static let schema = Schema.record([
-        "followupId": .id, "customerId": .id, "from": .dateTime, "to": .dateTime, "reason": .sealed,
-    ], required: ["followupId", "customerId", "from", "to"])
+    public static let schema = Schema.record(
+        [
+            "followupId": .id, "customerId": .id, "from": .dateTime, "to": .dateTime, "reason": .sealed,
+        ], required: ["followupId", "customerId", "from", "to"])
     public var followupId: String
     public var customerId: String
     public var from: String
@@ -81,8 +86,9 @@ public struct FollowupDeferred: EventPayload {
 /// A follow-up was called off.
 public struct FollowupCancelled: EventPayload {
     public static let eventType = "FollowupCancelled"
-    public static let schema = Schema.record(["followupId": .id, "customerId": .id, "reason": .sealed],
-                                             required: ["followupId", "customerId"])
+    public static let schema = Schema.record(
+        ["followupId": .id, "customerId": .id, "reason": .sealed],
+        required: ["followupId", "customerId"])
     public var followupId: String
     public var customerId: String
     public var reason: Sealed?

@@ -22,11 +22,12 @@ public enum InteractionKind: String, CaseIterable, Codable, Sendable {
 /// An interaction: a call, meeting, email, SMS, note or negotiation, with its business time.
 public struct Interaction: Codable, Equatable, Sendable {
     /// The interaction's payload schema (one shape for every kind).
-    public static let schema = Schema.record([
-        "interactionId": .id, "customerId": .id, "agentId": .id, "at": .dateTime,
-        "direction": .choice(["inbound", "outbound"]), "durationSeconds": .integer(minimum: 0, maximum: 86_400 * 7),
-        "outcome": .text(64), "subject": .sealed, "text": .sealed, "address": .sealed, "contactId": .id,
-    ], required: ["interactionId", "customerId", "agentId", "at"])
+    public static let schema = Schema.record(
+        [
+            "interactionId": .id, "customerId": .id, "agentId": .id, "at": .dateTime,
+            "direction": .choice(["inbound", "outbound"]), "durationSeconds": .integer(minimum: 0, maximum: 86_400 * 7),
+            "outcome": .text(64), "subject": .sealed, "text": .sealed, "address": .sealed, "contactId": .id,
+        ], required: ["interactionId", "customerId", "agentId", "at"])
 
     public var interactionId: String
     public var customerId: String
@@ -51,7 +52,9 @@ public struct Interaction: Codable, Equatable, Sendable {
     /// over a 212k-event demo log: 0.88 s against 1.06 s of CPU). JSONDecoder remains the
     /// reference: both must accept exactly the payloads the schema allows.
     public init(payload bytes: [UInt8]) throws {
-        guard case .object(let object) = try JSON.parse(bytes) else { throw JSONParseError(offset: 0, reason: "an interaction is an object") }
+        guard case .object(let object) = try JSON.parse(bytes) else {
+            throw JSONParseError(offset: 0, reason: "an interaction is an object")
+        }
         func text(_ key: String) throws -> String? {
             switch object[key] {
             case nil, .null?: return nil
@@ -69,16 +72,21 @@ public struct Interaction: Codable, Equatable, Sendable {
         case .int(let value)?: duration = value
         default: throw JSONParseError(offset: 0, reason: "durationSeconds must be an integer")
         }
-        self.init(interactionId: try required("interactionId"), customerId: try required("customerId"), agentId: try required("agentId"),
-                  at: try required("at"), direction: try text("direction"), durationSeconds: duration, outcome: try text("outcome"),
-                  subject: try text("subject").map(Sealed.init(text:)), text: try text("text").map(Sealed.init(text:)),
-                  address: try text("address").map(Sealed.init(text:)), contactId: try text("contactId"))
+        self.init(
+            interactionId: try required("interactionId"), customerId: try required("customerId"),
+            agentId: try required("agentId"),
+            at: try required("at"), direction: try text("direction"), durationSeconds: duration,
+            outcome: try text("outcome"),
+            subject: try text("subject").map(Sealed.init(text:)), text: try text("text").map(Sealed.init(text:)),
+            address: try text("address").map(Sealed.init(text:)), contactId: try text("contactId"))
     }
 
     /// Describes an interaction.
-    public init(interactionId: String, customerId: String, agentId: String, at: String, direction: String? = nil,
-                durationSeconds: Int64? = nil, outcome: String? = nil, subject: Sealed? = nil, text: Sealed? = nil,
-                address: Sealed? = nil, contactId: String? = nil) {
+    public init(
+        interactionId: String, customerId: String, agentId: String, at: String, direction: String? = nil,
+        durationSeconds: Int64? = nil, outcome: String? = nil, subject: Sealed? = nil, text: Sealed? = nil,
+        address: Sealed? = nil, contactId: String? = nil
+    ) {
         self.interactionId = interactionId
         self.customerId = customerId
         self.agentId = agentId

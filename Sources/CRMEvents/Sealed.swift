@@ -87,8 +87,8 @@ public struct DataKey: Sendable {
     /// Decrypts a value sealed with this key; nil when it was sealed with another key or altered.
     public func open(_ sealed: Sealed) -> String? {
         guard sealed.text.hasPrefix("v1."), let combined = Data(base64Encoded: String(sealed.text.dropFirst(3))),
-              let box = try? AES.GCM.SealedBox(combined: combined),
-              let plain = try? AES.GCM.open(box, using: key, authenticating: associatedData)
+            let box = try? AES.GCM.SealedBox(combined: combined),
+            let plain = try? AES.GCM.open(box, using: key, authenticating: associatedData)
         else { return nil }
         return String(decoding: plain, as: UTF8.self)
     }

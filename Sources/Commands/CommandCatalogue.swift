@@ -18,8 +18,10 @@ struct CommandDefinition: Sendable {
     /// A command with decoded arguments, ready to be decided on the company's current state.
     typealias Decider = @Sendable (DecisionContext) throws(WireError) -> Decision
 
-    init<A: Decodable & Sendable>(_ name: String, _ audience: Audience, _ args: A.Type, _ schema: Schema, forgetsCustomer: Bool = false,
-                                  sweepsCustomers: Bool = false, _ decide: @escaping @Sendable (A, DecisionContext) throws(WireError) -> Decision) {
+    init<A: Decodable & Sendable>(
+        _ name: String, _ audience: Audience, _ args: A.Type, _ schema: Schema, forgetsCustomer: Bool = false,
+        sweepsCustomers: Bool = false, _ decide: @escaping @Sendable (A, DecisionContext) throws(WireError) -> Decision
+    ) {
         self.name = name
         self.audience = audience
         self.schema = schema
@@ -34,7 +36,8 @@ struct CommandDefinition: Sendable {
 
 /// Every command crmd accepts, by op name.
 public enum CommandCatalogue {
-    static let definitions: [CommandDefinition] = CustomerOps.all + InteractionOps.all + DocumentOps.all
+    static let definitions: [CommandDefinition] =
+        CustomerOps.all + InteractionOps.all + DocumentOps.all
         + DealOps.all + FollowupOps.all + CompanyOps.all
 
     static let ops: [String: CommandDefinition] = Dictionary(uniqueKeysWithValues: definitions.map { ($0.name, $0) })

@@ -16,8 +16,10 @@ public struct CommandContext: Sendable {
     public var causationId: String?
 
     /// Describes a request's context.
-    public init(actor: Actor = .system, requestId: String? = nil, expectedVersion: StreamVersion? = nil,
-                correlationId: String? = nil, causationId: String? = nil) {
+    public init(
+        actor: Actor = .system, requestId: String? = nil, expectedVersion: StreamVersion? = nil,
+        correlationId: String? = nil, causationId: String? = nil
+    ) {
         self.actor = actor
         self.requestId = requestId
         self.expectedVersion = expectedVersion

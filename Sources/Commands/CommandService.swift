@@ -41,7 +41,10 @@ public final class CommandService: Sendable {
 
     /// Serves commands on `store`, sealing personal data with keys from `keys`; `entropy` is
     /// the system's unless a demo asks for a seeded, reproducible history.
-    public init(store: EventStore, keys: KeyStore, clock: @escaping @Sendable () -> Timestamp = { .now() }, entropy: Entropy = .system) {
+    public init(
+        store: EventStore, keys: KeyStore, clock: @escaping @Sendable () -> Timestamp = { .now() },
+        entropy: Entropy = .system
+    ) {
         self.store = store
         self.keys = keys
         self.clock = clock
@@ -53,7 +56,9 @@ public final class CommandService: Sendable {
     static func keyOwner(_ customerId: String) -> String { DataKey.owner(ofCustomer: customerId) }
 
     /// Runs one command (an op of docs/commands.md) and returns what it wrote, once it is durable.
-    public func execute(_ op: String, _ args: JSON, context: CommandContext = CommandContext()) async throws(WireError) -> CommandResult {
+    public func execute(
+        _ op: String, _ args: JSON, context: CommandContext = CommandContext()
+    ) async throws(WireError) -> CommandResult {
         guard let definition = CommandCatalogue.ops[op] else {
             throw WireError(.unknownOp, "unknown op \(op)")
         }
@@ -66,7 +71,9 @@ public final class CommandService: Sendable {
             do {
                 decision = try decide(decider, context)
             } catch {
-                if definition.forgetsCustomer, error.rule == "customer_forgotten", let id = args["customerId"]?.stringValue {
+                if definition.forgetsCustomer, error.rule == "customer_forgotten",
+                    let id = args["customerId"]?.stringValue
+                {
                     // Forgotten before, maybe by a run cut off before its key was destroyed: finish the job.
                     try destroyKey(id)
                 }
@@ -77,8 +84,9 @@ public final class CommandService: Sendable {
                 throw error
             }
             let encoded = decision.encoded
-            let request = AppendRequest(appends: encoded, conditions: decision.conditions, actor: context.actor, requestId: context.requestId,
-                                        correlationId: context.correlationId, causationId: context.causationId)
+            let request = AppendRequest(
+                appends: encoded, conditions: decision.conditions, actor: context.actor, requestId: context.requestId,
+                correlationId: context.correlationId, causationId: context.causationId)
             let noted = remember(decision, encoded)
             do {
                 let result: AppendResult
@@ -91,10 +99,13 @@ public final class CommandService: Sendable {
                 // readable customer marked forgotten, which the next forget or reconcile finishes.
                 if definition.forgetsCustomer { try destroyKey(decision.id) }
                 if definition.sweepsCustomers, !result.duplicate { try await sweepCustomers(of: decision, context) }
-                return try describe(result, target: decision.target, id: decision.id, types: result.duplicate ? nil : decision.eventTypes)
+                return try describe(
+                    result, target: decision.target, id: decision.id,
+                    types: result.duplicate ? nil : decision.eventTypes)
             } catch let error as StoreError {
                 if case .wrongExpectedVersion(let stream, _, _) = error,
-                   !(stream == decision.target && context.expectedVersion != nil) {
+                    !(stream == decision.target && context.expectedVersion != nil)
+                {
                     continue
                 }
                 throw WireError(error)
@@ -108,11 +119,13 @@ public final class CommandService: Sendable {
     private func decide(_ decider: CommandDefinition.Decider, _ context: CommandContext) throws(WireError) -> Decision {
         let now = clock()
         return try withCurrentState { (state: CompanyState) throws(WireError) -> Decision in
-            let decisionContext = DecisionContext(state: state, command: context, store: store, keys: keys, now: now, entropy: entropy)
+            let decisionContext = DecisionContext(
+                state: state, command: context, store: store, keys: keys, now: now, entropy: entropy)
             var decision = try decider(decisionContext)
             decision.conditions = decisionContext.conditions(for: decision)
             if let expected = context.expectedVersion, state.version(decision.target) != expected {
-                throw WireError(.conflict, "\(decision.target) is at version \(state.version(decision.target)), not \(expected)")
+                throw WireError(
+                    .conflict, "\(decision.target) is at version \(state.version(decision.target)), not \(expected)")
             }
             return decision
         }
@@ -165,7 +178,9 @@ public final class CommandService: Sendable {
     private func catchUp(_ state: inout CompanyState) throws(WireError) {
         do {
             try store.scan(from: state.position + 1) { event in
-                if let decided = written.withLock({ $0.removeValue(forKey: PayloadKey(type: event.type, data: event.data)) }) {
+                if let decided = written.withLock({
+                    $0.removeValue(forKey: PayloadKey(type: event.type, data: event.data))
+                }) {
                     state.apply(decided, recorded: event)
                 } else {
                     try state.apply(event)
@@ -192,18 +207,28 @@ public final class CommandService: Sendable {
             let decision = try withCurrentState { (state: CompanyState) throws(WireError) -> Decision? in
                 let stranded = (state.customersByAgent[left.agentId] ?? []).sorted()
                 guard !stranded.isEmpty else { return nil }
-                let context = DecisionContext(state: state, command: context, store: store, keys: keys, now: clock(), entropy: entropy)
-                return Decision(target: AggregateKind.customer.stream(try! EntityID(stranded[0])), id: left.agentId, appends: stranded.map { customerId in
-                    let stream = AggregateKind.customer.stream(try! EntityID(customerId))
-                    return Decision.Append(stream: stream, expected: context.expected(stream), events: [
-                        .customerAssigned(CustomerAssigned(customerId: customerId, from: left.agentId, to: left.successorId, reason: "agent_left")),
-                    ])
-                })
+                let context = DecisionContext(
+                    state: state, command: context, store: store, keys: keys, now: clock(), entropy: entropy)
+                return Decision(
+                    target: AggregateKind.customer.stream(try! EntityID(stranded[0])), id: left.agentId,
+                    appends: stranded.map { customerId in
+                        let stream = AggregateKind.customer.stream(try! EntityID(customerId))
+                        return Decision.Append(
+                            stream: stream, expected: context.expected(stream),
+                            events: [
+                                .customerAssigned(
+                                    CustomerAssigned(
+                                        customerId: customerId, from: left.agentId, to: left.successorId,
+                                        reason: "agent_left"))
+                            ])
+                    })
             }
             guard let decision else { return }
             do {
-                _ = try await store.append(AppendRequest(appends: decision.encoded, actor: context.actor,
-                                                         correlationId: context.correlationId ?? context.requestId))
+                _ = try await store.append(
+                    AppendRequest(
+                        appends: decision.encoded, actor: context.actor,
+                        correlationId: context.correlationId ?? context.requestId))
                 return
             } catch StoreError.wrongExpectedVersion {
                 continue
@@ -215,7 +240,10 @@ public final class CommandService: Sendable {
 
     private func destroyKey(_ customerId: String) throws(WireError) {
         do { try keys.destroy(CommandService.keyOwner(customerId)) } catch {
-            throw WireError(.unavailable, "customer \(customerId) is recorded as forgotten but the key could not be destroyed yet: \(error); send customer.forget again")
+            throw WireError(
+                .unavailable,
+                "customer \(customerId) is recorded as forgotten but the key could not be destroyed yet: \(error); send customer.forget again"
+            )
         }
     }
 
@@ -238,7 +266,9 @@ public final class CommandService: Sendable {
     }
 
     /// The result of an append; `types` are read back from the log when not known (a duplicate's first result).
-    private func describe(_ result: AppendResult, target: StreamName, id: String, types known: [String]? = nil) throws(WireError) -> CommandResult {
+    private func describe(
+        _ result: AppendResult, target: StreamName, id: String, types known: [String]? = nil
+    ) throws(WireError) -> CommandResult {
         guard let primary = result.streams.first(where: { $0.stream == target }) ?? result.streams.first else {
             throw WireError(.internal, "the append returned no streams")
         }
@@ -253,9 +283,10 @@ public final class CommandService: Sendable {
                 throw WireError(.internal, "cannot read back the events just written: \(error)")
             }
         }
-        return CommandResult(stream: primary.stream, id: id, version: primary.lastVersion, position: result.lastPosition,
-                             events: types, alsoWrote: result.streams.map(\.stream).filter { $0 != primary.stream },
-                             duplicate: result.duplicate)
+        return CommandResult(
+            stream: primary.stream, id: id, version: primary.lastVersion, position: result.lastPosition,
+            events: types, alsoWrote: result.streams.map(\.stream).filter { $0 != primary.stream },
+            duplicate: result.duplicate)
     }
 
     /// The first result of a request applied before, read back from the log: the id it answered

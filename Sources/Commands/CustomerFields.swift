@@ -12,7 +12,8 @@ struct CustomerFields {
     var fields: [String: JSON] = [:]
 
     /// Folds the customer's stream; without a key, personal fields stay unread.
-    static func load(_ customerId: String, context: DecisionContext, key: DataKey?) throws(WireError) -> CustomerFields {
+    static func load(_ customerId: String, context: DecisionContext, key: DataKey?) throws(WireError) -> CustomerFields
+    {
         let events: [RecordedEvent]
         do {
             events = try context.store.readStream(AggregateKind.customer.stream(try! EntityID(customerId)))

@@ -11,8 +11,9 @@ enum CustomerOps {
         var campaign: String?
         var referrer: String?
     }
-    static let sourceSchema = Schema.record(["channel": .text(64), "campaign": .text(128), "referrer": .text(200)],
-                                            required: ["channel"])
+    static let sourceSchema = Schema.record(
+        ["channel": .text(64), "campaign": .text(128), "referrer": .text(200)],
+        required: ["channel"])
     static let kinds = ["person", "organisation"]
 
     struct Register: Decodable {
@@ -88,30 +89,57 @@ enum CustomerOps {
     ]
 
     static let all: [CommandDefinition] = [
-        CommandDefinition("customer.register", .customerWork(.none), Register.self, .record([
-            "customerId": .id, "kind": .choice(kinds), "name": .text(200), "phones": .list(.matching(.phone), max: 16),
-            "emails": .list(.matching(.email), max: 16), "address": .text(500), "birthday": .date, "source": sourceSchema,
-            "agentId": .id, "branchId": .id, "tags": .list(.text(64), max: 32),
-        ], required: ["name"]), register),
-        CommandDefinition("customer.edit", .customerWork(.customer(at: "/customerId")), Edit.self, .object(ObjectRule(
-            [("customerId", .id)] + editableFields.map { ($0.key, $0.value) }, required: ["customerId"])), edit),
-        CommandDefinition("customer.assign", .companyWork, Assign.self, .record(["customerId": .id, "agentId": .id],
-                                                                   required: ["customerId", "agentId"]), assign),
-        CommandDefinition("customer.contact.add", .customerWork(.customer(at: "/customerId")), AddContact.self, .record([
-            "customerId": .id, "contactId": .id, "name": .text(200), "role": .text(128),
-            "phones": .list(.matching(.phone), max: 8), "emails": .list(.matching(.email), max: 8),
-        ], required: ["customerId", "name"]), addContact),
-        CommandDefinition("customer.contact.remove", .customerWork(.customer(at: "/customerId")), RemoveContact.self, .record(["customerId": .id, "contactId": .id],
-                                                                                required: ["customerId", "contactId"]), removeContact),
-        CommandDefinition("customer.competitor.note", .customerWork(.customer(at: "/customerId")), NoteCompetitor.self, .record([
-            "customerId": .id, "competitor": .text(200), "offer": .text(2000), "price": .money,
-        ], required: ["customerId", "competitor"]), noteCompetitor),
-        CommandDefinition("customer.forget", .companyWork, Forget.self, .record([
-            "customerId": .id, "reason": .choice(["customer_request", "legal_obligation", "other"]),
-        ], required: ["customerId"]), forgetsCustomer: true, forget),
-        CommandDefinition("contract.support", .customerWork(.customer(at: "/customerId")), SupportContract.self, .record([
-            "contractId": .id, "customerId": .id, "productId": .id, "startsOn": .date, "expiresOn": .date, "note": .text(2000),
-        ], required: ["customerId", "expiresOn"]), supportContract),
+        CommandDefinition(
+            "customer.register", .customerWork(.none), Register.self,
+            .record(
+                [
+                    "customerId": .id, "kind": .choice(kinds), "name": .text(200),
+                    "phones": .list(.matching(.phone), max: 16),
+                    "emails": .list(.matching(.email), max: 16), "address": .text(500), "birthday": .date,
+                    "source": sourceSchema,
+                    "agentId": .id, "branchId": .id, "tags": .list(.text(64), max: 32),
+                ], required: ["name"]), register),
+        CommandDefinition(
+            "customer.edit", .customerWork(.customer(at: "/customerId")), Edit.self,
+            .object(
+                ObjectRule(
+                    [("customerId", .id)] + editableFields.map { ($0.key, $0.value) }, required: ["customerId"])), edit),
+        CommandDefinition(
+            "customer.assign", .companyWork, Assign.self,
+            .record(
+                ["customerId": .id, "agentId": .id],
+                required: ["customerId", "agentId"]), assign),
+        CommandDefinition(
+            "customer.contact.add", .customerWork(.customer(at: "/customerId")), AddContact.self,
+            .record(
+                [
+                    "customerId": .id, "contactId": .id, "name": .text(200), "role": .text(128),
+                    "phones": .list(.matching(.phone), max: 8), "emails": .list(.matching(.email), max: 8),
+                ], required: ["customerId", "name"]), addContact),
+        CommandDefinition(
+            "customer.contact.remove", .customerWork(.customer(at: "/customerId")), RemoveContact.self,
+            .record(
+                ["customerId": .id, "contactId": .id],
+                required: ["customerId", "contactId"]), removeContact),
+        CommandDefinition(
+            "customer.competitor.note", .customerWork(.customer(at: "/customerId")), NoteCompetitor.self,
+            .record(
+                [
+                    "customerId": .id, "competitor": .text(200), "offer": .text(2000), "price": .money,
+                ], required: ["customerId", "competitor"]), noteCompetitor),
+        CommandDefinition(
+            "customer.forget", .companyWork, Forget.self,
+            .record(
+                [
+                    "customerId": .id, "reason": .choice(["customer_request", "legal_obligation", "other"]),
+                ], required: ["customerId"]), forgetsCustomer: true, forget),
+        CommandDefinition(
+            "contract.support", .customerWork(.customer(at: "/customerId")), SupportContract.self,
+            .record(
+                [
+                    "contractId": .id, "customerId": .id, "productId": .id, "startsOn": .date, "expiresOn": .date,
+                    "note": .text(2000),
+                ], required: ["customerId", "expiresOn"]), supportContract),
     ]
 
     static func register(_ args: Register, _ context: DecisionContext) throws(WireError) -> Decision {
@@ -128,21 +156,29 @@ enum CustomerOps {
         var key: DataKey
         do {
             let owner = CommandService.keyOwner(id)
-            key = DataKey(owner: owner, bytes: try context.keys.keyCreatingIfNeeded(for: owner) {
-                DataKey.generate(owner: owner, entropy: context.entropy).bytes
-            })
+            key = DataKey(
+                owner: owner,
+                bytes: try context.keys.keyCreatingIfNeeded(for: owner) {
+                    DataKey.generate(owner: owner, entropy: context.entropy).bytes
+                })
             key.entropy = context.entropy
         } catch StoreError.invalidRequest {
-            throw .rule("customer_forgotten", "customer id \(id) belonged to a forgotten customer and cannot be reused", path: "/customerId")
+            throw .rule(
+                "customer_forgotten", "customer id \(id) belonged to a forgotten customer and cannot be reused",
+                path: "/customerId")
         } catch let error as StoreError {
-            throw WireError(error) // a full disk is `unavailable`, not a forgotten customer
+            throw WireError(error)  // a full disk is `unavailable`, not a forgotten customer
         } catch {
             throw WireError(.internal, "\(error)")
         }
         let event = CustomerRegistered(
-            customerId: id, kind: args.kind ?? "person", name: key.seal(args.name), phones: (args.phones ?? []).map(key.seal),
-            emails: (args.emails ?? []).map(key.seal), address: args.address.map(key.seal), birthday: args.birthday.map(key.seal),
-            source: args.source.map { CustomerSource(channel: $0.channel, campaign: $0.campaign, referrer: $0.referrer.map(key.seal)) },
+            customerId: id, kind: args.kind ?? "person", name: key.seal(args.name),
+            phones: (args.phones ?? []).map(key.seal),
+            emails: (args.emails ?? []).map(key.seal), address: args.address.map(key.seal),
+            birthday: args.birthday.map(key.seal),
+            source: args.source.map {
+                CustomerSource(channel: $0.channel, campaign: $0.campaign, referrer: $0.referrer.map(key.seal))
+            },
             agentId: agentId, branchId: args.branchId, tags: args.tags ?? [])
         return context.write(stream, id: id, [.customerRegistered(event)])
     }
@@ -157,8 +193,12 @@ enum CustomerOps {
             throw .notFound("branch", branch, path: "/branchId")
         }
         if let birthday = raw["birthday"]?.stringValue { try context.date(birthday, path: "/birthday") }
-        if let kind = raw["kind"]?.stringValue, kind == "person", !(context.state.customers[args.customerId]?.contacts.isEmpty ?? true) {
-            throw .rule("contacts_require_organisation", "remove the customer's contacts before making them a person", path: "/kind")
+        if let kind = raw["kind"]?.stringValue, kind == "person",
+            !(context.state.customers[args.customerId]?.contacts.isEmpty ?? true)
+        {
+            throw .rule(
+                "contacts_require_organisation", "remove the customer's contacts before making them a person",
+                path: "/kind")
         }
         let current = try CustomerFields.load(args.customerId, context: context, key: key)
         var events: [CRMEvent] = []
@@ -167,9 +207,12 @@ enum CustomerOps {
             let old = current.fields[field]
             let new: JSON? = given == .null ? nil : given
             guard CustomerFields.normalized(old) != CustomerFields.normalized(new) else { continue }
-            events.append(.customerFieldEdited(CustomerFieldEdited(
-                customerId: args.customerId, field: field,
-                old: old.map { CustomerFields.stored(field, $0, key: key) }, new: new.map { CustomerFields.stored(field, $0, key: key) })))
+            events.append(
+                .customerFieldEdited(
+                    CustomerFieldEdited(
+                        customerId: args.customerId, field: field,
+                        old: old.map { CustomerFields.stored(field, $0, key: key) },
+                        new: new.map { CustomerFields.stored(field, $0, key: key) })))
         }
         guard !events.isEmpty else {
             throw .rule("no_change", "every field given already has that value; nothing was recorded")
@@ -184,8 +227,13 @@ enum CustomerOps {
             throw .rule("no_change", "\(agentId) is already the customer's agent", path: "/agentId")
         }
         let stream = AggregateKind.customer.stream(try! EntityID(args.customerId))
-        return context.write(stream, id: args.customerId, [.customerAssigned(CustomerAssigned(
-            customerId: args.customerId, from: customer.agentId, to: agentId, reason: "reassigned"))])
+        return context.write(
+            stream, id: args.customerId,
+            [
+                .customerAssigned(
+                    CustomerAssigned(
+                        customerId: args.customerId, from: customer.agentId, to: agentId, reason: "reassigned"))
+            ])
     }
 
     static func addContact(_ args: AddContact, _ context: DecisionContext) throws(WireError) -> Decision {
@@ -196,35 +244,57 @@ enum CustomerOps {
         }
         let file = try CustomerFields.load(args.customerId, context: context, key: nil)
         guard file.kind == "organisation" else {
-            throw .rule("contacts_require_organisation", "decision makers are recorded for organisations; customer \(args.customerId) is a person")
+            throw .rule(
+                "contacts_require_organisation",
+                "decision makers are recorded for organisations; customer \(args.customerId) is a person")
         }
         let key = try context.key(forCustomer: args.customerId)
         let stream = AggregateKind.customer.stream(try! EntityID(args.customerId))
-        return context.write(stream, id: args.customerId, [.contactAdded(ContactAdded(
-            customerId: args.customerId, contactId: contactId, name: key.seal(args.name), role: args.role,
-            phones: (args.phones ?? []).map(key.seal), emails: (args.emails ?? []).map(key.seal)))])
+        return context.write(
+            stream, id: args.customerId,
+            [
+                .contactAdded(
+                    ContactAdded(
+                        customerId: args.customerId, contactId: contactId, name: key.seal(args.name), role: args.role,
+                        phones: (args.phones ?? []).map(key.seal), emails: (args.emails ?? []).map(key.seal)))
+            ])
     }
 
     static func removeContact(_ args: RemoveContact, _ context: DecisionContext) throws(WireError) -> Decision {
         let customer = try context.customer(args.customerId)
-        guard customer.contacts.contains(args.contactId) else { throw .notFound("contact", args.contactId, path: "/contactId") }
+        guard customer.contacts.contains(args.contactId) else {
+            throw .notFound("contact", args.contactId, path: "/contactId")
+        }
         let stream = AggregateKind.customer.stream(try! EntityID(args.customerId))
-        return context.write(stream, id: args.customerId, [.contactRemoved(ContactRemoved(customerId: args.customerId, contactId: args.contactId))])
+        return context.write(
+            stream, id: args.customerId,
+            [.contactRemoved(ContactRemoved(customerId: args.customerId, contactId: args.contactId))])
     }
 
     static func noteCompetitor(_ args: NoteCompetitor, _ context: DecisionContext) throws(WireError) -> Decision {
         _ = try context.customer(args.customerId)
         let key = try context.key(forCustomer: args.customerId)
         let stream = AggregateKind.customer.stream(try! EntityID(args.customerId))
-        return context.write(stream, id: args.customerId, [.competitorNoted(CompetitorNoted(
-            customerId: args.customerId, competitor: args.competitor, offer: args.offer.map(key.seal), price: args.price))])
+        return context.write(
+            stream, id: args.customerId,
+            [
+                .competitorNoted(
+                    CompetitorNoted(
+                        customerId: args.customerId, competitor: args.competitor, offer: args.offer.map(key.seal),
+                        price: args.price))
+            ])
     }
 
     static func forget(_ args: Forget, _ context: DecisionContext) throws(WireError) -> Decision {
         _ = try context.customer(args.customerId)
         let stream = AggregateKind.customer.stream(try! EntityID(args.customerId))
-        return context.write(stream, id: args.customerId, [.customerForgotten(CustomerForgotten(
-            customerId: args.customerId, reason: args.reason ?? "customer_request"))])
+        return context.write(
+            stream, id: args.customerId,
+            [
+                .customerForgotten(
+                    CustomerForgotten(
+                        customerId: args.customerId, reason: args.reason ?? "customer_request"))
+            ])
     }
 
     static func supportContract(_ args: SupportContract, _ context: DecisionContext) throws(WireError) -> Decision {
@@ -247,8 +317,14 @@ enum CustomerOps {
         }
         let key = try context.key(forCustomer: args.customerId)
         let stream = AggregateKind.customer.stream(try! EntityID(args.customerId))
-        return context.write(stream, id: contractId, [.supportContractRecorded(SupportContractRecorded(
-            customerId: args.customerId, contractId: contractId, productId: args.productId, startsOn: startsOn,
-            expiresOn: args.expiresOn, note: args.note.map(key.seal)))])
+        return context.write(
+            stream, id: contractId,
+            [
+                .supportContractRecorded(
+                    SupportContractRecorded(
+                        customerId: args.customerId, contractId: contractId, productId: args.productId,
+                        startsOn: startsOn,
+                        expiresOn: args.expiresOn, note: args.note.map(key.seal)))
+            ])
     }
 }

@@ -66,7 +66,9 @@ struct DecisionContext {
 
     /// A decision writing `events` to one target stream, expected at the version the state saw.
     func write(_ stream: StreamName, id: String, _ events: [CRMEvent]) -> Decision {
-        Decision(target: stream, id: id, appends: [Decision.Append(stream: stream, expected: expected(stream), events: events)])
+        Decision(
+            target: stream, id: id,
+            appends: [Decision.Append(stream: stream, expected: expected(stream), events: events)])
     }
 
     /// A decision adding independent facts to `stream` at whatever version it has: nothing about
@@ -95,7 +97,9 @@ struct DecisionContext {
         guard let customer = state.customers[id] else { throw .notFound("customer", id, path: path) }
         read.streams.insert(AggregateKind.customer.stream(try! EntityID(id)))
         guard !customer.forgotten else {
-            throw .rule("customer_forgotten", "customer \(id) was forgotten; nothing more can be recorded about them", path: path)
+            throw .rule(
+                "customer_forgotten", "customer \(id) was forgotten; nothing more can be recorded about them",
+                path: path)
         }
         return customer
     }
@@ -120,7 +124,9 @@ struct DecisionContext {
     /// The customer's data key, for sealing personal data.
     func key(forCustomer id: String) throws(WireError) -> DataKey {
         let stored: [UInt8]?
-        do { stored = try keys.key(for: CommandService.keyOwner(id)) } catch { throw WireError(error as? StoreError ?? .closed) }
+        do { stored = try keys.key(for: CommandService.keyOwner(id)) } catch {
+            throw WireError(error as? StoreError ?? .closed)
+        }
         guard let stored else {
             throw .rule("customer_forgotten", "customer \(id) has no data key; their personal data was erased")
         }

@@ -43,7 +43,7 @@ public struct EntityID: Hashable, Sendable, CustomStringConvertible {
         var generator = SystemRandomNumberGenerator()
         // Two draws (each a getrandom call), not one per byte.
         let random = withUnsafeBytes(of: (generator.next(), generator.next())) { Array($0.prefix(10)) }
-        return EntityID(unchecked: prefix + "-" + random.lowercaseHex) // prefix is one of ours, ASCII and short
+        return EntityID(unchecked: prefix + "-" + random.lowercaseHex)  // prefix is one of ours, ASCII and short
     }
 
     /// An identifier the caller has built from checked parts.
@@ -63,8 +63,8 @@ public enum AggregateKind: String, CaseIterable, Sendable {
     public static func parse(stream name: StreamName) -> (AggregateKind, EntityID)? {
         let stream = name.rawValue
         guard let dash = stream.firstIndex(of: "-"),
-              let kind = AggregateKind(rawValue: String(stream[..<dash])),
-              let id = try? EntityID(String(stream[stream.index(after: dash)...]))
+            let kind = AggregateKind(rawValue: String(stream[..<dash])),
+            let id = try? EntityID(String(stream[stream.index(after: dash)...]))
         else { return nil }
         return (kind, id)
     }

@@ -35,15 +35,19 @@ enum InteractionOps {
         case .negotiation: required += ["subject", "outcome"]
         case .meeting: break
         }
-        return .record([
-            "interactionId": .id, "customerId": .id, "agentId": .id, "at": .dateTime,
-            "direction": .choice(["inbound", "outbound"]), "durationSeconds": .integer(minimum: 0, maximum: 86_400 * 7),
-            "outcome": .text(64), "subject": .text(500), "text": .text(20_000), "address": .text(320), "contactId": .id,
-        ], required: required)
+        return .record(
+            [
+                "interactionId": .id, "customerId": .id, "agentId": .id, "at": .dateTime,
+                "direction": .choice(["inbound", "outbound"]),
+                "durationSeconds": .integer(minimum: 0, maximum: 86_400 * 7),
+                "outcome": .text(64), "subject": .text(500), "text": .text(20_000), "address": .text(320),
+                "contactId": .id,
+            ], required: required)
     }
 
     static let all: [CommandDefinition] = InteractionKind.allCases.map { kind in
-        CommandDefinition(kind.op, .customerWork(.customer(at: "/customerId")), Log.self, schema(kind)) { (args: Log, context: DecisionContext) throws(WireError) -> Decision in
+        CommandDefinition(kind.op, .customerWork(.customer(at: "/customerId")), Log.self, schema(kind)) {
+            (args: Log, context: DecisionContext) throws(WireError) -> Decision in
             try log(kind, args, context)
         }
     }
@@ -66,7 +70,8 @@ enum InteractionOps {
             durationSeconds: args.durationSeconds, outcome: args.outcome, subject: args.subject.map(key.seal),
             text: args.text.map(key.seal), address: args.address.map(key.seal), contactId: args.contactId)
         let stream = AggregateKind.activity.stream(try! EntityID(args.customerId))
-        return args.interactionId == nil ? context.add(stream, id: id, [.interaction(kind, interaction)])
+        return args.interactionId == nil
+            ? context.add(stream, id: id, [.interaction(kind, interaction)])
             : context.write(stream, id: id, [.interaction(kind, interaction)])
     }
 }

@@ -1,4 +1,3 @@
-import Door
 import JSONKit
 
 // Who may do what (docs/access.md): the only place crmd decides it. The daemon consults it once
@@ -145,29 +144,41 @@ public enum AccessPolicy {
     /// The caller a request acts as: the connection's own identity (`listed`, from access.json),
     /// or the principal named in `as`, which brings its own rights: a listed user's role, else
     /// the role the agent was hired with. Nobody gains more than the connection has.
-    public static func identify(uid: UInt32, listed: (principal: String, role: Role)?, acting: String?,
-                                listedRole: (String) -> Role?, hiredRole: (String) -> Role?) throws(WireError) -> Caller {
+    public static func identify(
+        uid: UInt32, listed: (principal: String, role: Role)?, acting: String?,
+        listedRole: (String) -> Role?, hiredRole: (String) -> Role?
+    ) throws(WireError) -> Caller {
         guard let listed else { throw AccessRefusal.unknownUID(uid).error }
         guard let acting, acting != listed.principal else {
             if listed.role == .gateway { throw AccessRefusal.gatewayMustAct.error }
             return Caller(principal: listed.principal, role: listed.role, uid: uid)
         }
-        guard listed.role == .admin || listed.role == .gateway else { throw AccessRefusal.onlyAdminsAndGatewaysAct.error }
-        guard let role = listedRole(acting) ?? hiredRole(acting) else { throw AccessRefusal.unknownPrincipal(acting).error }
-        if listed.role == .gateway, role != .agent, role != .manager { throw AccessRefusal.gatewayActsOnlyAsStaff.error }
+        guard listed.role == .admin || listed.role == .gateway else {
+            throw AccessRefusal.onlyAdminsAndGatewaysAct.error
+        }
+        guard let role = listedRole(acting) ?? hiredRole(acting) else {
+            throw AccessRefusal.unknownPrincipal(acting).error
+        }
+        if listed.role == .gateway, role != .agent, role != .manager {
+            throw AccessRefusal.gatewayActsOnlyAsStaff.error
+        }
         return Caller(principal: acting, role: role, uid: uid, actingFor: listed.principal)
     }
 
     /// Admits `caller` to `op` with `args`, or refuses with `forbidden`. Arguments are read only
     /// where the rule needs them (whose customer, which agent); one missing or of the wrong type
     /// is left for the op's schema to refuse, so who may ask comes before what was asked.
-    public static func authorise(_ caller: Caller, op: String, audience: Audience, args: JSON,
-                                 facts: @autoclosure () -> any AccessFacts) throws(WireError) -> AccessScope {
+    public static func authorise(
+        _ caller: Caller, op: String, audience: Audience, args: JSON,
+        facts: @autoclosure () -> any AccessFacts
+    ) throws(WireError) -> AccessScope {
         try admit(caller.role, op: op, audience: audience)
         guard let agent = caller.ownAgent else { return .everything }
         switch audience {
         case .customerWork(let subject):
-            if let named = args["agentId"]?.stringValue, named != agent { throw AccessRefusal.actsOnlyAsThemselves(named).error }
+            if let named = args["agentId"]?.stringValue, named != agent {
+                throw AccessRefusal.actsOnlyAsThemselves(named).error
+            }
             try requireOwn(subject, of: agent, args: args, facts: facts())
         case .customerReading(let subject):
             try requireOwn(subject, of: agent, args: args, facts: facts())
@@ -194,12 +205,14 @@ public enum AccessPolicy {
         case (.companyReading, .agent):
             throw (op.hasPrefix("log.") ? AccessRefusal.rawLog : AccessRefusal.companyReading(op: op)).error
         case (.customerReading, _), (.deskReading, _), (.companyReading, _), (.customerWork, _), (.companyWork, _),
-             (.maintenance, _):
+            (.maintenance, _):
             return
         }
     }
 
-    private static func requireOwn(_ subject: Subject, of agent: String, args: JSON, facts: any AccessFacts) throws(WireError) {
+    private static func requireOwn(
+        _ subject: Subject, of agent: String, args: JSON, facts: any AccessFacts
+    ) throws(WireError) {
         let path: String
         let record: (String) -> SubjectRecord
         switch subject {

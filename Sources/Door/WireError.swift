@@ -1,4 +1,3 @@
-import Door
 import EventStore
 
 /// The error codes of the wire (docs/protocol.md): the one vocabulary commands, queries, the

@@ -65,8 +65,10 @@ public struct AppendRequest: Hashable, Sendable {
     public var causationId: String?
 
     /// Builds a request writing to several streams at once.
-    public init(appends: [StreamAppend], conditions: [StreamCondition] = [], actor: Actor = .system, requestId: String? = nil,
-                correlationId: String? = nil, causationId: String? = nil) {
+    public init(
+        appends: [StreamAppend], conditions: [StreamCondition] = [], actor: Actor = .system, requestId: String? = nil,
+        correlationId: String? = nil, causationId: String? = nil
+    ) {
         self.appends = appends
         self.conditions = conditions
         self.actor = actor
@@ -76,10 +78,13 @@ public struct AppendRequest: Hashable, Sendable {
     }
 
     /// Builds a request writing to one stream.
-    public init(stream: StreamName, expected: ExpectedVersion = .any, events: [ProposedEvent], actor: Actor = .system,
-                requestId: String? = nil, correlationId: String? = nil, causationId: String? = nil) {
-        self.init(appends: [StreamAppend(stream: stream, expected: expected, events: events)], actor: actor,
-                  requestId: requestId, correlationId: correlationId, causationId: causationId)
+    public init(
+        stream: StreamName, expected: ExpectedVersion = .any, events: [ProposedEvent], actor: Actor = .system,
+        requestId: String? = nil, correlationId: String? = nil, causationId: String? = nil
+    ) {
+        self.init(
+            appends: [StreamAppend(stream: stream, expected: expected, events: events)], actor: actor,
+            requestId: requestId, correlationId: correlationId, causationId: causationId)
     }
 
     /// Total number of events in the request.
@@ -100,7 +105,10 @@ public struct StreamAppendResult: Hashable, Sendable {
     public var lastPosition: Position
 
     /// Describes what was written to one stream.
-    public init(stream: StreamName, firstVersion: StreamVersion, lastVersion: StreamVersion, firstPosition: Position, lastPosition: Position) {
+    public init(
+        stream: StreamName, firstVersion: StreamVersion, lastVersion: StreamVersion, firstPosition: Position,
+        lastPosition: Position
+    ) {
         self.stream = stream
         self.firstVersion = firstVersion
         self.lastVersion = lastVersion

@@ -71,7 +71,8 @@ enum EventCodec {
     static func decode(_ bytes: UnsafeRawBufferPointer, expectedPosition: Position?) throws -> RecordedEvent {
         let where_ = expectedPosition
         guard bytes.count >= headerSize + hashSize else {
-            throw StoreError.corrupted(position: where_, reason: "stored event is \(bytes.count) bytes, shorter than its header")
+            throw StoreError.corrupted(
+                position: where_, reason: "stored event is \(bytes.count) bytes, shorter than its header")
         }
         guard bytes[0] == format else {
             throw StoreError.corrupted(position: where_, reason: "unknown stored format \(bytes[0])")
@@ -79,8 +80,9 @@ enum EventCodec {
         let position = Position(rawValue: u64(bytes, 1))
         let layout = Layout(bytes)
         guard layout.end + hashSize == bytes.count else {
-            throw StoreError.corrupted(position: where_ ?? position,
-                                       reason: "field lengths add up to \(layout.end + hashSize) bytes, but \(bytes.count) are stored")
+            throw StoreError.corrupted(
+                position: where_ ?? position,
+                reason: "field lengths add up to \(layout.end + hashSize) bytes, but \(bytes.count) are stored")
         }
         let stream = text(bytes, layout.stream)
         let type = text(bytes, layout.type)
@@ -91,7 +93,8 @@ enum EventCodec {
         let data = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[layout.data]))
         let uid = u32(bytes, 29)
         return RecordedEvent(
-            position: position, stream: StreamName(rawValue: stream), version: StreamVersion(rawValue: u64(bytes, 9)), type: type, schema: u32(bytes, 25),
+            position: position, stream: StreamName(rawValue: stream), version: StreamVersion(rawValue: u64(bytes, 9)),
+            type: type, schema: u32(bytes, 25),
             recordedAt: Timestamp(microsecondsSince1970: Int64(bitPattern: u64(bytes, 17))),
             actor: Actor(principal: principal, uid: uid == noUID ? nil : uid),
             requestId: requestId, correlationId: correlationId, causationId: causationId, data: data,

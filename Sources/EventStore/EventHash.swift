@@ -21,7 +21,9 @@ public struct EventHash: Hashable, Sendable, CustomStringConvertible {
 
     /// Reads 32 bytes at `offset` of `buffer`.
     init(loading buffer: UnsafeRawBufferPointer, at offset: Int) {
-        func word(_ i: Int) -> UInt64 { UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: offset + 8 * i, as: UInt64.self)) }
+        func word(_ i: Int) -> UInt64 {
+            UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: offset + 8 * i, as: UInt64.self))
+        }
         self.init(w0: word(0), w1: word(1), w2: word(2), w3: word(3))
     }
 

@@ -31,8 +31,9 @@ public final class EventStore: Sendable {
         self.directory = directory
         self.options = options
         if !options.readOnly {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
             writerLock = try WriterLock(path: directory + "/writer.lock")
         } else {
             writerLock = nil
@@ -41,9 +42,13 @@ public final class EventStore: Sendable {
             throw StoreError.storage(code: ENOENT, operation: "open", message: "no event log at \(directory)")
         }
         let (environment, staleReaders, databases) = try EventStore.storageCall {
-            let environment = try LMDBEnvironment(path: directory, mapSize: options.initialMapSize, maxReaders: options.maxReaders,
-                                                  maxDatabases: UInt32(LogDatabases.names.count + 3), readOnly: options.readOnly)
-            return (environment, try environment.clearStaleReaders(), try LogDatabases(environment, create: !options.readOnly))
+            let environment = try LMDBEnvironment(
+                path: directory, mapSize: options.initialMapSize, maxReaders: options.maxReaders,
+                maxDatabases: UInt32(LogDatabases.names.count + 3), readOnly: options.readOnly)
+            return (
+                environment, try environment.clearStaleReaders(),
+                try LogDatabases(environment, create: !options.readOnly)
+            )
         }
         let format = try environment.read { txn in
             try txn.withValue(databases.meta, key: Array("format".utf8)) { $0.map { IndexKeys.integer($0) ?? .max } }
@@ -54,9 +59,12 @@ public final class EventStore: Sendable {
         if format == nil && !options.readOnly {
             try EventStore.storageCall {
                 try environment.write { txn in
-                    try txn.put(databases.meta, key: Array("format".utf8), value: IndexKeys.integer(UInt64(EventStore.storedFormat)))
-                    try txn.put(databases.meta, key: Array("created".utf8),
-                                value: IndexKeys.integer(UInt64(bitPattern: options.clock().microsecondsSince1970)))
+                    try txn.put(
+                        databases.meta, key: Array("format".utf8),
+                        value: IndexKeys.integer(UInt64(EventStore.storedFormat)))
+                    try txn.put(
+                        databases.meta, key: Array("created".utf8),
+                        value: IndexKeys.integer(UInt64(bitPattern: options.clock().microsecondsSince1970)))
                     try txn.put(databases.meta, key: UnindexedTail.indexedKey, value: IndexKeys.integer(0))
                 }
             }
@@ -66,7 +74,9 @@ public final class EventStore: Sendable {
         self.databases = databases
         self.staleReadersCleared = staleReaders
         headWatch = HeadWatch(head: head.position)
-        committer = options.readOnly ? nil
+        committer =
+            options.readOnly
+            ? nil
             : try GroupCommitter(environment: environment, databases: databases, options: options, headWatch: headWatch)
     }
 
@@ -97,9 +107,12 @@ public final class EventStore: Sendable {
 
     /// Appends events to one stream; see `append(_:)`.
     @discardableResult
-    public func append(to stream: StreamName, expected: ExpectedVersion = .any, _ events: [ProposedEvent],
-                       actor: Actor = .system, requestId: String? = nil) async throws -> AppendResult {
-        try await append(AppendRequest(stream: stream, expected: expected, events: events, actor: actor, requestId: requestId))
+    public func append(
+        to stream: StreamName, expected: ExpectedVersion = .any, _ events: [ProposedEvent],
+        actor: Actor = .system, requestId: String? = nil
+    ) async throws -> AppendResult {
+        try await append(
+            AppendRequest(stream: stream, expected: expected, events: events, actor: actor, requestId: requestId))
     }
 
     /// Counters of the writer since the store was opened.
@@ -110,7 +123,8 @@ public final class EventStore: Sendable {
             let length = value.utf8.count
             if length == 0 && !optional { throw StoreError.invalidRequest("\(what) is empty") }
             if length > StoreOptions.maxNameLength {
-                throw StoreError.invalidRequest("\(what) is \(length) bytes; at most \(StoreOptions.maxNameLength) are allowed")
+                throw StoreError.invalidRequest(
+                    "\(what) is \(length) bytes; at most \(StoreOptions.maxNameLength) are allowed")
             }
         }
         guard !request.appends.isEmpty else { throw StoreError.invalidRequest("no stream to append to") }
@@ -119,21 +133,28 @@ public final class EventStore: Sendable {
         let several = request.appends.count > 1
         for append in request.appends {
             try name(append.stream.rawValue, "a stream name")
-            if append.stream.rawValue.utf8.contains(0) { throw StoreError.invalidRequest("stream name '\(append.stream)' contains a NUL byte") }
+            if append.stream.rawValue.utf8.contains(0) {
+                throw StoreError.invalidRequest("stream name '\(append.stream)' contains a NUL byte")
+            }
             guard !several || seen.insert(append.stream).inserted else {
                 throw StoreError.invalidRequest("stream '\(append.stream)' appears twice in one request")
             }
-            guard !append.events.isEmpty else { throw StoreError.invalidRequest("no events for stream '\(append.stream)'") }
+            guard !append.events.isEmpty else {
+                throw StoreError.invalidRequest("no events for stream '\(append.stream)'")
+            }
             for event in append.events {
                 try name(event.type, "an event type")
                 guard event.data.count <= options.maxEventSize else {
-                    throw StoreError.invalidRequest("an event of \(event.data.count) bytes exceeds the limit of \(options.maxEventSize)")
+                    throw StoreError.invalidRequest(
+                        "an event of \(event.data.count) bytes exceeds the limit of \(options.maxEventSize)")
                 }
             }
         }
         for condition in request.conditions {
             try name(condition.stream.rawValue, "a stream name")
-            if condition.stream.rawValue.utf8.contains(0) { throw StoreError.invalidRequest("stream name '\(condition.stream)' contains a NUL byte") }
+            if condition.stream.rawValue.utf8.contains(0) {
+                throw StoreError.invalidRequest("stream name '\(condition.stream)' contains a NUL byte")
+            }
             guard !request.appends.contains(where: { $0.stream == condition.stream }) else {
                 throw StoreError.invalidRequest("stream '\(condition.stream)' is both written and only checked")
             }
@@ -186,7 +207,9 @@ public final class EventStore: Sendable {
         let databases = databases
         return try EventStore.storageCall {
             try environment.read { txn in
-                if var result = try txn.withValue(databases.requests, key: Array(requestId.utf8), { $0.flatMap(IndexKeys.decodeResult) }) {
+                if var result = try txn.withValue(
+                    databases.requests, key: Array(requestId.utf8), { $0.flatMap(IndexKeys.decodeResult) })
+                {
                     result.duplicate = true
                     return result
                 }
@@ -228,8 +251,10 @@ public final class EventStore: Sendable {
     /// The log is read in transactions of `batchSize` events, so a scan of the whole log never
     /// pins old pages for long; `body` runs inside the current batch's read transaction and may
     /// itself read the store (reads do not block each other). Return false from `body` to stop.
-    public func scan(from: Position = 1, to: Position = .max, batchSize: Int = 1024,
-                     _ body: (RecordedEvent) throws -> Bool) throws {
+    public func scan(
+        from: Position = 1, to: Position = .max, batchSize: Int = 1024,
+        _ body: (RecordedEvent) throws -> Bool
+    ) throws {
         let databases = databases
         var next = max(from, 1)
         while next <= to {
@@ -274,8 +299,10 @@ public final class EventStore: Sendable {
 
     /// Up to `limit` events of a stream starting at version `from`, forward or backward.
     /// Backward from a version beyond the stream's end starts at its last event.
-    public func readStream(_ stream: StreamName, from version: StreamVersion = 1, direction: ReadDirection = .forward,
-                           limit: Int = 4096) throws -> [RecordedEvent] {
+    public func readStream(
+        _ stream: StreamName, from version: StreamVersion = 1, direction: ReadDirection = .forward,
+        limit: Int = 4096
+    ) throws -> [RecordedEvent] {
         let databases = databases
         return try EventStore.storageCall {
             try environment.read { txn in
@@ -285,8 +312,11 @@ public final class EventStore: Sendable {
                 var next = direction == .forward ? max(version, 1) : min(version, last)
                 while events.count < limit, next >= 1, next <= last {
                     guard let position = try locator.position(of: next, txn, databases),
-                          let event = try EventStore.event(at: position, txn, databases)
-                    else { throw StoreError.corrupted(position: nil, reason: "stream '\(stream)' version \(next) is indexed but missing") }
+                        let event = try EventStore.event(at: position, txn, databases)
+                    else {
+                        throw StoreError.corrupted(
+                            position: nil, reason: "stream '\(stream)' version \(next) is indexed but missing")
+                    }
                     events.append(event)
                     next = direction == .forward ? next + 1 : next - 1
                 }
@@ -305,7 +335,8 @@ public final class EventStore: Sendable {
                 var version: StreamVersion = 1
                 while let at = try locator.position(of: version, txn, databases), at <= position {
                     guard let event = try EventStore.event(at: at, txn, databases) else {
-                        throw StoreError.corrupted(position: at, reason: "indexed by stream '\(stream)' but missing from the log")
+                        throw StoreError.corrupted(
+                            position: at, reason: "indexed by stream '\(stream)' but missing from the log")
                     }
                     events.append(event)
                     version += 1
@@ -332,7 +363,8 @@ public final class EventStore: Sendable {
                 var high = try LogTail.read(txn, databases).position
                 while low < high {
                     let middle = low.advanced(by: (low.distance(to: high) + 1) / 2)
-                    let recorded = try txn.withValue(databases.events, key: IndexKeys.position(middle)) { bytes -> Timestamp in
+                    let recorded = try txn.withValue(databases.events, key: IndexKeys.position(middle)) {
+                        bytes -> Timestamp in
                         guard let bytes, bytes.count > EventCodec.headerSize else {
                             throw StoreError.corrupted(position: middle, reason: "missing while searching by time")
                         }
@@ -362,7 +394,8 @@ public final class EventStore: Sendable {
             let contents = try manager.contentsOfDirectory(atPath: destination)
             guard contents.isEmpty else { throw StoreError.destinationNotEmpty(path: destination) }
         } else {
-            try manager.createDirectory(atPath: destination, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try manager.createDirectory(
+                atPath: destination, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         try EventStore.storageCall { try environment.copy(to: destination, compact: compact) }
     }
@@ -372,15 +405,19 @@ public final class EventStore: Sendable {
         let databases = databases
         let (tail, streams, requests) = try EventStore.storageCall {
             try environment.read { txn in
-                (try LogTail.read(txn, databases), Int(try LogTail.streamCount(txn, databases)),
-                 try txn.count(databases.requests) + EventStore.tailRequestCount(txn, databases))
+                (
+                    try LogTail.read(txn, databases), Int(try LogTail.streamCount(txn, databases)),
+                    try txn.count(databases.requests) + EventStore.tailRequestCount(txn, databases)
+                )
             }
         }
         let info = environment.info()
-        return StoreStatus(headPosition: tail.position, headHash: tail.hash, lastRecordedAt: tail.position == 0 ? nil : tail.recordedAt,
-                           streams: streams, requests: requests, mapSize: info.mapSize, usedBytes: info.usedBytes,
-                           readersInUse: info.readersInUse, maxReaders: info.maxReaders,
-                           staleReadersCleared: staleReadersCleared, commits: commitStatistics, reopenings: environment.openings)
+        return StoreStatus(
+            headPosition: tail.position, headHash: tail.hash,
+            lastRecordedAt: tail.position == 0 ? nil : tail.recordedAt,
+            streams: streams, requests: requests, mapSize: info.mapSize, usedBytes: info.usedBytes,
+            readersInUse: info.readersInUse, maxReaders: info.maxReaders,
+            staleReadersCleared: staleReadersCleared, commits: commitStatistics, reopenings: environment.openings)
     }
 
     // MARK: Internals shared with the verifier and subscriptions
@@ -388,7 +425,8 @@ public final class EventStore: Sendable {
     static func decode(_ bytes: UnsafeRawBufferPointer, at position: Position?) throws -> RecordedEvent {
         let event = try EventCodec.decode(bytes, expectedPosition: position)
         if let position, event.position != position {
-            throw StoreError.corrupted(position: position, reason: "stored under position \(position) but says it is \(event.position)")
+            throw StoreError.corrupted(
+                position: position, reason: "stored under position \(position) but says it is \(event.position)")
         }
         return event
     }
@@ -397,19 +435,27 @@ public final class EventStore: Sendable {
     static func tailRequestCount(_ txn: LMDBTransaction, _ databases: LogDatabases) throws -> Int {
         var count = 0
         var previous: [UInt8] = []
-        try UnindexedTail.scan(txn, databases, after: try UnindexedTail.indexedThrough(txn, databases)) { _, _, _, requestId, _ in
+        try UnindexedTail.scan(txn, databases, after: try UnindexedTail.indexedThrough(txn, databases)) {
+            _, _, _, requestId, _ in
             if requestId.count > 0, !requestId.elementsEqual(previous) { count += 1 }
             previous = [UInt8](requestId)
         }
         return count
     }
 
-    static func position(of stream: StreamName, version: StreamVersion, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> Position? {
-        try txn.withValue(databases.streams, key: IndexKeys.streamEntry(stream, version)) { $0.flatMap(IndexKeys.position) }
+    static func position(
+        of stream: StreamName, version: StreamVersion, _ txn: LMDBTransaction, _ databases: LogDatabases
+    ) throws -> Position? {
+        try txn.withValue(databases.streams, key: IndexKeys.streamEntry(stream, version)) {
+            $0.flatMap(IndexKeys.position)
+        }
     }
 
-    static func event(at position: Position, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> RecordedEvent? {
-        try txn.withValue(databases.events, key: IndexKeys.position(position)) { try $0.map { try decode($0, at: position) } }
+    static func event(at position: Position, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> RecordedEvent?
+    {
+        try txn.withValue(databases.events, key: IndexKeys.position(position)) {
+            try $0.map { try decode($0, at: position) }
+        }
     }
 
     /// Runs `body`, turning LMDB errors into `StoreError`s. Any other error is the caller's own

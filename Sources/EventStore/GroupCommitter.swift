@@ -215,20 +215,24 @@ final class GroupCommitter: @unchecked Sendable {
                     // so sorting stream names gives the index's key order without sorting every entry.
                     var byStream: [StreamName: (firstVersion: StreamVersion, positions: [Position])] = [:]
                     var head = tail.indexedThrough
-                    try UnindexedTail.scan(txn, databases, after: tail.indexedThrough) { position, stream, version, _, _ in
+                    try UnindexedTail.scan(txn, databases, after: tail.indexedThrough) {
+                        position, stream, version, _, _ in
                         let name = StreamName(rawValue: String(decoding: stream, as: UTF8.self))
                         byStream[name, default: (version, [])].positions.append(position)
                         head = position
                     }
                     var key = [UInt8]()
-                    for name in byStream.keys.sorted(by: { $0.rawValue.utf8.lexicographicallyPrecedes($1.rawValue.utf8) }) {
+                    for name in byStream.keys.sorted(by: {
+                        $0.rawValue.utf8.lexicographicallyPrecedes($1.rawValue.utf8)
+                    }) {
                         let entries = byStream[name]!
                         for (offset, position) in entries.positions.enumerated() {
                             IndexKeys.streamEntry(name, entries.firstVersion + UInt64(offset), into: &key)
                             try txn.put(databases.streams, key: key, value: IndexKeys.position(position))
                         }
                     }
-                    for (id, result) in tail.requests.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                    for (id, result) in tail.requests.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
+                    {
                         try txn.put(databases.requests, key: Array(id.utf8), value: IndexKeys.encode(result))
                     }
                     try txn.put(databases.meta, key: UnindexedTail.indexedKey, value: IndexKeys.position(head))
@@ -263,99 +267,141 @@ final class GroupCommitter: @unchecked Sendable {
     /// Requests are checked completely (idempotency, expected versions) before any of their
     /// events is written, so a refused request leaves nothing behind in the shared transaction.
     private func write(_ requests: [AppendRequest], in txn: LMDBTransaction) throws -> BatchOutcome {
-        // Local copies (reference-counted, not copied) spare a dynamic exclusivity check on the
-        // class's stored property for every request.
-        let knownVersions = tail.streamVersions
-        let knownRequests = tail.requests
         let logTail = try LogTail.read(txn, databases)
-        var position = logTail.position
-        var prevHash = logTail.hash
-        let recordedAt = max(options.clock(), logTail.recordedAt)
-        var streamVersions: [StreamName: StreamVersion] = [:]
-        var requestResults: [String: AppendResult] = [:]
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(1024)
-        var newStreams: UInt64 = 0
+        var batch = BatchWriter(
+            txn: txn, databases: databases, tail: tail, logTail: logTail,
+            recordedAt: max(options.clock(), logTail.recordedAt))
         var outcome = BatchOutcome()
         outcome.outcomes.reserveCapacity(requests.count)
-
         for request in requests {
-            if let requestId = request.requestId {
-                let earlier = try requestResults[requestId] ?? knownRequests[requestId]
-                    ?? txn.withValue(databases.requests, key: Array(requestId.utf8)) { $0.flatMap(IndexKeys.decodeResult) }
-                if var earlier {
-                    let firstStreams = earlier.streams.map(\.stream)
-                    if Set(firstStreams) == Set(request.appends.map(\.stream)) {
-                        earlier.duplicate = true
-                        outcome.outcomes.append(.success(earlier))
-                    } else {
-                        outcome.outcomes.append(.failure(.duplicateRequestID(requestId: requestId, firstStreams: firstStreams)))
-                    }
-                    continue
-                }
-            }
-
-            var current: [StreamVersion] = []
-            var refusal: StoreError?
-            for append in request.appends {
-                // A stream written since the last merge is known in memory; any other stream's
-                // version is complete in the index.
-                let version = try streamVersions[append.stream] ?? knownVersions[append.stream]
-                    ?? LogTail.streamVersion(append.stream, txn, databases)
-                guard append.expected.accepts(version) else {
-                    refusal = .wrongExpectedVersion(stream: append.stream, expected: append.expected, actual: version)
-                    break
-                }
-                current.append(version)
-            }
-            for condition in request.conditions where refusal == nil {
-                let version = try streamVersions[condition.stream] ?? knownVersions[condition.stream]
-                    ?? LogTail.streamVersion(condition.stream, txn, databases)
-                if !condition.expected.accepts(version) {
-                    refusal = .wrongExpectedVersion(stream: condition.stream, expected: condition.expected, actual: version)
-                }
-            }
-            if let refusal {
-                outcome.outcomes.append(.failure(refusal))
+            if let requestId = request.requestId, let earlier = try batch.earlierResult(of: requestId) {
+                outcome.outcomes.append(BatchWriter.retry(request, of: earlier, requestId: requestId))
                 continue
             }
-
-            var results: [StreamAppendResult] = []
-            for (append, startVersion) in zip(request.appends, current) {
-                var version = startVersion
-                let firstPosition = position + 1
-                if startVersion == 0 { newStreams += 1 }
-                for event in append.events {
-                    position += 1
-                    version += 1
-                    let envelope = EventCodec.Envelope(
-                        position: position, version: version, recordedAt: recordedAt, stream: append.stream,
-                        actor: request.actor, requestId: request.requestId, correlationId: request.correlationId,
-                        causationId: request.causationId, prevHash: prevHash)
-                    prevHash = EventCodec.encode(event, envelope, into: &buffer)
-                    // Only the event itself is written now; its index entries follow in the next merge.
-                    try withUnsafeBytes(of: position.rawValue.bigEndian) { positionBytes in
-                        try buffer.withUnsafeBytes { value in
-                            try txn.put(databases.events, key: positionBytes, value: value, append: true)
-                        }
-                    }
-                }
-                streamVersions[append.stream] = version
-                results.append(StreamAppendResult(stream: append.stream, firstVersion: startVersion + 1, lastVersion: version,
-                                                  firstPosition: firstPosition, lastPosition: position))
+            switch try batch.currentVersions(for: request) {
+            case .failure(let refusal):
+                outcome.outcomes.append(.failure(refusal))
+            case .success(let current):
+                outcome.outcomes.append(.success(try batch.append(request, at: current)))
             }
-            let result = AppendResult(streams: results, recordedAt: recordedAt, duplicate: false)
-            if let requestId = request.requestId { requestResults[requestId] = result }
-            outcome.outcomes.append(.success(result))
         }
-        if newStreams > 0 {
-            let streams = try LogTail.streamCount(txn, databases) + newStreams
+        if batch.newStreams > 0 {
+            let streams = try LogTail.streamCount(txn, databases) + batch.newStreams
             try txn.put(databases.meta, key: LogTail.streamsKey, value: IndexKeys.integer(streams))
         }
-        outcome.head = position
-        outcome.events = Int(logTail.position.distance(to: position))
-        outcome.streamVersions = streamVersions
-        outcome.requestResults = requestResults
+        outcome.head = batch.position
+        outcome.events = Int(logTail.position.distance(to: batch.position))
+        outcome.streamVersions = batch.streamVersions
+        outcome.requestResults = batch.requestResults
         return outcome
+    }
+}
+
+/// One batch of appends inside the shared write transaction: the log's head as the batch moves
+/// it, and what the batch has written so far, which later requests of the batch must see.
+private struct BatchWriter {
+    let txn: LMDBTransaction
+    let databases: LogDatabases
+    // Local copies (reference-counted, not copied) spare a dynamic exclusivity check on the
+    // committer's stored property for every request.
+    let knownVersions: [StreamName: StreamVersion]
+    let knownRequests: [String: AppendResult]
+    let recordedAt: Timestamp
+    var position: Position
+    var prevHash: EventHash
+    var streamVersions: [StreamName: StreamVersion] = [:]
+    var requestResults: [String: AppendResult] = [:]
+    var newStreams: UInt64 = 0
+    var buffer = [UInt8]()
+
+    init(txn: LMDBTransaction, databases: LogDatabases, tail: WriterTail, logTail: LogTail, recordedAt: Timestamp) {
+        self.txn = txn
+        self.databases = databases
+        knownVersions = tail.streamVersions
+        knownRequests = tail.requests
+        self.recordedAt = recordedAt
+        position = logTail.position
+        prevHash = logTail.hash
+        buffer.reserveCapacity(1024)
+    }
+
+    /// The first result of `requestId`, from this batch, the unindexed tail or the index.
+    func earlierResult(of requestId: String) throws -> AppendResult? {
+        try requestResults[requestId] ?? knownRequests[requestId]
+            ?? txn.withValue(databases.requests, key: Array(requestId.utf8)) { $0.flatMap(IndexKeys.decodeResult) }
+    }
+
+    /// A retry gets the first result back; the same id on other streams is refused.
+    static func retry(
+        _ request: AppendRequest, of earlier: AppendResult, requestId: String
+    ) -> Result<AppendResult, StoreError> {
+        let firstStreams = earlier.streams.map(\.stream)
+        guard Set(firstStreams) == Set(request.appends.map(\.stream)) else {
+            return .failure(.duplicateRequestID(requestId: requestId, firstStreams: firstStreams))
+        }
+        var first = earlier
+        first.duplicate = true
+        return .success(first)
+    }
+
+    /// The version of `stream`: written by this batch or since the last merge (in memory), else
+    /// complete in the index.
+    func version(of stream: StreamName) throws -> StreamVersion {
+        try streamVersions[stream] ?? knownVersions[stream] ?? LogTail.streamVersion(stream, txn, databases)
+    }
+
+    /// The current version of each stream `request` appends to, or why it is refused: a stream or
+    /// a condition not at the version the request expects.
+    func currentVersions(for request: AppendRequest) throws -> Result<[StreamVersion], StoreError> {
+        var current: [StreamVersion] = []
+        for append in request.appends {
+            let version = try version(of: append.stream)
+            guard append.expected.accepts(version) else {
+                return .failure(
+                    .wrongExpectedVersion(stream: append.stream, expected: append.expected, actual: version))
+            }
+            current.append(version)
+        }
+        for condition in request.conditions {
+            let version = try version(of: condition.stream)
+            guard condition.expected.accepts(version) else {
+                return .failure(
+                    .wrongExpectedVersion(stream: condition.stream, expected: condition.expected, actual: version))
+            }
+        }
+        return .success(current)
+    }
+
+    /// Writes the events of an accepted request, chaining each onto the one before.
+    mutating func append(_ request: AppendRequest, at current: [StreamVersion]) throws -> AppendResult {
+        var results: [StreamAppendResult] = []
+        for (append, startVersion) in zip(request.appends, current) {
+            var version = startVersion
+            let firstPosition = position + 1
+            if startVersion == 0 { newStreams += 1 }
+            for event in append.events {
+                position += 1
+                version += 1
+                let envelope = EventCodec.Envelope(
+                    position: position, version: version, recordedAt: recordedAt, stream: append.stream,
+                    actor: request.actor, requestId: request.requestId, correlationId: request.correlationId,
+                    causationId: request.causationId, prevHash: prevHash)
+                prevHash = EventCodec.encode(event, envelope, into: &buffer)
+                // Only the event itself is written now; its index entries follow in the next merge.
+                try withUnsafeBytes(of: position.rawValue.bigEndian) { positionBytes in
+                    try buffer.withUnsafeBytes { value in
+                        try txn.put(databases.events, key: positionBytes, value: value, append: true)
+                    }
+                }
+            }
+            streamVersions[append.stream] = version
+            results.append(
+                StreamAppendResult(
+                    stream: append.stream, firstVersion: startVersion + 1, lastVersion: version,
+                    firstPosition: firstPosition, lastPosition: position))
+        }
+        let result = AppendResult(streams: results, recordedAt: recordedAt, duplicate: false)
+        if let requestId = request.requestId { requestResults[requestId] = result }
+        return result
     }
 }

@@ -1,4 +1,3 @@
-
 /// Tells waiting subscribers when the log's head moves past the position they have read.
 ///
 /// Holds no events: a subscriber that is woken reads them from the log itself, so a slow

@@ -57,8 +57,10 @@ enum IndexKeys {
         for stream in result.streams {
             EventCodec.append(UInt16(stream.stream.rawValue.utf8.count), to: &out)
             out.append(contentsOf: stream.stream.rawValue.utf8)
-            for value in [stream.firstVersion.rawValue, stream.lastVersion.rawValue, stream.firstPosition.rawValue,
-                          stream.lastPosition.rawValue] {
+            for value in [
+                stream.firstVersion.rawValue, stream.lastVersion.rawValue, stream.firstPosition.rawValue,
+                stream.lastPosition.rawValue,
+            ] {
                 EventCodec.append(value, to: &out)
             }
         }
@@ -77,13 +79,16 @@ enum IndexKeys {
             let length = Int(EventCodec.u16(bytes, offset))
             offset += 2
             guard offset + length + 32 <= bytes.count else { return nil }
-            let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]), as: UTF8.self)
+            let name = String(
+                decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]), as: UTF8.self)
             offset += length
             let v = (0..<4).map { EventCodec.u64(bytes, offset + 8 * $0) }
             offset += 32
-            streams.append(StreamAppendResult(stream: StreamName(rawValue: name), firstVersion: StreamVersion(rawValue: v[0]),
-                                              lastVersion: StreamVersion(rawValue: v[1]), firstPosition: Position(rawValue: v[2]),
-                                              lastPosition: Position(rawValue: v[3])))
+            streams.append(
+                StreamAppendResult(
+                    stream: StreamName(rawValue: name), firstVersion: StreamVersion(rawValue: v[0]),
+                    lastVersion: StreamVersion(rawValue: v[1]), firstPosition: Position(rawValue: v[2]),
+                    lastPosition: Position(rawValue: v[3])))
         }
         guard offset == bytes.count else { return nil }
         return AppendResult(streams: streams, recordedAt: recordedAt, duplicate: false)

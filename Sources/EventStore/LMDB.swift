@@ -67,19 +67,24 @@ package final class LMDBEnvironment: @unchecked Sendable {
     package let readOnly: Bool
 
     /// Opens (creating when writable) the environment in directory `path`.
-    package init(path: String, mapSize: Int, maxReaders: UInt32, maxDatabases: UInt32, readOnly: Bool, noMetaSync: Bool = false) throws(LMDBError) {
+    package init(
+        path: String, mapSize: Int, maxReaders: UInt32, maxDatabases: UInt32, readOnly: Bool, noMetaSync: Bool = false
+    ) throws(LMDBError) {
         self.path = path
         self.readOnly = readOnly
         self.mapSize = mapSize
         self.maxReaders = maxReaders
         self.maxDatabases = maxDatabases
         self.noMetaSync = noMetaSync
-        env = try LMDBEnvironment.open(path: path, mapSize: mapSize, maxReaders: maxReaders, maxDatabases: maxDatabases,
-                                       readOnly: readOnly, noMetaSync: noMetaSync)
+        env = try LMDBEnvironment.open(
+            path: path, mapSize: mapSize, maxReaders: maxReaders, maxDatabases: maxDatabases,
+            readOnly: readOnly, noMetaSync: noMetaSync)
     }
 
-    private static func open(path: String, mapSize: Int, maxReaders: UInt32, maxDatabases: UInt32,
-                             readOnly: Bool, noMetaSync: Bool) throws(LMDBError) -> OpaquePointer {
+    private static func open(
+        path: String, mapSize: Int, maxReaders: UInt32, maxDatabases: UInt32,
+        readOnly: Bool, noMetaSync: Bool
+    ) throws(LMDBError) -> OpaquePointer {
         var pointer: OpaquePointer?
         try check(mdb_env_create(&pointer), "mdb_env_create")
         guard let env = pointer else { throw LMDBError(code: ENOMEM, operation: "mdb_env_create") }
@@ -148,13 +153,21 @@ package final class LMDBEnvironment: @unchecked Sendable {
         case broken(generation: UInt64)
     }
 
-    private func withTransaction<T, E: Error>(readOnly: Bool, keepHandles: Bool = false,
-                                             _ body: (LMDBTransaction) throws(E) -> T) throws -> T {
+    private func withTransaction<T, E: Error>(
+        readOnly: Bool, keepHandles: Bool = false,
+        _ body: (LMDBTransaction) throws(E) -> T
+    ) throws -> T {
         var reopenings = 0
         while true {
             let attempt: Attempt<T> = resizeLock.shared {
                 guard let env else {
-                    if closed { return .finished(.failure(LMDBError(code: LMDBEnvironment.closedCode, operation: "transaction on a closed environment"))) }
+                    if closed {
+                        return .finished(
+                            .failure(
+                                LMDBError(
+                                    code: LMDBEnvironment.closedCode, operation: "transaction on a closed environment"))
+                        )
+                    }
                     return .broken(generation: generation)
                 }
                 var pointer: OpaquePointer?
@@ -172,7 +185,9 @@ package final class LMDBEnvironment: @unchecked Sendable {
                         let rc = mdb_txn_commit(txn.pointer)
                         // A failed meta page write also marks the environment fatal; the next
                         // transaction's begin says so (MDB_PANIC) and reopens it.
-                        if rc != 0 { return .finished(.failure(LMDBError(code: committedCode(rc), operation: "mdb_txn_commit"))) }
+                        if rc != 0 {
+                            return .finished(.failure(LMDBError(code: committedCode(rc), operation: "mdb_txn_commit")))
+                        }
                     }
                     return .finished(.success(value))
                 } catch {
@@ -188,7 +203,9 @@ package final class LMDBEnvironment: @unchecked Sendable {
                 try setMapSize(0)
             case .broken(let seen):
                 // Reopening once is enough unless something keeps breaking it; then say so.
-                guard reopenings < 3 else { throw LMDBError(code: MDB_PANIC, operation: "mdb_txn_begin after reopening \(path)") }
+                guard reopenings < 3 else {
+                    throw LMDBError(code: MDB_PANIC, operation: "mdb_txn_begin after reopening \(path)")
+                }
                 reopenings += 1
                 try reopen(after: seen)
             }
@@ -204,8 +221,9 @@ package final class LMDBEnvironment: @unchecked Sendable {
                 mdb_env_close(env)
                 self.env = nil
             }
-            let fresh = try LMDBEnvironment.open(path: path, mapSize: mapSize, maxReaders: maxReaders,
-                                                 maxDatabases: maxDatabases, readOnly: readOnly, noMetaSync: noMetaSync)
+            let fresh = try LMDBEnvironment.open(
+                path: path, mapSize: mapSize, maxReaders: maxReaders,
+                maxDatabases: maxDatabases, readOnly: readOnly, noMetaSync: noMetaSync)
             // Handles are slots numbered in the order databases are opened, so opening them in
             // the first order gives every `LMDBDatabase` the caller holds its meaning back.
             let opened = databases.withLock { $0 }
@@ -238,7 +256,9 @@ package final class LMDBEnvironment: @unchecked Sendable {
     /// Grows the memory map; waits until no transaction of this process is active.
     package func setMapSize(_ size: Int) throws(LMDBError) {
         try resizeLock.exclusive { () throws(LMDBError) in
-            guard let env else { throw LMDBError(code: LMDBEnvironment.closedCode, operation: "resize of a closed environment") }
+            guard let env else {
+                throw LMDBError(code: LMDBEnvironment.closedCode, operation: "resize of a closed environment")
+            }
             try check(mdb_env_set_mapsize(env, size), "mdb_env_set_mapsize(\(size))")
             var info = MDB_envinfo()
             mdb_env_info(env, &info)
@@ -300,7 +320,9 @@ package final class LMDBEnvironment: @unchecked Sendable {
 
     private func withOpenEnvironment(_ body: (OpaquePointer) throws(LMDBError) -> Void) throws(LMDBError) {
         try resizeLock.shared { () throws(LMDBError) in
-            guard let env else { throw LMDBError(code: LMDBEnvironment.closedCode, operation: "use of a closed environment") }
+            guard let env else {
+                throw LMDBError(code: LMDBEnvironment.closedCode, operation: "use of a closed environment")
+            }
             try body(env)
         }
     }
@@ -329,7 +351,9 @@ package struct LMDBTransaction {
 
     /// Calls `body` with the stored value for `key`, or nil when absent. The buffer is LMDB's
     /// own memory and must not outlive the call.
-    package func withValue<T>(_ db: LMDBDatabase, key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> T) throws -> T {
+    package func withValue<T>(
+        _ db: LMDBDatabase, key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> T
+    ) throws -> T {
         var value = MDB_val()
         let rc = key.withUnsafeBytes { keyBytes in
             var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
@@ -350,7 +374,9 @@ package struct LMDBTransaction {
     }
 
     /// Stores `value` under `key` from borrowed buffers (the hot path avoids allocating keys).
-    package func put(_ db: LMDBDatabase, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, append: Bool = false) throws(LMDBError) {
+    package func put(
+        _ db: LMDBDatabase, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, append: Bool = false
+    ) throws(LMDBError) {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
         try check(mdb_put(pointer, db.handle, &k, &v, append ? UInt32(MDB_APPEND) : 0), "mdb_put")
@@ -403,7 +429,9 @@ package struct LMDBCursor {
 
     /// Moves the cursor and calls `body` with the key and value there, or returns nil at the end.
     /// The buffers are LMDB's memory and must not outlive the call.
-    package mutating func move<T>(_ move: CursorMove, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> T) throws -> T? {
+    package mutating func move<T>(
+        _ move: CursorMove, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> T
+    ) throws -> T? {
         // No nested helper here: a local function capturing `key` and `value` would box them
         // and cost a dynamic exclusivity check per step of every scan.
         var key = MDB_val()
@@ -422,8 +450,9 @@ package struct LMDBCursor {
         }
         if rc == MDB_NOTFOUND { return nil }
         try check(rc, "mdb_cursor_get")
-        return try body(UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size),
-                        UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
+        return try body(
+            UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size),
+            UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
     }
 }
 

@@ -32,10 +32,13 @@ struct LogTail {
     static func read(_ txn: LMDBTransaction, _ databases: LogDatabases) throws -> LogTail {
         try txn.withCursor(databases.events) { cursor in
             try cursor.move(.last) { key, value -> LogTail in
-                guard let position = IndexKeys.position(key), value.count >= EventCodec.headerSize + EventCodec.hashSize else {
-                    throw StoreError.corrupted(position: nil, reason: "the last entry of the events database is malformed")
+                guard let position = IndexKeys.position(key), value.count >= EventCodec.headerSize + EventCodec.hashSize
+                else {
+                    throw StoreError.corrupted(
+                        position: nil, reason: "the last entry of the events database is malformed")
                 }
-                return LogTail(position: position, hash: EventCodec.storedHash(value), recordedAt: EventCodec.recordedAt(value))
+                return LogTail(
+                    position: position, hash: EventCodec.storedHash(value), recordedAt: EventCodec.recordedAt(value))
             }
         } ?? .empty
     }
@@ -45,7 +48,9 @@ struct LogTail {
     ///
     /// Every key of a stream is `name, 0, version`, and names hold no NUL byte, so the stream's
     /// last entry is the one just before the first key at or after `name, 1`.
-    static func streamVersion(_ stream: StreamName, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> StreamVersion {
+    static func streamVersion(
+        _ stream: StreamName, _ txn: LMDBTransaction, _ databases: LogDatabases
+    ) throws -> StreamVersion {
         var bound = Array(stream.rawValue.utf8)
         bound.append(1)
         let prefixLength = bound.count
@@ -53,7 +58,8 @@ struct LogTail {
             let beyond = try cursor.move(.atOrAfter(bound)) { _, _ in true }
             let last = try cursor.move(beyond == nil ? .last : .previous) { key, value -> StreamVersion? in
                 guard key.count == prefixLength + 8, key[prefixLength - 1] == 0,
-                      key.prefix(prefixLength - 1).elementsEqual(bound.prefix(prefixLength - 1)) else { return nil }
+                    key.prefix(prefixLength - 1).elementsEqual(bound.prefix(prefixLength - 1))
+                else { return nil }
                 return StreamVersion(rawValue: EventCodec.u64(key, prefixLength))
             }
             return (last ?? nil) ?? 0

@@ -1,5 +1,7 @@
 /// A global position in the log: gap-free, from 1, strictly increasing. 0 means "before the first event".
-public struct Position: RawRepresentable, Hashable, Strideable, Sendable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+public struct Position: RawRepresentable, Hashable, Strideable, Sendable, ExpressibleByIntegerLiteral,
+    CustomStringConvertible
+{
     /// The position as a number.
     public var rawValue: UInt64
 
@@ -43,7 +45,8 @@ public struct Position: RawRepresentable, Hashable, Strideable, Sendable, Expres
 
 /// A version within one stream: gap-free, from 1. 0 means the stream does not exist yet.
 public struct StreamVersion: RawRepresentable, Hashable, Strideable, Sendable, ExpressibleByIntegerLiteral,
-                             CustomStringConvertible {
+    CustomStringConvertible
+{
     /// The version as a number.
     public var rawValue: UInt64
 
@@ -65,13 +68,19 @@ public struct StreamVersion: RawRepresentable, Hashable, Strideable, Sendable, E
     public func distance(to other: StreamVersion) -> Int64 { Int64(bitPattern: other.rawValue &- rawValue) }
 
     /// The version `count` events on (back, when negative).
-    public func advanced(by count: Int64) -> StreamVersion { StreamVersion(rawValue: rawValue &+ UInt64(bitPattern: count)) }
+    public func advanced(by count: Int64) -> StreamVersion {
+        StreamVersion(rawValue: rawValue &+ UInt64(bitPattern: count))
+    }
 
     /// The version `count` events later.
-    public static func + (lhs: StreamVersion, count: UInt64) -> StreamVersion { StreamVersion(rawValue: lhs.rawValue + count) }
+    public static func + (lhs: StreamVersion, count: UInt64) -> StreamVersion {
+        StreamVersion(rawValue: lhs.rawValue + count)
+    }
 
     /// The version `count` events earlier.
-    public static func - (lhs: StreamVersion, count: UInt64) -> StreamVersion { StreamVersion(rawValue: lhs.rawValue - count) }
+    public static func - (lhs: StreamVersion, count: UInt64) -> StreamVersion {
+        StreamVersion(rawValue: lhs.rawValue - count)
+    }
 
     /// Moves `count` events on.
     public static func += (lhs: inout StreamVersion, count: UInt64) { lhs.rawValue += count }

@@ -33,7 +33,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .wrongExpectedVersion(stream, expected, actual):
             return "stream '\(stream)' is at version \(actual), not at \(expected) as expected"
         case let .duplicateRequestID(id, streams):
-            return "request id '\(id)' was already used for a request on \(streams.map(\.rawValue).joined(separator: ", "))"
+            return
+                "request id '\(id)' was already used for a request on \(streams.map(\.rawValue).joined(separator: ", "))"
         case let .invalidRequest(reason):
             return "invalid append: \(reason)"
         case let .corrupted(position, reason):
@@ -68,7 +69,8 @@ extension StoreError {
         case 28 /* ENOSPC */, 122 /* EDQUOT */, 27 /* EFBIG */:
             self = .diskFull
         default:
-            self = .storage(code: error.code, operation: error.operation, message: String(cString: mdb_strerror(error.code)))
+            self = .storage(
+                code: error.code, operation: error.operation, message: String(cString: mdb_strerror(error.code)))
         }
     }
 

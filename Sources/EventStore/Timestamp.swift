@@ -105,15 +105,16 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
             return true
         }
         guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2),
-              (1...12).contains(month), (1...Timestamp.daysIn(month: month, year: year)).contains(day)
+            (1...12).contains(month), (1...Timestamp.daysIn(month: month, year: year)).contains(day)
         else { return nil }
         let days = Timestamp.days(fromCivil: year, month, day)
         if index == bytes.count {
             microsecondsSince1970 = days * 86_400_000_000
             return
         }
-        guard expect("Tt "), let hour = number(2), expect(":"), let minute = number(2), expect(":"), let second = number(2),
-              hour < 24, minute < 60, second < 61
+        guard expect("Tt "), let hour = number(2), expect(":"), let minute = number(2), expect(":"),
+            let second = number(2),
+            hour < 24, minute < 60, second < 61
         else { return nil }
         var micros: Int64 = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {

@@ -14,23 +14,35 @@ enum UnindexedTail {
 
     /// Calls `body` with position, stream name bytes, version and request id bytes of every
     /// event after the indexed boundary, without decoding the rest.
-    static func scan(_ txn: LMDBTransaction, _ databases: LogDatabases, after indexed: Position,
-                     _ body: (Position, UnsafeRawBufferPointer, StreamVersion, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
+    static func scan(
+        _ txn: LMDBTransaction, _ databases: LogDatabases, after indexed: Position,
+        _ body: (Position, UnsafeRawBufferPointer, StreamVersion, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws
+            -> Void
+    ) throws {
         try txn.withCursor(databases.events) { cursor in
             var move = CursorMove.atOrAfter(IndexKeys.position(indexed + 1))
-            while try cursor.move(move, { key, value -> Bool in
-                prefetchNextRecord(before: key)
-                guard let position = IndexKeys.position(key), value.count >= EventCodec.headerSize + EventCodec.hashSize else {
-                    throw StoreError.corrupted(position: nil, reason: "a malformed entry follows position \(indexed)")
-                }
-                let layout = EventCodec.Layout(value)
-                guard layout.end + EventCodec.hashSize == value.count else {
-                    throw StoreError.corrupted(position: position, reason: "field lengths do not add up to the stored event")
-                }
-                try body(position, UnsafeRawBufferPointer(rebasing: value[layout.stream]), StreamVersion(rawValue: EventCodec.u64(value, 9)),
-                         UnsafeRawBufferPointer(rebasing: value[layout.requestId]), value)
-                return true
-            }) != nil {
+            while try cursor.move(
+                move,
+                { key, value -> Bool in
+                    prefetchNextRecord(before: key)
+                    guard let position = IndexKeys.position(key),
+                        value.count >= EventCodec.headerSize + EventCodec.hashSize
+                    else {
+                        throw StoreError.corrupted(
+                            position: nil, reason: "a malformed entry follows position \(indexed)")
+                    }
+                    let layout = EventCodec.Layout(value)
+                    guard layout.end + EventCodec.hashSize == value.count else {
+                        throw StoreError.corrupted(
+                            position: position, reason: "field lengths do not add up to the stored event")
+                    }
+                    try body(
+                        position, UnsafeRawBufferPointer(rebasing: value[layout.stream]),
+                        StreamVersion(rawValue: EventCodec.u64(value, 9)),
+                        UnsafeRawBufferPointer(rebasing: value[layout.requestId]), value)
+                    return true
+                }) != nil
+            {
                 move = .next
             }
         }
@@ -57,7 +69,9 @@ enum UnindexedTail {
             try UnindexedTail.scan(txn, databases, after: indexed) { position, streamBytes, version, _, _ in
                 guard streamBytes.elementsEqual(name) else { return }
                 guard version == expected else {
-                    throw StoreError.corrupted(position: position, reason: "stream '\(stream)' jumps to version \(version), expected \(expected)")
+                    throw StoreError.corrupted(
+                        position: position,
+                        reason: "stream '\(stream)' jumps to version \(version), expected \(expected)")
                 }
                 positions.append(position)
                 expected += 1
@@ -66,11 +80,13 @@ enum UnindexedTail {
         }
 
         /// The position of `version`, or nil beyond the stream's end.
-        func position(of version: StreamVersion, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> Position? {
+        func position(of version: StreamVersion, _ txn: LMDBTransaction, _ databases: LogDatabases) throws -> Position?
+        {
             guard version >= 1, version <= lastVersion else { return nil }
             if version > indexedVersion { return tailPositions[Int(version.rawValue - indexedVersion.rawValue - 1)] }
             guard let position = try EventStore.position(of: stream, version: version, txn, databases) else {
-                throw StoreError.corrupted(position: nil, reason: "stream '\(stream)' has no index entry for version \(version)")
+                throw StoreError.corrupted(
+                    position: nil, reason: "stream '\(stream)' has no index entry for version \(version)")
             }
             return position
         }
@@ -96,20 +112,25 @@ struct WriterTail {
     static func load(_ txn: LMDBTransaction, _ databases: LogDatabases) throws -> WriterTail {
         var tail = WriterTail()
         tail.indexedThrough = try UnindexedTail.indexedThrough(txn, databases)
-        try UnindexedTail.scan(txn, databases, after: tail.indexedThrough) { position, stream, version, requestId, value in
+        try UnindexedTail.scan(txn, databases, after: tail.indexedThrough) {
+            position, stream, version, requestId, value in
             tail.events += 1
             let name = StreamName(rawValue: String(decoding: stream, as: UTF8.self))
             tail.streamVersions[name] = version
             guard requestId.count > 0 else { return }
             let id = String(decoding: requestId, as: UTF8.self)
-            var result = tail.requests[id] ?? AppendResult(streams: [], recordedAt: EventCodec.recordedAt(value), duplicate: false)
+            var result =
+                tail.requests[id]
+                ?? AppendResult(streams: [], recordedAt: EventCodec.recordedAt(value), duplicate: false)
             // A request's events are contiguous and grouped by stream in the order it named them.
             if let last = result.streams.indices.last, result.streams[last].stream == name {
                 result.streams[last].lastVersion = version
                 result.streams[last].lastPosition = position
             } else {
-                result.streams.append(StreamAppendResult(stream: name, firstVersion: version, lastVersion: version,
-                                                         firstPosition: position, lastPosition: position))
+                result.streams.append(
+                    StreamAppendResult(
+                        stream: name, firstVersion: version, lastVersion: version,
+                        firstPosition: position, lastPosition: position))
             }
             tail.requests[id] = result
         }

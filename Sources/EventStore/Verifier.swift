@@ -43,7 +43,9 @@ extension EventStore {
     /// stream index, the stream count and the request index agree with the events, in both
     /// directions. Appends may go on meanwhile: the walk reads in batches and ignores what
     /// was written after it started.
-    public func verify(batchSize: Int = 8192, progress: ((_ done: Position, _ total: Position) -> Void)? = nil) throws -> VerifyReport {
+    public func verify(
+        batchSize: Int = 8192, progress: ((_ done: Position, _ total: Position) -> Void)? = nil
+    ) throws -> VerifyReport {
         let databases = databases
         let head = try self.head()
         var report = VerifyReport(events: 0, streams: 0, requests: 0, headPosition: head.position, headHash: head.hash)
@@ -102,8 +104,10 @@ private struct ForwardWalk {
         }
     }
 
-    private mutating func checkEvent(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, indexed: Position,
-                                     _ txn: LMDBTransaction, _ databases: LogDatabases) throws {
+    private mutating func checkEvent(
+        key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, indexed: Position,
+        _ txn: LMDBTransaction, _ databases: LogDatabases
+    ) throws {
         guard let position = IndexKeys.position(key) else {
             return fail(expected, "events", "an entry has a \(key.count)-byte key instead of an 8-byte position")
         }
@@ -118,18 +122,25 @@ private struct ForwardWalk {
             throw error
         }
         guard event.prevHash == previousHash else {
-            return fail(position, "events", "prevHash \(event.prevHash) is not the hash of position \(position - 1) (\(previousHash))")
+            return fail(
+                position, "events",
+                "prevHash \(event.prevHash) is not the hash of position \(position - 1) (\(previousHash))")
         }
         let computed = EventCodec.computedHash(value)
         guard computed == event.hash else {
-            return fail(position, "events", "stored bytes hash to \(computed), not to the recorded \(event.hash): the event was altered")
+            return fail(
+                position, "events",
+                "stored bytes hash to \(computed), not to the recorded \(event.hash): the event was altered")
         }
         guard event.recordedAt >= previousTime else {
-            return fail(position, "events", "recordedAt \(event.recordedAt) is earlier than the previous event's \(previousTime)")
+            return fail(
+                position, "events",
+                "recordedAt \(event.recordedAt) is earlier than the previous event's \(previousTime)")
         }
         let lastVersion = lastVersions[event.stream] ?? 0
         guard event.version == lastVersion + 1 else {
-            return fail(position, "events", "stream '\(event.stream)' jumps from version \(lastVersion) to \(event.version)")
+            return fail(
+                position, "events", "stream '\(event.stream)' jumps from version \(lastVersion) to \(event.version)")
         }
         // Up to `meta/indexed` every event is in the indexes; after it, none may be.
         let indexEntry = try EventStore.position(of: event.stream, version: event.version, txn, databases)
@@ -139,21 +150,35 @@ private struct ForwardWalk {
                 return fail(position, "streams", "'\(event.stream)' version \(event.version) is indexed as \(found)")
             }
         } else if let indexEntry {
-            return fail(position, "streams", "'\(event.stream)' version \(event.version) is indexed (as \(indexEntry)) beyond the indexed boundary \(indexed)")
+            return fail(
+                position, "streams",
+                "'\(event.stream)' version \(event.version) is indexed (as \(indexEntry)) beyond the indexed boundary \(indexed)"
+            )
         }
         if let requestId = event.requestId {
-            let result = try txn.withValue(databases.requests, key: Array(requestId.utf8)) { $0.flatMap(IndexKeys.decodeResult) }
+            let result = try txn.withValue(databases.requests, key: Array(requestId.utf8)) {
+                $0.flatMap(IndexKeys.decodeResult)
+            }
             if position <= indexed {
                 guard let result else {
                     return fail(position, "requests", "request id '\(requestId)' is not in the request index")
                 }
-                guard result.streams.contains(where: { $0.stream == event.stream && (($0.firstPosition)...($0.lastPosition)).contains(position)
-                    && (($0.firstVersion)...($0.lastVersion)).contains(event.version) }) else {
-                    return fail(position, "requests", "request '\(requestId)' is indexed with other positions for '\(event.stream)'")
+                guard
+                    result.streams.contains(where: {
+                        $0.stream == event.stream && (($0.firstPosition)...($0.lastPosition)).contains(position)
+                            && (($0.firstVersion)...($0.lastVersion)).contains(event.version)
+                    })
+                else {
+                    return fail(
+                        position, "requests",
+                        "request '\(requestId)' is indexed with other positions for '\(event.stream)'")
                 }
             } else if let result {
                 // A request is written in one commit, so it lies wholly on one side of the boundary.
-                return fail(position, "requests", "request id '\(requestId)' is indexed (at \(result.firstPosition)) although this event lies beyond the indexed boundary \(indexed)")
+                return fail(
+                    position, "requests",
+                    "request id '\(requestId)' is indexed (at \(result.firstPosition)) although this event lies beyond the indexed boundary \(indexed)"
+                )
             }
             if requestId != previousRequestId { requestsStarted += 1 }
         }
@@ -175,20 +200,27 @@ private struct ForwardWalk {
         var streamsStarted = 0
         let streamProblem: VerifyProblem? = try txn.withCursor(databases.streams) { cursor in
             var move = CursorMove.first
-            while let entry = try cursor.move(move, { key, value in (IndexKeys.parseStreamEntry(key), IndexKeys.position(value)) }) {
+            while let entry = try cursor.move(
+                move, { key, value in (IndexKeys.parseStreamEntry(key), IndexKeys.position(value)) })
+            {
                 move = .next
                 guard let (stream, version) = entry.0, let position = entry.1 else {
                     return problem(nil, "streams", "an entry is malformed")
                 }
                 if version == 1 { streamsStarted += 1 }
                 guard position <= indexed else {
-                    return problem(position, "streams", "'\(stream)' version \(version) is indexed beyond the indexed boundary \(indexed)")
+                    return problem(
+                        position, "streams",
+                        "'\(stream)' version \(version) is indexed beyond the indexed boundary \(indexed)")
                 }
                 guard let event = try EventStore.event(at: position, txn, databases) else {
-                    return problem(position, "streams", "'\(stream)' version \(version) points to a position that does not exist")
+                    return problem(
+                        position, "streams", "'\(stream)' version \(version) points to a position that does not exist")
                 }
                 guard event.stream == stream, event.version == version else {
-                    return problem(position, "streams", "entry '\(stream)' version \(version) points to '\(event.stream)' version \(event.version)")
+                    return problem(
+                        position, "streams",
+                        "entry '\(stream)' version \(version) points to '\(event.stream)' version \(event.version)")
                 }
             }
             return nil
@@ -199,25 +231,35 @@ private struct ForwardWalk {
         }
         let recordedStreams = try LogTail.streamCount(txn, databases)
         if recordedStreams != UInt64(streamsStarted) {
-            return problem(nil, "meta", "the stream count says \(recordedStreams) but the log holds \(streamsStarted) streams")
+            return problem(
+                nil, "meta", "the stream count says \(recordedStreams) but the log holds \(streamsStarted) streams")
         }
 
         // Request index: each request starts at an event carrying its id.
         let requestProblem: VerifyProblem? = try txn.withCursor(databases.requests) { cursor in
             var move = CursorMove.first
-            while let entry = try cursor.move(move, { key, value in (String(decoding: key, as: UTF8.self), IndexKeys.decodeResult(value)) }) {
+            while let entry = try cursor.move(
+                move, { key, value in (String(decoding: key, as: UTF8.self), IndexKeys.decodeResult(value)) })
+            {
                 move = .next
                 let (requestId, result) = entry
                 guard let result else { return problem(nil, "requests", "the entry for '\(requestId)' is malformed") }
                 guard result.firstPosition <= indexed else {
-                    return problem(result.firstPosition, "requests", "request '\(requestId)' is indexed beyond the indexed boundary \(indexed)")
+                    return problem(
+                        result.firstPosition, "requests",
+                        "request '\(requestId)' is indexed beyond the indexed boundary \(indexed)")
                 }
                 for stream in result.streams {
                     guard let event = try EventStore.event(at: stream.firstPosition, txn, databases) else {
-                        return problem(stream.firstPosition, "requests", "request '\(requestId)' points to a missing position")
+                        return problem(
+                            stream.firstPosition, "requests", "request '\(requestId)' points to a missing position")
                     }
-                    guard event.requestId == requestId, event.stream == stream.stream, event.version == stream.firstVersion else {
-                        return problem(stream.firstPosition, "requests", "request '\(requestId)' points to an event of another request")
+                    guard event.requestId == requestId, event.stream == stream.stream,
+                        event.version == stream.firstVersion
+                    else {
+                        return problem(
+                            stream.firstPosition, "requests",
+                            "request '\(requestId)' points to an event of another request")
                     }
                 }
             }

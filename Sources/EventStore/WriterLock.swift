@@ -16,7 +16,8 @@ package final class WriterLock: Sendable {
             throw StoreError.system("open(\(path))")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines)
             close(fd)
             throw StoreError.locked(path: path, holder: holder.flatMap(Int32.init))
         }

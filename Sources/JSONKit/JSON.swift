@@ -135,7 +135,8 @@ extension JSON {
         var s = s
         s.withUTF8 { utf8 in
             var runStart = 0
-            for (i, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            for (i, byte) in utf8.enumerated()
+            where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i]))
                 runStart = i + 1
                 switch byte {
@@ -163,14 +164,17 @@ extension JSON {
         let inner = indent + "  "
         switch self {
         case .array(let elements) where !elements.isEmpty:
-            if elements.allSatisfy({ if case .array = $0 { return false }; if case .object = $0 { return false }; return true }) {
+            if elements.allSatisfy({
+                if case .array = $0 { return false }; if case .object = $0 { return false }; return true
+            }) {
                 return serialized()
             }
             return "[\n" + elements.map { inner + $0.pretty(indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
         case .object(let object) where !object.members.isEmpty:
-            return "{\n" + object.members.map {
-                inner + JSON.string($0.key).serialized() + ": " + $0.value.pretty(indent: inner)
-            }.joined(separator: ",\n") + "\n\(indent)}"
+            return "{\n"
+                + object.members.map {
+                    inner + JSON.string($0.key).serialized() + ": " + $0.value.pretty(indent: inner)
+                }.joined(separator: ",\n") + "\n\(indent)}"
         default:
             return serialized()
         }

@@ -91,8 +91,10 @@ private struct KeyedTreeDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
     init(object: JSONObject, codingPath: [any CodingKey]) {
         self.object = object
         self.codingPath = codingPath
-        index = object.members.count > 32
-            ? Dictionary(object.members.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first }) : nil
+        index =
+            object.members.count > 32
+            ? Dictionary(object.members.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
+            : nil
     }
 
     var allKeys: [Key] { object.members.compactMap { Key(stringValue: $0.key) } }
@@ -106,7 +108,8 @@ private struct KeyedTreeDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
 
     private func value(_ key: Key) throws -> JSON {
         guard let value = member(key.stringValue) else {
-            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no member \"\(key.stringValue)\""))
+            throw DecodingError.keyNotFound(
+                key, .init(codingPath: codingPath, debugDescription: "no member \"\(key.stringValue)\""))
         }
         return value
     }
@@ -149,7 +152,9 @@ private struct KeyedTreeDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
         return try T(from: TreeDecoder(value: value, parentPath: codingPath, key: key))
     }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type, forKey key: Key
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         try TreeDecoder(value: value(key), parentPath: codingPath, key: key).container(keyedBy: type)
     }
 
@@ -180,7 +185,8 @@ private struct UnkeyedTreeDecoder: UnkeyedDecodingContainer {
     /// The next element and its key (its path is made only if an error needs it).
     private mutating func next() throws -> (JSON, TreeKey) {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(JSON.self, .init(codingPath: codingPath, debugDescription: "the array has no element \(currentIndex)"))
+            throw DecodingError.valueNotFound(
+                JSON.self, .init(codingPath: codingPath, debugDescription: "the array has no element \(currentIndex)"))
         }
         defer { currentIndex += 1 }
         return (elements[currentIndex], TreeKey(intValue: currentIndex))
@@ -195,9 +201,15 @@ private struct UnkeyedTreeDecoder: UnkeyedDecodingContainer {
     }
 
     mutating func decode(_ type: Bool.Type) throws -> Bool { let (v, k) = try next(); return try boolean(v, path(k)) }
-    mutating func decode(_ type: String.Type) throws -> String { let (v, k) = try next(); return try string(v, path(k)) }
-    mutating func decode(_ type: Double.Type) throws -> Double { let (v, k) = try next(); return try double(v, path(k)) }
-    mutating func decode(_ type: Float.Type) throws -> Float { let (v, k) = try next(); return Float(try double(v, path(k))) }
+    mutating func decode(_ type: String.Type) throws -> String {
+        let (v, k) = try next(); return try string(v, path(k))
+    }
+    mutating func decode(_ type: Double.Type) throws -> Double {
+        let (v, k) = try next(); return try double(v, path(k))
+    }
+    mutating func decode(_ type: Float.Type) throws -> Float {
+        let (v, k) = try next(); return Float(try double(v, path(k)))
+    }
     mutating func decode(_ type: Int.Type) throws -> Int { let (v, k) = try next(); return try integer(v, path(k)) }
     mutating func decode(_ type: Int8.Type) throws -> Int8 { let (v, k) = try next(); return try integer(v, path(k)) }
     mutating func decode(_ type: Int16.Type) throws -> Int16 { let (v, k) = try next(); return try integer(v, path(k)) }
@@ -205,16 +217,24 @@ private struct UnkeyedTreeDecoder: UnkeyedDecodingContainer {
     mutating func decode(_ type: Int64.Type) throws -> Int64 { let (v, k) = try next(); return try integer(v, path(k)) }
     mutating func decode(_ type: UInt.Type) throws -> UInt { let (v, k) = try next(); return try integer(v, path(k)) }
     mutating func decode(_ type: UInt8.Type) throws -> UInt8 { let (v, k) = try next(); return try integer(v, path(k)) }
-    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { let (v, k) = try next(); return try integer(v, path(k)) }
-    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { let (v, k) = try next(); return try integer(v, path(k)) }
-    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { let (v, k) = try next(); return try integer(v, path(k)) }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 {
+        let (v, k) = try next(); return try integer(v, path(k))
+    }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 {
+        let (v, k) = try next(); return try integer(v, path(k))
+    }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 {
+        let (v, k) = try next(); return try integer(v, path(k))
+    }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let (value, key) = try next()
         return try T(from: TreeDecoder(value: value, parentPath: codingPath, key: key))
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         let (value, key) = try next()
         return try TreeDecoder(value: value, parentPath: codingPath, key: key).container(keyedBy: type)
     }
@@ -261,7 +281,8 @@ private func integer<T: FixedWidthInteger>(_ value: JSON, _ path: @autoclosure (
     default: throw mismatch(T.self, value, path())
     }
     guard let exact else {
-        throw DecodingError.dataCorrupted(.init(codingPath: path(), debugDescription: "\(value.serialized()) does not fit \(T.self)"))
+        throw DecodingError.dataCorrupted(
+            .init(codingPath: path(), debugDescription: "\(value.serialized()) does not fit \(T.self)"))
     }
     return exact
 }
@@ -397,11 +418,15 @@ private struct KeyedTreeEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol 
     mutating func encode(_ value: UInt64, forKey key: Key) throws { set(key, try integer(value, path(key))) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { try value.encode(to: child(key)) }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type, forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
         child(key).container(keyedBy: type)
     }
 
-    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer { child(key).unkeyedContainer() }
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        child(key).unkeyedContainer()
+    }
     mutating func superEncoder() -> any Encoder { child(Key(stringValue: "super")!) }
     mutating func superEncoder(forKey key: Key) -> any Encoder { child(key) }
 }
@@ -439,7 +464,9 @@ private struct UnkeyedTreeEncoder: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt64) throws { append(try integer(value, path)) }
     mutating func encode<T: Encodable>(_ value: T) throws { try value.encode(to: next()) }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) -> KeyedEncodingContainer<NestedKey> {
         next().container(keyedBy: type)
     }
 
@@ -458,7 +485,8 @@ private func number(_ value: Double, _ path: @autoclosure () -> [any CodingKey])
 /// `value` as a JSON integer, which holds 64 signed bits; `path` names it in the error.
 private func integer<T: FixedWidthInteger>(_ value: T, _ path: @autoclosure () -> [any CodingKey]) throws -> JSON {
     guard let exact = Int64(exactly: value) else {
-        throw EncodingError.invalidValue(value, .init(codingPath: path(), debugDescription: "\(value) is beyond a 64-bit integer"))
+        throw EncodingError.invalidValue(
+            value, .init(codingPath: path(), debugDescription: "\(value) is beyond a 64-bit integer"))
     }
     return .int(exact)
 }

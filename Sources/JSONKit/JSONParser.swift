@@ -84,7 +84,9 @@ extension JSON {
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(object) }
             while true {
                 skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                    throw error("expected a member name")
+                }
                 let keyOffset = index
                 let key = try string()
                 let duplicate: Bool
@@ -130,7 +132,11 @@ extension JSON {
             let start = index
             if bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit") }
-            if bytes[index] == UInt8(ascii: "0") { index += 1 } else { while index < bytes.count, isDigit(bytes[index]) { index += 1 } }
+            if bytes[index] == UInt8(ascii: "0") {
+                index += 1
+            } else {
+                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            }
             var integral = true
             if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
                 integral = false
@@ -141,15 +147,21 @@ extension JSON {
             if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
                 integral = false
                 index += 1
-                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-                guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit in the exponent") }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                    index += 1
+                }
+                guard index < bytes.count, isDigit(bytes[index]) else {
+                    throw error("expected a digit in the exponent")
+                }
                 while index < bytes.count, isDigit(bytes[index]) { index += 1 }
             }
             if integral, index - start <= 18 {
                 // At most 18 digits always fit an Int64: no text, no overflow check.
                 var value: Int64 = 0
                 let negative = bytes[start] == UInt8(ascii: "-")
-                for i in (negative ? start + 1 : start)..<index { value = value &* 10 &+ Int64(bytes[i] &- UInt8(ascii: "0")) }
+                for i in (negative ? start + 1 : start)..<index {
+                    value = value &* 10 &+ Int64(bytes[i] &- UInt8(ascii: "0"))
+                }
                 return .int(negative ? -value : value)
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
@@ -212,7 +224,9 @@ extension JSON {
                     case UInt8(ascii: "u"):
                         var code = try hex4()
                         if (0xD800...0xDBFF).contains(code) {
-                            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                                bytes[index + 1] == UInt8(ascii: "u")
+                            else {
                                 throw error("unpaired surrogate")
                             }
                             index += 2

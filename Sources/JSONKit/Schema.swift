@@ -38,7 +38,10 @@ public struct StringRule: Sendable {
     public var valuesName: String?
 
     /// Describes a string's limits.
-    public init(minLength: Int = 0, maxLength: Int? = nil, pattern: Pattern? = nil, values: [String]? = nil, valuesName: String? = nil) {
+    public init(
+        minLength: Int = 0, maxLength: Int? = nil, pattern: Pattern? = nil, values: [String]? = nil,
+        valuesName: String? = nil
+    ) {
         self.minLength = minLength
         self.maxLength = maxLength
         self.pattern = pattern
@@ -73,7 +76,8 @@ public enum Pattern: String, Sendable, CaseIterable {
         switch self {
         case .id: #"^[A-Za-z0-9._-]{1,64}$"#
         case .currency: #"^[A-Z]{3}$"#
-        case .dateTime: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"#
+        case .dateTime:
+            #"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"#
         case .date: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#
         case .period: #"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"#
         case .sealed: #"^v1\.[A-Za-z0-9+/]+={0,2}$"#
@@ -101,13 +105,17 @@ public enum Pattern: String, Sendable, CaseIterable {
     /// Whether `text` matches the pattern; the same language as `regex`.
     public func matches(_ text: String) -> Bool {
         let scalars = Array(text.unicodeScalars)
-        func all(_ range: ArraySlice<Unicode.Scalar>, _ test: (Unicode.Scalar) -> Bool) -> Bool { range.allSatisfy(test) }
+        func all(_ range: ArraySlice<Unicode.Scalar>, _ test: (Unicode.Scalar) -> Bool) -> Bool {
+            range.allSatisfy(test)
+        }
         func digits(_ range: ArraySlice<Unicode.Scalar>) -> Bool { all(range) { ("0"..."9").contains($0) } }
         switch self {
         case .id:
-            return (1...64).contains(scalars.count) && all(scalars[...]) {
-                ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "_" || $0 == "-"
-            }
+            return (1...64).contains(scalars.count)
+                && all(scalars[...]) {
+                    ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "."
+                        || $0 == "_" || $0 == "-"
+                }
         case .currency:
             return scalars.count == 3 && all(scalars[...]) { ("A"..."Z").contains($0) }
         case .date:
@@ -115,8 +123,9 @@ public enum Pattern: String, Sendable, CaseIterable {
                 && scalars[7] == "-" && digits(scalars[8..<10])
         case .dateTime:
             guard scalars.count >= 20, Pattern.date.matches(String(String.UnicodeScalarView(scalars[0..<10]))),
-                  scalars[10] == "T" || scalars[10] == "t", digits(scalars[11..<13]), scalars[13] == ":",
-                  digits(scalars[14..<16]), scalars[16] == ":", digits(scalars[17..<19]) else { return false }
+                scalars[10] == "T" || scalars[10] == "t", digits(scalars[11..<13]), scalars[13] == ":",
+                digits(scalars[14..<16]), scalars[16] == ":", digits(scalars[17..<19])
+            else { return false }
             var i = 19
             if scalars[i] == "." {
                 let start = i + 1
@@ -133,23 +142,28 @@ public enum Pattern: String, Sendable, CaseIterable {
             if scalars.count == 4 { return true }
             guard scalars.count == 7, scalars[4] == "-" else { return false }
             if scalars[5] == "Q" { return ("1"..."4").contains(scalars[6]) }
-            guard digits(scalars[5..<7]), let month = Int(String(String.UnicodeScalarView(scalars[5..<7]))) else { return false }
+            guard digits(scalars[5..<7]), let month = Int(String(String.UnicodeScalarView(scalars[5..<7]))) else {
+                return false
+            }
             return (1...12).contains(month)
         case .sealed:
             guard scalars.count > 3, scalars[0] == "v", scalars[1] == "1", scalars[2] == "." else { return false }
             var body = scalars[3...]
             var padding = 0
             while let last = body.last, last == "=" { body = body.dropLast(); padding += 1 }
-            return !body.isEmpty && padding <= 2 && all(body) {
-                ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "+" || $0 == "/"
-            }
+            return !body.isEmpty && padding <= 2
+                && all(body) {
+                    ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "+"
+                        || $0 == "/"
+                }
         case .phone:
             var body = scalars[...]
             if body.first == "+" { body = body.dropFirst() }
-            return (3...32).contains(body.count) && all(body) {
-                ("0"..."9").contains($0) || ("۰"..."۹").contains($0) || ("٠"..."٩").contains($0)
-                    || $0 == " " || $0 == "(" || $0 == ")" || $0 == "-"
-            }
+            return (3...32).contains(body.count)
+                && all(body) {
+                    ("0"..."9").contains($0) || ("۰"..."۹").contains($0) || ("٠"..."٩").contains($0)
+                        || $0 == " " || $0 == "(" || $0 == ")" || $0 == "-"
+                }
         case .sha256:
             return scalars.count == 64 && all(scalars[...]) { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
         case .email:
@@ -157,7 +171,8 @@ public enum Pattern: String, Sendable, CaseIterable {
             guard let at = scalars.firstIndex(of: "@"), at > 0, scalars.lastIndex(of: "@") == at else { return false }
             let domain = scalars[(at + 1)...]
             guard !scalars.contains(where: isSpace), let dot = domain.lastIndex(of: "."),
-                  dot > domain.startIndex, dot < scalars.count - 1 else { return false }
+                dot > domain.startIndex, dot < scalars.count - 1
+            else { return false }
             return true
         }
     }

@@ -24,7 +24,9 @@ extension Schema {
     /// A string matching one of crmd's patterns.
     public static func matching(_ pattern: Pattern) -> Schema { .string(StringRule(pattern: pattern)) }
     /// An array of `items`, at most `max` long.
-    public static func list(_ items: Schema, min: Int = 0, max: Int) -> Schema { .array(items, minItems: min, maxItems: max) }
+    public static func list(_ items: Schema, min: Int = 0, max: Int) -> Schema {
+        .array(items, minItems: min, maxItems: max)
+    }
     /// An object with exactly these members, the listed ones required.
     public static func record(_ properties: KeyValuePairs<String, Schema>, required: [String]) -> Schema {
         .object(ObjectRule(properties.map { ($0.key, $0.value) }, required: required))

@@ -7,22 +7,37 @@ public enum SchemaDefinitions {
 
     /// The definitions by name.
     public static let all: [String: Schema] = [
-        "id": .described(.string(StringRule(pattern: .id)), "A client-chosen or generated identifier (docs/protocol.md)."),
-        "currency": .described(.string(StringRule(pattern: .currency, values: Currency.codes, valuesName: "an ISO 4217 currency code such as IRR or EUR")),
-                               "An active ISO 4217 code."),
-        "money": .described(.object(ObjectRule([
-            ("amount", .integer(minimum: 0, maximum: maxAmount)),
-            ("currency", .ref("currency")),
-        ], required: ["amount", "currency"])), "An integer count of the currency's minor unit (IRR has none)."),
+        "id": .described(
+            .string(StringRule(pattern: .id)), "A client-chosen or generated identifier (docs/protocol.md)."),
+        "currency": .described(
+            .string(
+                StringRule(
+                    pattern: .currency, values: Currency.codes,
+                    valuesName: "an ISO 4217 currency code such as IRR or EUR")),
+            "An active ISO 4217 code."),
+        "money": .described(
+            .object(
+                ObjectRule(
+                    [
+                        ("amount", .integer(minimum: 0, maximum: maxAmount)),
+                        ("currency", .ref("currency")),
+                    ], required: ["amount", "currency"])),
+            "An integer count of the currency's minor unit (IRR has none)."),
         "dateTime": .described(.string(StringRule(pattern: .dateTime)), "RFC 3339 time."),
         "date": .described(.string(StringRule(pattern: .date)), "A calendar date (Gregorian)."),
-        "sealed": .described(.string(StringRule(pattern: .sealed)),
-                             "Personal data encrypted with the customer's data key (AES-GCM); unreadable once the customer is forgotten."),
-        "line": .described(.object(ObjectRule([
-            ("productId", .ref("id")),
-            ("quantity", .integer(minimum: 1, maximum: 1_000_000_000)),
-            ("unitPrice", .ref("money")),
-        ], required: ["productId", "quantity", "unitPrice"])), "One line of a quote or invoice: product, quantity and unit price."),
+        "sealed": .described(
+            .string(StringRule(pattern: .sealed)),
+            "Personal data encrypted with the customer's data key (AES-GCM); unreadable once the customer is forgotten."
+        ),
+        "line": .described(
+            .object(
+                ObjectRule(
+                    [
+                        ("productId", .ref("id")),
+                        ("quantity", .integer(minimum: 1, maximum: 1_000_000_000)),
+                        ("unitPrice", .ref("money")),
+                    ], required: ["productId", "quantity", "unitPrice"])),
+            "One line of a quote or invoice: product, quantity and unit price."),
     ]
 
     /// The names a schema refers to, directly and through other definitions, sorted.
@@ -51,7 +66,8 @@ extension Schema {
     /// string work at all.
     public func validate(_ value: JSON) -> SchemaViolation? {
         guard let failure = check(value) else { return nil }
-        return SchemaViolation(path: failure.segments.reversed().map { "/" + Schema.escape($0) }.joined(), message: failure.message)
+        return SchemaViolation(
+            path: failure.segments.reversed().map { "/" + Schema.escape($0) }.joined(), message: failure.message)
     }
 
     /// A violation found below: the pointer's segments innermost first, and the message.
@@ -82,7 +98,9 @@ extension Schema {
             if case .null = value { return nil }
             return inner.check(value)
         case .ref(let name):
-            guard let definition = SchemaDefinitions.all[name] else { return fail("schema refers to unknown definition \(name)") }
+            guard let definition = SchemaDefinitions.all[name] else {
+                return fail("schema refers to unknown definition \(name)")
+            }
             return definition.check(value)
         case .number:
             switch value {
@@ -102,47 +120,68 @@ extension Schema {
             if case .bool = value { return nil }
             return fail("must be a boolean, not \(value.typeName)")
         case .integer(let minimum, let maximum):
-            let number: Int64
-            switch value {
-            case .int(let i): number = i
-            case .double(let d) where d == d.rounded() && abs(d) < 9.2e18: number = Int64(d)
-            default: return fail("must be an integer, not \(value.typeName)")
-            }
-            if let minimum, number < minimum { return fail("must be at least \(minimum)") }
-            if let maximum, number > maximum { return fail("must be at most \(maximum)") }
-            return nil
+            return Schema.checkInteger(value, minimum: minimum, maximum: maximum)
         case .string(let rule):
-            guard case .string(let text) = value else { return fail("must be a string, not \(value.typeName)") }
-            let length = text.unicodeScalars.count
-            if length < rule.minLength { return fail(rule.minLength == 1 ? "must not be empty" : "must have at least \(rule.minLength) characters") }
-            if let max = rule.maxLength, length > max { return fail("must have at most \(max) characters") }
-            if let values = rule.values, !values.contains(text) {
-                return fail("must be " + (rule.valuesName ?? "one of: \(values.joined(separator: ", "))"))
-            }
-            if let pattern = rule.pattern, !pattern.matches(text) { return fail("must be \(pattern.explanation)") }
-            return nil
+            return Schema.checkString(value, rule)
         case .array(let items, let minItems, let maxItems):
-            guard case .array(let elements) = value else { return fail("must be an array, not \(value.typeName)") }
-            if elements.count < minItems { return fail("must have at least \(minItems) item\(minItems == 1 ? "" : "s")") }
-            if let maxItems, elements.count > maxItems { return fail("must have at most \(maxItems) items") }
-            for (i, element) in elements.enumerated() {
-                if let failure = items.check(element) { return failure.under(String(i)) }
-            }
-            return nil
+            return Schema.checkArray(value, items: items, minItems: minItems, maxItems: maxItems)
         case .object(let rule):
-            guard case .object(let object) = value else { return fail("must be an object, not \(value.typeName)") }
-            for name in rule.required where object[name] == nil {
-                return Failure("is required").under(name)
-            }
-            for member in object.members {
-                guard let property = rule.properties.first(where: { $0.name == member.key }) else {
-                    if rule.open { continue }
-                    return Failure("is not a known field").under(member.key)
-                }
-                if let failure = property.schema.check(member.value) { return failure.under(member.key) }
-            }
-            return nil
+            return Schema.checkObject(value, rule)
         }
+    }
+
+    private static func checkInteger(_ value: JSON, minimum: Int64?, maximum: Int64?) -> Failure? {
+        let number: Int64
+        switch value {
+        case .int(let i): number = i
+        case .double(let d) where d == d.rounded() && abs(d) < 9.2e18: number = Int64(d)
+        default: return Failure("must be an integer, not \(value.typeName)")
+        }
+        if let minimum, number < minimum { return Failure("must be at least \(minimum)") }
+        if let maximum, number > maximum { return Failure("must be at most \(maximum)") }
+        return nil
+    }
+
+    private static func checkString(_ value: JSON, _ rule: StringRule) -> Failure? {
+        guard case .string(let text) = value else { return Failure("must be a string, not \(value.typeName)") }
+        let length = text.unicodeScalars.count
+        if length < rule.minLength {
+            return Failure(
+                rule.minLength == 1 ? "must not be empty" : "must have at least \(rule.minLength) characters")
+        }
+        if let max = rule.maxLength, length > max { return Failure("must have at most \(max) characters") }
+        if let values = rule.values, !values.contains(text) {
+            return Failure("must be " + (rule.valuesName ?? "one of: \(values.joined(separator: ", "))"))
+        }
+        if let pattern = rule.pattern, !pattern.matches(text) { return Failure("must be \(pattern.explanation)") }
+        return nil
+    }
+
+    private static func checkArray(_ value: JSON, items: Schema, minItems: Int, maxItems: Int?) -> Failure? {
+        guard case .array(let elements) = value else { return Failure("must be an array, not \(value.typeName)") }
+        if elements.count < minItems {
+            return Failure("must have at least \(minItems) item\(minItems == 1 ? "" : "s")")
+        }
+        if let maxItems, elements.count > maxItems { return Failure("must have at most \(maxItems) items") }
+        for (i, element) in elements.enumerated() {
+            if let failure = items.check(element) { return failure.under(String(i)) }
+        }
+        return nil
+    }
+
+    private static func checkObject(_ value: JSON, _ rule: ObjectRule) -> Failure? {
+        guard case .object(let object) = value else { return Failure("must be an object, not \(value.typeName)") }
+        for name in rule.required where object[name] == nil {
+            return Failure("is required").under(name)
+        }
+        for member in object.members {
+            guard let property = rule.properties.first(where: { $0.name == member.key }) else {
+                if rule.open { continue }
+                return Failure("is not a known field").under(member.key)
+            }
+            if let failure = property.schema.check(member.value) { return failure.under(member.key) }
+        }
+        return nil
     }
 
     /// Escapes one JSON-pointer segment (RFC 6901).

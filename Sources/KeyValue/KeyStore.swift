@@ -26,7 +26,8 @@ public final class KeyStore: @unchecked Sendable {
     public init(directory: String) throws {
         self.directory = directory
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try? FileManager.default.removeItem(atPath: KeyStore.scrubDirectory(directory))
             (environment, keys, destroyed) = try KeyStore.open(directory)
         } catch {
@@ -37,9 +38,13 @@ public final class KeyStore: @unchecked Sendable {
     private static func scrubDirectory(_ directory: String) -> String { directory + ".scrub" }
 
     private static func open(_ directory: String) throws -> (LMDBEnvironment, LMDBDatabase, LMDBDatabase) {
-        let environment = try LMDBEnvironment(path: directory, mapSize: 1 << 30, maxReaders: 126, maxDatabases: 4, readOnly: false)
+        let environment = try LMDBEnvironment(
+            path: directory, mapSize: 1 << 30, maxReaders: 126, maxDatabases: 4, readOnly: false)
         _ = try environment.clearStaleReaders()
-        return (environment, try environment.openDatabase("keys", create: true), try environment.openDatabase("destroyed", create: true))
+        return (
+            environment, try environment.openDatabase("keys", create: true),
+            try environment.openDatabase("destroyed", create: true)
+        )
     }
 
     /// Closes the environment.
@@ -50,14 +55,18 @@ public final class KeyStore: @unchecked Sendable {
     /// The key of `owner`, or nil when it has none (never had one, or it was destroyed).
     public func key(for owner: String) throws -> [UInt8]? {
         try lock.shared {
-            try EventStore.storageCall { try environment.read { try $0.withValue(keys, key: Array(owner.utf8)) { $0.map { Array($0) } } } }
+            try EventStore.storageCall {
+                try environment.read { try $0.withValue(keys, key: Array(owner.utf8)) { $0.map { Array($0) } } }
+            }
         }
     }
 
     /// Whether `owner`'s key was destroyed.
     public func isDestroyed(_ owner: String) throws -> Bool {
         try lock.shared {
-            try EventStore.storageCall { try environment.read { try $0.withValue(destroyed, key: Array(owner.utf8)) { $0 != nil } } }
+            try EventStore.storageCall {
+                try environment.read { try $0.withValue(destroyed, key: Array(owner.utf8)) { $0 != nil } }
+            }
         }
     }
 
@@ -84,7 +93,8 @@ public final class KeyStore: @unchecked Sendable {
     /// Writes a consistent, compacted copy of the key environment into the empty directory
     /// `destination` (destroyed keys are not in it: compaction copies live pages only).
     public func backup(to destination: String) throws {
-        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: destination, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try lock.shared { try EventStore.storageCall { try environment.copy(to: destination, compact: true) } }
     }
 
@@ -110,7 +120,8 @@ public final class KeyStore: @unchecked Sendable {
         let fm = FileManager.default
         let scrub = KeyStore.scrubDirectory(directory)
         try? fm.removeItem(atPath: scrub)
-        try fm.createDirectory(atPath: scrub, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        try fm.createDirectory(
+            atPath: scrub, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         try environment.copy(to: scrub, compact: true)
         environment.close()
         // rename(2) is atomic: a crash leaves either the old file (key deleted, maybe still in a

@@ -24,13 +24,17 @@ public final class KeyValueStore: Sendable {
     public init(directory: String, tables names: [String], readOnly: Bool = false) throws {
         self.directory = directory
         do {
-            if !readOnly { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+            if !readOnly {
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
             // Commits of a bulk load are not synced: after a crash the file may hold pages of a
             // commit without those of the commit before, which no reader can trust. Its data can
             // be made again, so the next writer drops it. (A reader only reads.)
             discardedInterruptedBulkLoad = try !readOnly && KeyValueStore.dropIfBulkLoadWasCutOff(directory)
-            environment = try LMDBEnvironment(path: directory, mapSize: 1 << 30, maxReaders: 126,
-                                              maxDatabases: UInt32(names.count + 1), readOnly: readOnly, noMetaSync: true)
+            environment = try LMDBEnvironment(
+                path: directory, mapSize: 1 << 30, maxReaders: 126,
+                maxDatabases: UInt32(names.count + 1), readOnly: readOnly, noMetaSync: true)
             if !readOnly { _ = try environment.clearStaleReaders() }
             var tables: [String: LMDBDatabase] = [:]
             for name in Set(names) { tables[name] = try environment.openDatabase(name, create: !readOnly) }
@@ -52,7 +56,9 @@ public final class KeyValueStore: Sendable {
         // The loader may have finished (unlinked the marker, then let go) between our open and
         // our lock: then the file we locked is no longer the marker, and the store is whole.
         var opened = stat(), current = stat()
-        guard fstat(fd, &opened) == 0, stat(marker, &current) == 0, opened.st_ino == current.st_ino, opened.st_dev == current.st_dev else {
+        guard fstat(fd, &opened) == 0, stat(marker, &current) == 0, opened.st_ino == current.st_ino,
+            opened.st_dev == current.st_dev
+        else {
             return false
         }
         for file in ["data.mdb", "lock.mdb"] where unlink(directory + "/" + file) != 0 && errno != ENOENT {
@@ -116,7 +122,9 @@ public final class KeyValueStore: Sendable {
                 return try environment.write { try body(KeyValueTransaction(txn: $0, tables: tables)) }
             } catch let error as LMDBError where error.isMapFull {
                 let size = environment.info().mapSize
-                do { try environment.setMapSize(size < (8 << 30) ? size * 2 : size + (8 << 30)) } catch { throw StoreError.wrap(error) }
+                do { try environment.setMapSize(size < (8 << 30) ? size * 2 : size + (8 << 30)) } catch {
+                    throw StoreError.wrap(error)
+                }
             } catch {
                 throw StoreError.wrap(error)
             }
@@ -125,7 +133,8 @@ public final class KeyValueStore: Sendable {
 
     /// Writes a consistent, compacted copy into the empty directory `destination`.
     public func backup(to destination: String) throws {
-        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: destination, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try EventStore.storageCall { try environment.copy(to: destination, compact: true) }
     }
 
@@ -148,7 +157,9 @@ public struct KeyValueTransaction {
     let tables: [String: LMDBDatabase]
 
     private func table(_ name: String) throws -> LMDBDatabase {
-        guard let table = tables[name] else { throw StoreError.invalidRequest("no table \(name) in this key-value store") }
+        guard let table = tables[name] else {
+            throw StoreError.invalidRequest("no table \(name) in this key-value store")
+        }
         return table
     }
 
@@ -190,15 +201,20 @@ public struct KeyValueTransaction {
 
     /// Calls `body` with each entry whose key starts with `prefix`, in key order, from `start`
     /// (at or after) when given; return false to stop.
-    public func scan(_ table: String, prefix: [UInt8], from start: [UInt8]? = nil,
-                     _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+    public func scan(
+        _ table: String, prefix: [UInt8], from start: [UInt8]? = nil,
+        _ body: ([UInt8], [UInt8]) throws -> Bool
+    ) throws {
         try txn.withCursor(self.table(table)) { cursor in
             let from = start ?? prefix
             var step: CursorMove = from.isEmpty ? .first : .atOrAfter(from)
-            while let more = try cursor.move(step, { key, value -> Bool in
-                guard key.count >= prefix.count, zip(key, prefix).allSatisfy({ $0 == $1 }) else { return false }
-                return try body(Array(key), Array(value))
-            }), more {
+            while let more = try cursor.move(
+                step,
+                { key, value -> Bool in
+                    guard key.count >= prefix.count, zip(key, prefix).allSatisfy({ $0 == $1 }) else { return false }
+                    return try body(Array(key), Array(value))
+                }), more
+            {
                 step = .next
             }
         }

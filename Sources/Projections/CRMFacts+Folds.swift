@@ -25,8 +25,10 @@ extension CRMFacts {
             try search.forget(e.customerId, txn)
         case .supportContractRecorded(let e):
             let expires = Self.micros(e.expiresOn + "T00:00:00Z") ?? 0
-            try txn.put(Self.contracts, Key.of(.time(expires), .text(e.contractId)), ContractRow(
-                contractId: e.contractId, customerId: e.customerId, productId: e.productId, expiresOn: e.expiresOn))
+            try txn.put(
+                Self.contracts, Key.of(.time(expires), .text(e.contractId)),
+                ContractRow(
+                    contractId: e.contractId, customerId: e.customerId, productId: e.productId, expiresOn: e.expiresOn))
         default:
             break
         }
@@ -35,8 +37,10 @@ extension CRMFacts {
     private func register(_ e: CustomerRegistered, _ fold: Fold) throws {
         let row = CustomerRow(
             customerId: e.customerId, agentId: e.agentId, branchId: e.branchId, kind: e.kind, tags: e.tags,
-            channel: e.source?.channel, campaign: e.source?.campaign, registeredAt: fold.when, registeredMicros: fold.at,
-            name: .text(e.name), phones: .texts(e.phones), emails: .texts(e.emails), birthday: e.birthday.map(SealedValue.text),
+            channel: e.source?.channel, campaign: e.source?.campaign, registeredAt: fold.when,
+            registeredMicros: fold.at,
+            name: .text(e.name), phones: .texts(e.phones), emails: .texts(e.emails),
+            birthday: e.birthday.map(SealedValue.text),
             forgotten: false)
         try fold.txn.put(Self.customers, Key.of(.text(e.customerId)), row)
         try fold.txn.put(Self.customersByAgent, Key.of(.text(e.agentId), .text(e.customerId)), [])
@@ -58,13 +62,17 @@ extension CRMFacts {
             case "phones": row.phones = sealed
             case "emails": row.emails = sealed
             case "birthday": row.birthday = sealed
-            default: break // addresses are not kept here: no list or report shows one
+            default: break  // addresses are not kept here: no list or report shows one
             }
             try indexSearch(e.customerId, fold)
         case "tags":
-            for tag in row.tags { try txn.delete(Self.customersByTag, Key.of(.text(SearchText.normalize(tag)), .text(e.customerId))) }
+            for tag in row.tags {
+                try txn.delete(Self.customersByTag, Key.of(.text(SearchText.normalize(tag)), .text(e.customerId)))
+            }
             row.tags = e.new?.arrayValue?.compactMap(\.stringValue) ?? []
-            for tag in row.tags { try txn.put(Self.customersByTag, Key.of(.text(SearchText.normalize(tag)), .text(e.customerId)), []) }
+            for tag in row.tags {
+                try txn.put(Self.customersByTag, Key.of(.text(SearchText.normalize(tag)), .text(e.customerId)), [])
+            }
         case "source":
             row.channel = e.new?["channel"]?.stringValue
             row.campaign = e.new?["campaign"]?.stringValue
@@ -81,8 +89,11 @@ extension CRMFacts {
     /// Calls, meetings, emails, SMS, notes and negotiations, by their business time.
     func foldInteraction(_ kind: InteractionKind, _ e: Interaction, _ fold: Fold) throws {
         let business = Self.micros(e.at) ?? fold.at
-        try fold.txn.put(Self.interactions, Key.of(.time(business), .number(UInt64(fold.projected.recorded.position))), InteractionRow(
-            customerId: e.customerId, agentId: e.agentId, kind: kind.rawValue, at: e.at, outcome: e.outcome, direction: e.direction))
+        try fold.txn.put(
+            Self.interactions, Key.of(.time(business), .number(UInt64(fold.projected.recorded.position))),
+            InteractionRow(
+                customerId: e.customerId, agentId: e.agentId, kind: kind.rawValue, at: e.at, outcome: e.outcome,
+                direction: e.direction))
         if kind != .note {
             let key = Key.of(.text(e.customerId))
             let previous = try fold.txn.get(Self.lastContacts, key).map { KeyPart.time(in: $0, at: 0) }
@@ -100,10 +111,15 @@ extension CRMFacts {
         switch event {
         case .quoteGiven(let e):
             let quoteKey = Key.of(.time(fold.at), .text(e.quoteId))
-            try txn.put(Self.quotes, quoteKey, QuoteRow(
-                quoteId: e.quoteId, customerId: e.customerId, agentId: e.agentId, givenAt: fold.when, total: e.total,
-                currency: e.currency, validUntil: e.validUntil, channel: e.channel))
-            if let valid = Self.micros(e.validUntil) { try txn.put(Self.quotesByExpiry, Key.of(.time(valid), .text(e.quoteId)), quoteKey) }
+            try txn.put(
+                Self.quotes, quoteKey,
+                QuoteRow(
+                    quoteId: e.quoteId, customerId: e.customerId, agentId: e.agentId, givenAt: fold.when,
+                    total: e.total,
+                    currency: e.currency, validUntil: e.validUntil, channel: e.channel))
+            if let valid = Self.micros(e.validUntil) {
+                try txn.put(Self.quotesByExpiry, Key.of(.time(valid), .text(e.quoteId)), quoteKey)
+            }
         case .invoiceIssued(let e):
             try issue(e.document, fold)
         case .invoiceVoided(let e):
@@ -118,9 +134,11 @@ extension CRMFacts {
                     agentId = row.agentId
                 }
             }
-            try txn.put(Self.payments, Key.of(.time(Self.micros(e.at) ?? fold.at), .text(e.paymentId)), PaymentRow(
-                invoiceId: e.invoiceId, customerId: e.customerId, agentId: agentId, amount: e.amount.amount,
-                currency: e.amount.currency, at: e.at))
+            try txn.put(
+                Self.payments, Key.of(.time(Self.micros(e.at) ?? fold.at), .text(e.paymentId)),
+                PaymentRow(
+                    invoiceId: e.invoiceId, customerId: e.customerId, agentId: agentId, amount: e.amount.amount,
+                    currency: e.amount.currency, at: e.at))
         default:
             break
         }
@@ -129,11 +147,16 @@ extension CRMFacts {
     private func issue(_ d: IssuedDocument, _ fold: Fold) throws {
         let customer = try fold.txn.row(Self.customers, Key.of(.text(d.customerId)))
         let saleKey = Key.of(.time(fold.at), .text(d.documentId))
-        try fold.txn.put(Self.sales, saleKey, SaleRow(
-            invoiceId: d.documentId, customerId: d.customerId, agentId: d.agentId, branchId: customer?.branchId,
-            channel: customer?.channel, campaign: customer?.campaign, issuedAt: fold.when, currency: d.currency, total: d.total,
-            paid: 0, void: false, dueAt: d.dueAt, dueMicros: Self.micros(d.dueAt),
-            lines: d.lines.map { SaleLine(productId: $0.productId, quantity: $0.quantity, amount: $0.quantity * $0.unitPrice.amount) }))
+        try fold.txn.put(
+            Self.sales, saleKey,
+            SaleRow(
+                invoiceId: d.documentId, customerId: d.customerId, agentId: d.agentId, branchId: customer?.branchId,
+                channel: customer?.channel, campaign: customer?.campaign, issuedAt: fold.when, currency: d.currency,
+                total: d.total,
+                paid: 0, void: false, dueAt: d.dueAt, dueMicros: Self.micros(d.dueAt),
+                lines: d.lines.map {
+                    SaleLine(productId: $0.productId, quantity: $0.quantity, amount: $0.quantity * $0.unitPrice.amount)
+                }))
         try fold.txn.put(Self.invoiceKeys, Key.of(.text(d.documentId)), saleKey)
     }
 
@@ -142,13 +165,17 @@ extension CRMFacts {
         let txn = fold.txn
         switch event {
         case .pipelineDefined(let e):
-            try txn.put(Self.pipelines, Key.of(.text(e.pipelineId)), PipelineRow(pipelineId: e.pipelineId, stages: e.stages))
+            try txn.put(
+                Self.pipelines, Key.of(.text(e.pipelineId)), PipelineRow(pipelineId: e.pipelineId, stages: e.stages))
         case .dealOpened(let e):
             let customer = try txn.row(Self.customers, Key.of(.text(e.customerId)))
-            try txn.put(Self.deals, Key.of(.text(e.dealId)), DealRow(
-                dealId: e.dealId, customerId: e.customerId, agentId: e.agentId, branchId: customer?.branchId,
-                channel: customer?.channel, campaign: customer?.campaign, pipelineId: e.pipelineId, stage: e.stage,
-                outcome: "open", openedMicros: fold.at, value: e.value, history: [StageStep(stage: e.stage, at: fold.at)]))
+            try txn.put(
+                Self.deals, Key.of(.text(e.dealId)),
+                DealRow(
+                    dealId: e.dealId, customerId: e.customerId, agentId: e.agentId, branchId: customer?.branchId,
+                    channel: customer?.channel, campaign: customer?.campaign, pipelineId: e.pipelineId, stage: e.stage,
+                    outcome: "open", openedMicros: fold.at, value: e.value,
+                    history: [StageStep(stage: e.stage, at: fold.at)]))
         case .dealMoved(let e):
             try moveDeal(e.dealId, to: e.to, fold)
         case .dealWon(let e):
@@ -169,7 +196,9 @@ extension CRMFacts {
         }
     }
 
-    private func moveDeal(_ dealId: String, to stage: String, _ fold: Fold, _ more: (inout DealRow) -> Void = { _ in }) throws {
+    private func moveDeal(
+        _ dealId: String, to stage: String, _ fold: Fold, _ more: (inout DealRow) -> Void = { _ in }
+    ) throws {
         try fold.txn.update(Self.deals, Key.of(.text(dealId))) { row in
             row.stage = stage
             row.history.append(StageStep(stage: stage, at: fold.at))
@@ -183,19 +212,27 @@ extension CRMFacts {
         switch event {
         case .followupScheduled(let e):
             let due = Self.micros(e.due) ?? fold.at
-            try txn.put(Self.followups, Key.of(.text(e.followupId)), FollowupRow(
-                followupId: e.followupId, customerId: e.customerId, agentId: e.agentId, due: e.due, dueMicros: due, kind: e.kind,
-                status: "scheduled", deferrals: 0, scheduledAt: fold.when))
+            try txn.put(
+                Self.followups, Key.of(.text(e.followupId)),
+                FollowupRow(
+                    followupId: e.followupId, customerId: e.customerId, agentId: e.agentId, due: e.due, dueMicros: due,
+                    kind: e.kind,
+                    status: "scheduled", deferrals: 0, scheduledAt: fold.when))
             try txn.put(Self.followupsByAgent, Key.of(.text(e.agentId), .time(due), .text(e.followupId)), [])
         case .followupDeferred(let e):
             try txn.update(Self.followups, Key.of(.text(e.followupId))) { row in
-                try txn.delete(Self.followupsByAgent, Key.of(.text(row.agentId), .time(row.dueMicros), .text(e.followupId)))
+                try txn.delete(
+                    Self.followupsByAgent, Key.of(.text(row.agentId), .time(row.dueMicros), .text(e.followupId)))
                 row.due = e.to
                 row.dueMicros = Self.micros(e.to) ?? fold.at
                 row.deferrals += 1
-                try txn.put(Self.followupsByAgent, Key.of(.text(row.agentId), .time(row.dueMicros), .text(e.followupId)), [])
-                try txn.put(Self.deferrals, Key.of(.time(fold.at), .text(e.followupId)), DeferralRow(
-                    followupId: e.followupId, customerId: e.customerId, agentId: row.agentId, kind: row.kind, from: e.from, to: e.to))
+                try txn.put(
+                    Self.followupsByAgent, Key.of(.text(row.agentId), .time(row.dueMicros), .text(e.followupId)), [])
+                try txn.put(
+                    Self.deferrals, Key.of(.time(fold.at), .text(e.followupId)),
+                    DeferralRow(
+                        followupId: e.followupId, customerId: e.customerId, agentId: row.agentId, kind: row.kind,
+                        from: e.from, to: e.to))
             }
         case .followupCompleted(let e):
             try closeFollowup(e.followupId, status: "completed", txn)
@@ -218,27 +255,35 @@ extension CRMFacts {
         let txn = fold.txn
         switch event {
         case .productDefined(let e):
-            try txn.put(Self.products, Key.of(.text(e.productId)), ProductRow(
-                productId: e.productId, name: e.name, unitPrice: e.unitPrice, retired: false))
+            try txn.put(
+                Self.products, Key.of(.text(e.productId)),
+                ProductRow(
+                    productId: e.productId, name: e.name, unitPrice: e.unitPrice, retired: false))
         case .productRepriced(let e):
             try txn.update(Self.products, Key.of(.text(e.productId))) { $0.unitPrice = e.to }
         case .productRetired(let e):
             try txn.update(Self.products, Key.of(.text(e.productId))) { $0.retired = true }
         case .agentHired(let e):
-            try txn.put(Self.agents, Key.of(.text(e.agentId)), AgentRow(
-                agentId: e.agentId, name: e.name, role: e.role, branchId: e.branchId, left: false))
+            try txn.put(
+                Self.agents, Key.of(.text(e.agentId)),
+                AgentRow(
+                    agentId: e.agentId, name: e.name, role: e.role, branchId: e.branchId, left: false))
         case .agentLeft(let e):
             try txn.update(Self.agents, Key.of(.text(e.agentId))) { row in
                 row.left = true
                 row.successorId = e.successorId
             }
         case .branchOpened(let e):
-            try txn.put(Self.branches, Key.of(.text(e.branchId)), BranchRow(
-                branchId: e.branchId, name: e.name, region: e.region, kind: e.kind))
+            try txn.put(
+                Self.branches, Key.of(.text(e.branchId)),
+                BranchRow(
+                    branchId: e.branchId, name: e.name, region: e.region, kind: e.kind))
         case .targetSet(let e):
-            try txn.put(Self.targets, Key.of(.text(e.targetId)), TargetRow(
-                targetId: e.targetId, period: e.period, calendar: e.calendar, scope: e.scope, scopeId: e.scopeId,
-                amount: e.amount, setAt: fold.when))
+            try txn.put(
+                Self.targets, Key.of(.text(e.targetId)),
+                TargetRow(
+                    targetId: e.targetId, period: e.period, calendar: e.calendar, scope: e.scope, scopeId: e.scopeId,
+                    amount: e.amount, setAt: fold.when))
         default:
             break
         }

@@ -49,10 +49,12 @@ public struct CRMFacts: Projection {
     /// small and apart, because every interaction updates it.
     static let lastContacts = "last-contacts"
 
-    public static let tables = [customers.name, customersByAgent, customersByTag, sales.name, invoiceKeys, quotes.name,
-                                quotesByExpiry, interactions.name, payments.name, deals.name, followups.name, followupsByAgent,
-                                deferrals.name, contracts.name, agents.name, branches.name, products.name, targets.name,
-                                pipelines.name, lastContacts, SearchIndex.forward, SearchIndex.reverse]
+    public static let tables = [
+        customers.name, customersByAgent, customersByTag, sales.name, invoiceKeys, quotes.name,
+        quotesByExpiry, interactions.name, payments.name, deals.name, followups.name, followupsByAgent,
+        deferrals.name, contracts.name, agents.name, branches.name, products.name, targets.name,
+        pipelines.name, lastContacts, SearchIndex.forward, SearchIndex.reverse,
+    ]
 
     let keys: KeyStore
     let search: SearchIndex
@@ -68,7 +70,9 @@ public struct CRMFacts: Projection {
         return try keys.key(for: owner).map { DataKey(owner: owner, bytes: $0) }
     }
 
-    static func micros(_ rfc3339: String?) -> Int64? { rfc3339.flatMap(Timestamp.init(rfc3339:))?.microsecondsSince1970 }
+    static func micros(_ rfc3339: String?) -> Int64? {
+        rfc3339.flatMap(Timestamp.init(rfc3339:))?.microsecondsSince1970
+    }
 
     /// Search tokens of one event, made ahead by `prepare`: each field's tokens, in the order
     /// they are indexed.
@@ -90,14 +94,22 @@ public struct CRMFacts: Projection {
             let name = key?.open(e.name)
             let phones = e.phones.compactMap { key?.open($0) }
             let emails = e.emails.compactMap { key?.open($0) }
-            return SearchTokens(entries: [(.name, search.tokens(.name, name.map { [$0] } ?? [])),
-                                          (.phones, search.tokens(.phones, phones)), (.emails, search.tokens(.emails, emails))])
+            return SearchTokens(entries: [
+                (.name, search.tokens(.name, name.map { [$0] } ?? [])),
+                (.phones, search.tokens(.phones, phones)), (.emails, search.tokens(.emails, emails)),
+            ])
         case .customerFieldEdited(let e)?:
-            guard ["name", "phones", "emails"].contains(e.field), let field = SearchIndex.Field(rawValue: e.field) else { return nil }
+            guard ["name", "phones", "emails"].contains(e.field), let field = SearchIndex.Field(rawValue: e.field)
+            else { return nil }
             let key = try key(e.customerId)
             let personal = CustomerFieldEdited.fields[e.field] == true
-            let plain: JSON? = personal ? e.new.flatMap { $0.stringValue }.flatMap { key?.open(Sealed(text: $0)) }.flatMap { try? JSON.parse($0) } : e.new
-            let texts: [String] = plain.map { $0.arrayValue?.compactMap(\.stringValue) ?? [$0.stringValue].compactMap { $0 } } ?? []
+            let plain: JSON? =
+                personal
+                ? e.new.flatMap { $0.stringValue }.flatMap { key?.open(Sealed(text: $0)) }.flatMap {
+                    try? JSON.parse($0)
+                } : e.new
+            let texts: [String] =
+                plain.map { $0.arrayValue?.compactMap(\.stringValue) ?? [$0.stringValue].compactMap { $0 } } ?? []
             return SearchTokens(entries: [(field, search.tokens(field, texts))])
         case .interaction(_, let e)?:
             let key = try key(e.customerId)
@@ -140,7 +152,9 @@ public struct CRMFacts: Projection {
     }
 
     /// The last contact of a customer: when (business time) and what, or nil.
-    static func lastContact(_ customerId: String, _ txn: KeyValueTransaction) throws -> (at: Int64, row: LastContactRow)? {
+    static func lastContact(
+        _ customerId: String, _ txn: KeyValueTransaction
+    ) throws -> (at: Int64, row: LastContactRow)? {
         guard let bytes = try txn.get(lastContacts, Key.of(.text(customerId))), bytes.count > 8 else { return nil }
         return (KeyPart.time(in: bytes, at: 0), try JSON.parse(Array(bytes[8...])).decode(LastContactRow.self))
     }

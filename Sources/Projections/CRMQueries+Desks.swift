@@ -27,15 +27,18 @@ extension CRMQueries {
             let desk = Desk(agentId: a.agentId, mine: Set(try customers(of: a.agentId, txn)), queries: self, txn: txn)
             let followups = try desk.followups(dueBefore: to)
             let mine: (String) -> Bool = { desk.mine.contains($0) }
-            let contracts = try txn.rows(CRMFacts.contracts, from: Key.of(.time(from - CRMQueries.day)),
-                                         while: { KeyPart.time(in: $0, at: 0) < to }).map(\.row).filter { mine($0.customerId) }
+            let contracts = try txn.rows(
+                CRMFacts.contracts, from: Key.of(.time(from - CRMQueries.day)),
+                while: { KeyPart.time(in: $0, at: 0) < to }
+            ).map(\.row).filter { mine($0.customerId) }
             return .object([
                 "agentId": .string(a.agentId), "from": CRMQueries.time(from), "to": CRMQueries.time(to),
                 "followups": .array(followups.map(JSON.object)),
                 "overdue": .int(Int64(followups.filter { $0["overdue"] == true }.count)),
                 "deferred": .array(followups.filter { ($0["deferrals"]?.intValue ?? 0) > 0 }.map(JSON.object)),
                 "birthdays": .array(try desk.birthdays(from: from, to: to).map(JSON.object)),
-                "expiringContracts": .array(try contracts.map { row in .object(try desk.named(row.json, row.customerId)) }),
+                "expiringContracts": .array(
+                    try contracts.map { row in .object(try desk.named(row.json, row.customerId)) }),
                 "expiringQuotes": .array(try desk.quotes(expiringFrom: from, to: to).map(JSON.object)),
             ])
         }
@@ -47,22 +50,31 @@ extension CRMQueries {
             let ids = try customers(of: a.agentId, txn)
             let mine = Set(ids)
             let customerRows = try ids.compactMap { try txn.row(CRMFacts.customers, Key.of(.text($0))) }
-            let deals = try txn.rows(CRMFacts.deals).map(\.row).filter { mine.contains($0.customerId) && $0.outcome == "open" }
+            let deals = try txn.rows(CRMFacts.deals).map(\.row).filter {
+                mine.contains($0.customerId) && $0.outcome == "open"
+            }
             let quotes = try txn.rows(CRMFacts.quotes).map(\.row).filter { row in
                 guard mine.contains(row.customerId) else { return false }
                 guard let valid = row.validUntil.flatMap(Timestamp.init(rfc3339:)) else { return true }
                 return valid.microsecondsSince1970 >= now
             }
-            let invoices = try txn.rows(CRMFacts.sales).map(\.row).filter { mine.contains($0.customerId) && !$0.void && $0.open > 0 }
+            let invoices = try txn.rows(CRMFacts.sales).map(\.row).filter {
+                mine.contains($0.customerId) && !$0.void && $0.open > 0
+            }
             var due = Amounts()
             for invoice in invoices { due.add(invoice.open, invoice.currency) }
             return .object([
                 "agentId": .string(a.agentId), "customers": .array(customerRows.map { .object(summary($0)) }),
-                "openDeals": .array(deals.map { .object($0.json) }), "openQuotes": .array(quotes.map { .object($0.json) }),
-                "paymentsDue": .array(invoices.map { row in .object([
-                    "invoiceId": .string(row.invoiceId), "customerId": .string(row.customerId),
-                    "dueAt": row.dueAt.map(JSON.string) ?? .null, "open": .int(row.open), "currency": .string(row.currency),
-                ]) }),
+                "openDeals": .array(deals.map { .object($0.json) }),
+                "openQuotes": .array(quotes.map { .object($0.json) }),
+                "paymentsDue": .array(
+                    invoices.map { row in
+                        .object([
+                            "invoiceId": .string(row.invoiceId), "customerId": .string(row.customerId),
+                            "dueAt": row.dueAt.map(JSON.string) ?? .null, "open": .int(row.open),
+                            "currency": .string(row.currency),
+                        ])
+                    }),
                 "totalDue": due.json,
             ])
         }
@@ -115,7 +127,8 @@ private final class Desk {
             guard let row = try txn.row(CRMFacts.followups, Key.of(.text(id))) else { return true }
             entries.append([
                 "followupId": .string(id), "customerId": .string(row.customerId), "name": try name(row.customerId),
-                "due": .string(row.due), "kind": .string(row.kind), "overdue": .bool(due < now), "deferrals": .int(row.deferrals),
+                "due": .string(row.due), "kind": .string(row.kind), "overdue": .bool(due < now),
+                "deferrals": .int(row.deferrals),
             ])
             return true
         }
@@ -125,13 +138,16 @@ private final class Desk {
     /// The agent's customers whose birthday (month and day) falls in [from, to].
     func birthdays(from: Int64, to: Int64) throws -> [JSONObject] {
         let periods = try Periods("gregorian", timeZone: "UTC")
-        let monthDays = stride(from: from, to: to, by: Int64.Stride(CRMQueries.day)).map { String(periods.day($0).dropFirst(5)) }
+        let monthDays = stride(from: from, to: to, by: Int64.Stride(CRMQueries.day)).map {
+            String(periods.day($0).dropFirst(5))
+        }
         let days = Set(monthDays + [String(periods.day(to - 1).dropFirst(5))])
         var entries: [JSONObject] = []
         for id in mine.sorted() {
             guard let row = try customer(id), !row.forgotten,
-                  let birthday = SealedValue.open(row.birthday, with: queries.key(id)).stringValue, birthday.count == 10,
-                  days.contains(String(birthday.dropFirst(5))) else { continue }
+                let birthday = SealedValue.open(row.birthday, with: queries.key(id)).stringValue, birthday.count == 10,
+                days.contains(String(birthday.dropFirst(5)))
+            else { continue }
             entries.append(["customerId": .string(id), "name": try name(id), "birthday": .string(birthday)])
         }
         return entries
@@ -142,7 +158,8 @@ private final class Desk {
         var entries: [JSONObject] = []
         try txn.scan(CRMFacts.quotesByExpiry, prefix: [], from: Key.of(.time(from))) { key, quoteKey in
             guard KeyPart.time(in: key, at: 0) < to else { return false }
-            if let row = try txn.row(CRMFacts.quotes, quoteKey), mine.contains(row.customerId) || row.agentId == agentId {
+            if let row = try txn.row(CRMFacts.quotes, quoteKey), mine.contains(row.customerId) || row.agentId == agentId
+            {
                 entries.append(try named(row.json, row.customerId))
             }
             return true

@@ -15,12 +15,14 @@ extension CRMQueries {
             var tally = FunnelTally(stages: stages, from: from, to: to)
             for (_, deal) in try txn.rows(CRMFacts.deals) where deal.pipelineId == pipelineId {
                 guard a.agentId.map({ $0 == deal.agentId }) ?? true, a.branchId.map({ $0 == deal.branchId }) ?? true,
-                      a.source.map({ $0 == deal.channel }) ?? true else { continue }
+                    a.source.map({ $0 == deal.channel }) ?? true
+                else { continue }
                 tally.count(deal)
             }
             return .object([
                 "pipelineId": .string(pipelineId), "from": CRMQueries.time(from), "to": CRMQueries.time(to),
-                "deals": .int(Int64(tally.deals)), "stages": .array(stages.map(tally.row)), "won": .int(Int64(tally.toClose.count)),
+                "deals": .int(Int64(tally.deals)), "stages": .array(stages.map(tally.row)),
+                "won": .int(Int64(tally.toClose.count)),
                 "medianDaysToClose": CRMQueries.median(tally.toClose),
             ])
         }
@@ -44,7 +46,8 @@ private struct FunnelTally {
     let order: [String: Int]
     let from: Int64
     let to: Int64
-    var entered: [String: Int] = [:], left: [String: Int] = [:], lost: [String: Int] = [:], advanced: [String: Int] = [:]
+    var entered: [String: Int] = [:], left: [String: Int] = [:], lost: [String: Int] = [:],
+        advanced: [String: Int] = [:]
     var days: [String: [Double]] = [:]
     var toClose: [Double] = []
     var deals = 0
@@ -88,7 +91,8 @@ private struct FunnelTally {
         .object([
             "stage": .string(stage), "entered": .int(Int64(entered[stage] ?? 0)), "left": .int(Int64(left[stage] ?? 0)),
             "lost": .int(Int64(lost[stage] ?? 0)),
-            "conversionToNext": ["won", "lost"].contains(stage) ? .null : CRMQueries.share(advanced[stage] ?? 0, entered[stage] ?? 0),
+            "conversionToNext": ["won", "lost"].contains(stage)
+                ? .null : CRMQueries.share(advanced[stage] ?? 0, entered[stage] ?? 0),
             "medianDaysInStage": CRMQueries.median(days[stage] ?? []),
         ])
     }

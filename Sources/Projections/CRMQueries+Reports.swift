@@ -8,7 +8,9 @@ import KeyValue
 /// workload, targets and branches. Each reads the typed rows of crm-facts.
 extension CRMQueries {
     /// Rows of a time-keyed fact table with times in [from, to).
-    func facts<Row>(_ table: Table<Row>, from: Int64, to: Int64, _ txn: KeyValueTransaction) throws -> [(at: Int64, row: Row)] {
+    func facts<Row>(
+        _ table: Table<Row>, from: Int64, to: Int64, _ txn: KeyValueTransaction
+    ) throws -> [(at: Int64, row: Row)] {
         try txn.rows(table, from: Key.of(.time(from)), while: { KeyPart.time(in: $0, at: 0) < to })
             .map { (KeyPart.time(in: $0.key, at: 0), $0.row) }
     }
@@ -57,12 +59,16 @@ extension CRMQueries {
             let rows: [JSON] = groups.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { k in
                 var key = JSONObject()
                 for (dimension, value) in zip(groupBy, k) { key[dimension] = .string(value) }
-                var row: JSONObject = ["group": .object(key), "count": .int(Int64(groups[k]!.count)), "amount": groups[k]!.amounts.json]
+                var row: JSONObject = [
+                    "group": .object(key), "count": .int(Int64(groups[k]!.count)), "amount": groups[k]!.amounts.json,
+                ]
                 if groupBy.contains("product") { row["quantity"] = .int(groups[k]!.quantity) }
                 return .object(row)
             }
-            return .object(["from": CRMQueries.time(from), "to": CRMQueries.time(to), "calendar": .string(periods.calendarName),
-                            "groupBy": .array(groupBy.map(JSON.string)), "rows": .array(rows)])
+            return .object([
+                "from": CRMQueries.time(from), "to": CRMQueries.time(to), "calendar": .string(periods.calendarName),
+                "groupBy": .array(groupBy.map(JSON.string)), "rows": .array(rows),
+            ])
         }
     }
 
@@ -81,11 +87,14 @@ extension CRMQueries {
                 if let quoted = firstQuote[sale.customerId], at >= quoted { converted.insert(sale.customerId) }
             }
             return .object([
-                "from": CRMQueries.time(from), "to": CRMQueries.time(to), "quotedCustomers": .int(Int64(firstQuote.count)),
-                "becameCustomers": .int(Int64(converted.count)), "percent": CRMQueries.share(converted.count, firstQuote.count),
-                "customers": .array(firstQuote.keys.sorted().map {
-                    .object(["customerId": .string($0), "converted": .bool(converted.contains($0))])
-                }),
+                "from": CRMQueries.time(from), "to": CRMQueries.time(to),
+                "quotedCustomers": .int(Int64(firstQuote.count)),
+                "becameCustomers": .int(Int64(converted.count)),
+                "percent": CRMQueries.share(converted.count, firstQuote.count),
+                "customers": .array(
+                    firstQuote.keys.sorted().map {
+                        .object(["customerId": .string($0), "converted": .bool(converted.contains($0))])
+                    }),
             ])
         }
     }
@@ -113,7 +122,8 @@ extension CRMQueries {
             for (_, quote) in quotes { quoted.add(quote.total, quote.currency) }
             return .object([
                 "date": .string(a.date), "calendar": .string(periods.calendarName), "calls": .int(Int64(calls.count)),
-                "callsLeadingToOrder": .int(Int64(leading.count)), "callOrderPercent": CRMQueries.share(leading.count, calls.count),
+                "callsLeadingToOrder": .int(Int64(leading.count)),
+                "callOrderPercent": CRMQueries.share(leading.count, calls.count),
                 "orders": .int(Int64(orders.count)), "quotes": .int(Int64(quotes.count)), "quotedAmount": quoted.json,
                 "deferrals": .int(Int64(deferrals.count)), "interactions": .object(byKind),
             ])
@@ -149,17 +159,24 @@ extension CRMQueries {
             var total = Amounts()
             var rows: [JSON] = []
             for (_, sale) in try txn.rows(CRMFacts.sales) where !sale.void && sale.open > 0 {
-                guard let due = sale.dueMicros, due <= until, mine.map({ $0.contains(sale.customerId) }) ?? true else { continue }
+                guard let due = sale.dueMicros, due <= until, mine.map({ $0.contains(sale.customerId) }) ?? true else {
+                    continue
+                }
                 total.add(sale.open, sale.currency)
-                let name = try txn.row(CRMFacts.customers, Key.of(.text(sale.customerId))).map(summary)?["name"] ?? .null
-                rows.append(.object([
-                    "invoiceId": .string(sale.invoiceId), "customerId": .string(sale.customerId), "name": name,
-                    "dueAt": sale.dueAt.map(JSON.string) ?? .null, "open": .int(sale.open), "currency": .string(sale.currency),
-                    "overdue": .bool(due < now),
-                ]))
+                let name =
+                    try txn.row(CRMFacts.customers, Key.of(.text(sale.customerId))).map(summary)?["name"] ?? .null
+                rows.append(
+                    .object([
+                        "invoiceId": .string(sale.invoiceId), "customerId": .string(sale.customerId), "name": name,
+                        "dueAt": sale.dueAt.map(JSON.string) ?? .null, "open": .int(sale.open),
+                        "currency": .string(sale.currency),
+                        "overdue": .bool(due < now),
+                    ]))
             }
-            return .object(["until": CRMQueries.time(until), "agentId": a.agentId.map(JSON.string) ?? .null,
-                            "invoices": .array(rows), "total": total.json])
+            return .object([
+                "until": CRMQueries.time(until), "agentId": a.agentId.map(JSON.string) ?? .null,
+                "invoices": .array(rows), "total": total.json,
+            ])
         }
     }
 
@@ -176,7 +193,10 @@ extension CRMQueries {
             let agents: [JSON] = counts.keys.sorted().map { agent in
                 var kinds = JSONObject()
                 for kind in counts[agent]!.keys.sorted() { kinds[kind] = .int(counts[agent]![kind]!) }
-                return .object(["agentId": .string(agent), "total": .int(counts[agent]!.values.reduce(0, +)), "byKind": .object(kinds)])
+                return .object([
+                    "agentId": .string(agent), "total": .int(counts[agent]!.values.reduce(0, +)),
+                    "byKind": .object(kinds),
+                ])
             }
             return .object(["from": CRMQueries.time(from), "to": CRMQueries.time(to), "agents": .array(agents)])
         }
@@ -191,7 +211,8 @@ extension CRMQueries {
                 if let wanted = a.calendar, wanted != target.calendar { continue }
                 let (from, to) = try Periods(target.calendar).range(of: a.period)
                 var actual: Int64 = 0
-                for (_, sale) in try standingSales(from: from, to: to, txn) where sale.currency == target.amount.currency {
+                for (_, sale) in try standingSales(from: from, to: to, txn)
+                where sale.currency == target.amount.currency {
                     switch target.scope {
                     case "agent": if sale.agentId != target.scopeId { continue }
                     case "branch": if sale.branchId != target.scopeId { continue }
@@ -231,11 +252,14 @@ extension CRMQueries {
                 }
             }
             var stalled: [String: [JSON]] = [:]
-            for (_, deal) in try txn.rows(CRMFacts.deals) where deal.outcome == "open" && deal.lastMove < stalledBefore {
-                stalled[deal.branchId ?? "-", default: []].append(.object([
-                    "dealId": .string(deal.dealId), "stage": .string(deal.stage), "customerId": .string(deal.customerId),
-                    "daysInStage": .int((now - deal.lastMove) / CRMQueries.day),
-                ]))
+            for (_, deal) in try txn.rows(CRMFacts.deals) where deal.outcome == "open" && deal.lastMove < stalledBefore
+            {
+                stalled[deal.branchId ?? "-", default: []].append(
+                    .object([
+                        "dealId": .string(deal.dealId), "stage": .string(deal.stage),
+                        "customerId": .string(deal.customerId),
+                        "daysInStage": .int((now - deal.lastMove) / CRMQueries.day),
+                    ]))
             }
             let known = try txn.rows(CRMFacts.branches).map(\.row)
             let ids = Set(known.map(\.branchId)).union(sales.keys).union(expected.keys).union(stalled.keys).sorted()
@@ -243,7 +267,8 @@ extension CRMQueries {
                 let branch = known.first { $0.branchId == id }
                 return .object([
                     "branchId": .string(id), "name": branch.map { .string($0.name) } ?? .null,
-                    "kind": branch.map { .string($0.kind) } ?? .null, "region": branch.map { .string($0.region) } ?? .null,
+                    "kind": branch.map { .string($0.kind) } ?? .null,
+                    "region": branch.map { .string($0.region) } ?? .null,
                     "sales": .int(sales[id]?.0 ?? 0), "salesAmount": sales[id]?.1.json ?? .object([:]),
                     "stalledDeals": .array(stalled[id] ?? []), "expectedReceipts": expected[id]?.json ?? .object([:]),
                 ])

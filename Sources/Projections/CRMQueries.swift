@@ -31,7 +31,9 @@ public struct CRMQueries: Sendable {
     /// admitted the caller already (the daemon asks it once, at the door).
     public func run(_ op: String, _ args: JSON, scope: AccessScope = .everything) throws(WireError) -> JSON {
         guard let definition = QueryCatalogue.definition(op) else { throw WireError(.unknownOp, "unknown op \(op)") }
-        if let violation = definition.schema.validate(args) { throw WireError(.invalidArgs, violation.description, path: violation.path) }
+        if let violation = definition.schema.validate(args) {
+            throw WireError(.invalidArgs, violation.description, path: violation.path)
+        }
         do {
             if definition.readsModels { try catchUp() }
             return try definition.answer(args, QueryContext(queries: self, scope: scope))
@@ -58,7 +60,9 @@ public struct CRMQueries: Sendable {
     func readLog(_ a: LogReadArgs) throws -> JSON {
         let from = Position(a.from ?? 1)
         let events = try projector.store.read(from: from, limit: Int(a.limit ?? 100))
-        return .object(["events": .array(events.map(Envelope.json)), "next": .int(Int64((events.last?.position ?? from - 1) + 1))])
+        return .object([
+            "events": .array(events.map(Envelope.json)), "next": .int(Int64((events.last?.position ?? from - 1) + 1)),
+        ])
     }
 
     /// `projections.rebuild`: folds the named projections (default: all) again from the log.
@@ -66,9 +70,11 @@ public struct CRMQueries: Sendable {
         let started = ContinuousClock.now
         try projector.rebuild(a.names)
         let seconds = (ContinuousClock.now - started).components
-        return .object(["rebuilt": .array((try a.names ?? projector.status().map(\.name)).map(JSON.string)),
-                        "head": .int(Int64(try projector.store.head().position)),
-                        "seconds": .double(Double(seconds.seconds) + Double(seconds.attoseconds) / 1e18)])
+        return .object([
+            "rebuilt": .array((try a.names ?? projector.status().map(\.name)).map(JSON.string)),
+            "head": .int(Int64(try projector.store.head().position)),
+            "seconds": .double(Double(seconds.seconds) + Double(seconds.attoseconds) / 1e18),
+        ])
     }
 
     /// `system.status`: the log's head, each projection's checkpoint and lag, event counts, uptime.
@@ -83,14 +89,20 @@ public struct CRMQueries: Sendable {
             "lastRecordedAt": store.lastRecordedAt.map { .string($0.rfc3339) } ?? .null,
             "streams": .int(Int64(store.streams)), "logBytes": .int(Int64(store.usedBytes)),
             "projectionBytes": .int(Int64(projector.state.usedBytes)),
-            "projections": .array(projections.map { .object([
-                "name": .string($0.name), "version": .int(Int64($0.version)), "checkpoint": .int(Int64($0.checkpoint)), "lag": .int(Int64($0.lag)),
-            ]) }),
+            "projections": .array(
+                projections.map {
+                    .object([
+                        "name": .string($0.name), "version": .int(Int64($0.version)),
+                        "checkpoint": .int(Int64($0.checkpoint)), "lag": .int(Int64($0.lag)),
+                    ])
+                }),
             "eventsByType": .object(byType),
             "uptimeSeconds": .int((clock().microsecondsSince1970 - startedAt.microsecondsSince1970) / 1_000_000),
             // Reopenings after a write LMDB could not complete (MDB_PANIC): the daemon carried
             // on, but the disk refused a write and deserves a look.
-            "storageReopenings": .object(["log": .int(Int64(store.reopenings)), "projections": .int(Int64(projector.state.reopenings))]),
+            "storageReopenings": .object([
+                "log": .int(Int64(store.reopenings)), "projections": .int(Int64(projector.state.reopenings)),
+            ]),
             // The group commit since the daemon started: how many appends shared each fsync.
             "commits": .object([
                 "commits": .int(Int64(store.commits.commits)), "events": .int(Int64(store.commits.events)),
@@ -118,7 +130,8 @@ public struct CRMQueries: Sendable {
         let key = row.forgotten ? nil : key(row.customerId)
         return [
             "customerId": .string(row.customerId), "name": SealedValue.open(row.name, with: key),
-            "phones": SealedValue.open(row.phones, with: key), "agentId": .string(row.agentId), "erased": .bool(key == nil),
+            "phones": SealedValue.open(row.phones, with: key), "agentId": .string(row.agentId),
+            "erased": .bool(key == nil),
         ]
     }
 
@@ -157,8 +170,12 @@ public struct CRMQueries: Sendable {
                 throw WireError(.invalidArgs, "give at least one of phone, email, text, agentId, tag or stage")
             }
             let limit = Int(a.limit ?? 100)
-            let rows = try candidates.sorted().prefix(limit).compactMap { try txn.row(CRMFacts.customers, Key.of(.text($0))) }
-            return .object(["customers": .array(rows.map { .object(summary($0)) }), "total": .int(Int64(candidates.count))])
+            let rows = try candidates.sorted().prefix(limit).compactMap {
+                try txn.row(CRMFacts.customers, Key.of(.text($0)))
+            }
+            return .object([
+                "customers": .array(rows.map { .object(summary($0)) }), "total": .int(Int64(candidates.count)),
+            ])
         }
     }
 }
@@ -176,11 +193,15 @@ extension CRMQueries: AccessFacts {
                 case .customer(let id): customerId = id
                 case .deal(let id): customerId = try txn.row(CRMFacts.deals, Key.of(.text(id)))?.customerId
                 case .invoice(let id):
-                    customerId = try txn.get(CRMFacts.invoiceKeys, Key.of(.text(id))).flatMap { try txn.row(CRMFacts.sales, $0) }?
-                        .customerId
+                    customerId = try txn.get(CRMFacts.invoiceKeys, Key.of(.text(id))).flatMap {
+                        try txn.row(CRMFacts.sales, $0)
+                    }?
+                    .customerId
                 case .followup(let id): customerId = try txn.row(CRMFacts.followups, Key.of(.text(id)))?.customerId
                 }
-                guard let customerId, let row = try txn.row(CRMFacts.customers, Key.of(.text(customerId))) else { return nil }
+                guard let customerId, let row = try txn.row(CRMFacts.customers, Key.of(.text(customerId))) else {
+                    return nil
+                }
                 return Ownership(customerId: customerId, agentId: row.agentId)
             }
         } catch {

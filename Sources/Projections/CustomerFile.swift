@@ -73,10 +73,17 @@ public struct CustomerFile: Sendable {
     }
 
     private static func lines(_ lines: [DocumentLine]) -> JSON {
-        .array(lines.map { .object(["productId": .string($0.productId), "quantity": .int($0.quantity), "unitPrice": money($0.unitPrice)]) })
+        .array(
+            lines.map {
+                .object([
+                    "productId": .string($0.productId), "quantity": .int($0.quantity), "unitPrice": money($0.unitPrice),
+                ])
+            })
     }
 
-    private static func update(_ list: inout [(id: String, value: JSONObject)], _ id: String, _ change: (inout JSONObject) -> Void) {
+    private static func update(
+        _ list: inout [(id: String, value: JSONObject)], _ id: String, _ change: (inout JSONObject) -> Void
+    ) {
         guard let index = list.firstIndex(where: { $0.id == id }) else { return }
         change(&list[index].value)
     }
@@ -87,13 +94,15 @@ public struct CustomerFile: Sendable {
         asOfPosition = recorded.position
         guard let event = projected.event else { return }
         let when = JSON.string(recorded.recordedAt.rfc3339)
-        timeline.append(.object([
-            "position": .int(Int64(recorded.position)), "recordedAt": when, "type": .string(recorded.type),
-            "actor": .string(recorded.actor.principal),
-        ]))
+        timeline.append(
+            .object([
+                "position": .int(Int64(recorded.position)), "recordedAt": when, "type": .string(recorded.type),
+                "actor": .string(recorded.actor.principal),
+            ]))
         switch event {
-        case .customerRegistered, .customerFieldEdited, .customerAssigned, .contactAdded, .contactRemoved, .competitorNoted,
-             .customerForgotten, .supportContractRecorded:
+        case .customerRegistered, .customerFieldEdited, .customerAssigned, .contactAdded, .contactRemoved,
+            .competitorNoted,
+            .customerForgotten, .supportContractRecorded:
             applyCustomer(event, recorded: recorded)
         case .interaction(let kind, let interaction):
             applyInteraction(kind, interaction)
@@ -103,7 +112,8 @@ public struct CustomerFile: Sendable {
             applyDeal(event, when: when)
         case .followupScheduled, .followupCompleted, .followupDeferred, .followupCancelled:
             applyFollowup(event)
-        case .pipelineDefined, .productDefined, .productRepriced, .productRetired, .agentHired, .agentLeft, .branchOpened, .targetSet:
+        case .pipelineDefined, .productDefined, .productRepriced, .productRetired, .agentHired, .agentLeft,
+            .branchOpened, .targetSet:
             break
         }
     }
@@ -124,8 +134,10 @@ public struct CustomerFile: Sendable {
             fields["address"] = open(e.address)
             fields["birthday"] = open(e.birthday)
             if let source = e.source {
-                fields["source"] = .object(["channel": .string(source.channel), "campaign": source.campaign.map(JSON.string) ?? .null,
-                                            "referrer": open(source.referrer)])
+                fields["source"] = .object([
+                    "channel": .string(source.channel), "campaign": source.campaign.map(JSON.string) ?? .null,
+                    "referrer": open(source.referrer),
+                ])
             } else {
                 fields["source"] = .null
             }
@@ -136,18 +148,31 @@ public struct CustomerFile: Sendable {
         case .customerAssigned(let e):
             agentId = e.to
         case .contactAdded(let e):
-            contacts.append((e.contactId, ["contactId": .string(e.contactId), "name": open(e.name), "role": e.role.map(JSON.string) ?? .null,
-                                           "phones": openAll(e.phones), "emails": openAll(e.emails)]))
+            contacts.append(
+                (
+                    e.contactId,
+                    [
+                        "contactId": .string(e.contactId), "name": open(e.name),
+                        "role": e.role.map(JSON.string) ?? .null,
+                        "phones": openAll(e.phones), "emails": openAll(e.emails),
+                    ]
+                ))
         case .contactRemoved(let e):
             contacts.removeAll { $0.id == e.contactId }
         case .competitorNoted(let e):
-            competitors.append(.object(["competitor": .string(e.competitor), "offer": open(e.offer), "price": CustomerFile.money(e.price),
-                                        "recordedAt": when]))
+            competitors.append(
+                .object([
+                    "competitor": .string(e.competitor), "offer": open(e.offer), "price": CustomerFile.money(e.price),
+                    "recordedAt": when,
+                ]))
         case .customerForgotten:
             forgotten = true
         case .supportContractRecorded(let e):
-            contracts.append(.object(["contractId": .string(e.contractId), "productId": e.productId.map(JSON.string) ?? .null,
-                                      "startsOn": .string(e.startsOn), "expiresOn": .string(e.expiresOn), "note": open(e.note)]))
+            contracts.append(
+                .object([
+                    "contractId": .string(e.contractId), "productId": e.productId.map(JSON.string) ?? .null,
+                    "startsOn": .string(e.startsOn), "expiresOn": .string(e.expiresOn), "note": open(e.note),
+                ]))
         default:
             break
         }
@@ -157,24 +182,35 @@ public struct CustomerFile: Sendable {
     private mutating func applyDocument(_ event: CRMEvent, when: JSON) {
         switch event {
         case .quoteGiven(let e):
-            quotes.append(.object([
-                "quoteId": .string(e.quoteId), "givenAt": when, "agentId": .string(e.agentId), "channel": .string(e.channel),
-                "lines": CustomerFile.lines(e.lines), "total": CustomerFile.money(Money(amount: e.total, currency: e.currency)),
-                "validUntil": e.validUntil.map(JSON.string) ?? .null, "note": open(e.note),
-            ]))
+            quotes.append(
+                .object([
+                    "quoteId": .string(e.quoteId), "givenAt": when, "agentId": .string(e.agentId),
+                    "channel": .string(e.channel),
+                    "lines": CustomerFile.lines(e.lines),
+                    "total": CustomerFile.money(Money(amount: e.total, currency: e.currency)),
+                    "validUntil": e.validUntil.map(JSON.string) ?? .null, "note": open(e.note),
+                ]))
         case .proformaIssued(let e):
             let d = e.document
-            proformas.append(.object([
-                "proformaId": .string(d.documentId), "issuedAt": when, "agentId": .string(d.agentId), "lines": CustomerFile.lines(d.lines),
-                "total": CustomerFile.money(Money(amount: d.total, currency: d.currency)), "basedOn": d.basedOn.map(JSON.string) ?? .null,
-            ]))
+            proformas.append(
+                .object([
+                    "proformaId": .string(d.documentId), "issuedAt": when, "agentId": .string(d.agentId),
+                    "lines": CustomerFile.lines(d.lines),
+                    "total": CustomerFile.money(Money(amount: d.total, currency: d.currency)),
+                    "basedOn": d.basedOn.map(JSON.string) ?? .null,
+                ]))
         case .invoiceIssued(let e):
             let d = e.document
-            invoices.append((d.documentId, [
-                "invoiceId": .string(d.documentId), "issuedAt": when, "agentId": .string(d.agentId), "lines": CustomerFile.lines(d.lines),
-                "currency": .string(d.currency), "total": .int(d.total), "paid": 0, "open": .int(d.total),
-                "dueAt": d.dueAt.map(JSON.string) ?? .null, "void": false, "payments": .array([]),
-            ]))
+            invoices.append(
+                (
+                    d.documentId,
+                    [
+                        "invoiceId": .string(d.documentId), "issuedAt": when, "agentId": .string(d.agentId),
+                        "lines": CustomerFile.lines(d.lines),
+                        "currency": .string(d.currency), "total": .int(d.total), "paid": 0, "open": .int(d.total),
+                        "dueAt": d.dueAt.map(JSON.string) ?? .null, "void": false, "payments": .array([]),
+                    ]
+                ))
         case .invoiceVoided(let e):
             let reason = open(e.reason)
             CustomerFile.update(&invoices, e.invoiceId) {
@@ -186,9 +222,13 @@ public struct CustomerFile: Sendable {
             CustomerFile.update(&invoices, e.invoiceId) {
                 $0["paid"] = .int(($0["paid"]?.intValue ?? 0) + e.amount.amount)
                 $0["open"] = .int(e.balance)
-                $0["payments"] = .array(($0["payments"]?.arrayValue ?? []) + [.object([
-                    "paymentId": .string(e.paymentId), "amount": .int(e.amount.amount), "at": .string(e.at), "method": .string(e.method),
-                ])])
+                $0["payments"] = .array(
+                    ($0["payments"]?.arrayValue ?? []) + [
+                        .object([
+                            "paymentId": .string(e.paymentId), "amount": .int(e.amount.amount), "at": .string(e.at),
+                            "method": .string(e.method),
+                        ])
+                    ])
             }
         default:
             break
@@ -199,11 +239,17 @@ public struct CustomerFile: Sendable {
     private mutating func applyDeal(_ event: CRMEvent, when: JSON) {
         switch event {
         case .dealOpened(let e):
-            deals.append((e.dealId, [
-                "dealId": .string(e.dealId), "pipelineId": .string(e.pipelineId), "stage": .string(e.stage), "outcome": "open",
-                "title": e.title.map(JSON.string) ?? .null, "value": CustomerFile.money(e.value), "agentId": .string(e.agentId),
-                "openedAt": when,
-            ]))
+            deals.append(
+                (
+                    e.dealId,
+                    [
+                        "dealId": .string(e.dealId), "pipelineId": .string(e.pipelineId), "stage": .string(e.stage),
+                        "outcome": "open",
+                        "title": e.title.map(JSON.string) ?? .null, "value": CustomerFile.money(e.value),
+                        "agentId": .string(e.agentId),
+                        "openedAt": when,
+                    ]
+                ))
         case .dealMoved(let e):
             CustomerFile.update(&deals, e.dealId) { $0["stage"] = .string(e.to) }
         case .dealWon(let e):
@@ -230,10 +276,15 @@ public struct CustomerFile: Sendable {
     private mutating func applyFollowup(_ event: CRMEvent) {
         switch event {
         case .followupScheduled(let e):
-            followups.append((e.followupId, [
-                "followupId": .string(e.followupId), "due": .string(e.due), "kind": .string(e.kind), "agentId": .string(e.agentId),
-                "note": open(e.note), "status": "scheduled",
-            ]))
+            followups.append(
+                (
+                    e.followupId,
+                    [
+                        "followupId": .string(e.followupId), "due": .string(e.due), "kind": .string(e.kind),
+                        "agentId": .string(e.agentId),
+                        "note": open(e.note), "status": "scheduled",
+                    ]
+                ))
         case .followupCompleted(let e):
             CustomerFile.update(&followups, e.followupId) { $0["status"] = "completed" }
         case .followupDeferred(let e):
@@ -260,8 +311,10 @@ public struct CustomerFile: Sendable {
         interactions.append(.object(entry))
         if kind != .note, let at = Timestamp(rfc3339: e.at), lastContactAt.map({ at >= $0 }) ?? true {
             lastContactAt = at
-            lastContact = ["at": .string(e.at), "kind": .string(kind.rawValue), "agentId": .string(e.agentId),
-                           "outcome": e.outcome.map(JSON.string) ?? .null]
+            lastContact = [
+                "at": .string(e.at), "kind": .string(kind.rawValue), "agentId": .string(e.agentId),
+                "outcome": e.outcome.map(JSON.string) ?? .null,
+            ]
         }
     }
 
@@ -274,7 +327,9 @@ public struct CustomerFile: Sendable {
     var openBalance: JSON {
         var totals: [String: Int64] = [:]
         for invoice in invoices.map(\.value) where invoice["void"] != true {
-            if let currency = invoice["currency"]?.stringValue { totals[currency, default: 0] += invoice["open"]?.intValue ?? 0 }
+            if let currency = invoice["currency"]?.stringValue {
+                totals[currency, default: 0] += invoice["open"]?.intValue ?? 0
+            }
         }
         var object = JSONObject()
         for currency in totals.keys.sorted() { object[currency] = .int(totals[currency]!) }
@@ -287,23 +342,34 @@ public struct CustomerFile: Sendable {
         var bought: [String: (quantity: Int64, prices: [JSON])] = [:]
         for invoice in invoices.map(\.value) where invoice["void"] != true {
             for line in invoice["lines"]?.arrayValue ?? [] {
-                guard let product = line["productId"]?.stringValue, let quantity = line["quantity"]?.intValue else { continue }
+                guard let product = line["productId"]?.stringValue, let quantity = line["quantity"]?.intValue else {
+                    continue
+                }
                 if bought[product] == nil { order.append(product) }
                 bought[product, default: (0, [])].quantity += quantity
-                bought[product]!.prices.append(.object([
-                    "invoiceId": invoice["invoiceId"] ?? .null, "at": invoice["issuedAt"] ?? .null,
-                    "quantity": .int(quantity), "unitPrice": line["unitPrice"] ?? .null,
-                ]))
+                bought[product]!.prices.append(
+                    .object([
+                        "invoiceId": invoice["invoiceId"] ?? .null, "at": invoice["issuedAt"] ?? .null,
+                        "quantity": .int(quantity), "unitPrice": line["unitPrice"] ?? .null,
+                    ]))
             }
         }
-        return .array(order.map { .object(["productId": .string($0), "quantity": .int(bought[$0]!.quantity), "prices": .array(bought[$0]!.prices)]) })
+        return .array(
+            order.map {
+                .object([
+                    "productId": .string($0), "quantity": .int(bought[$0]!.quantity),
+                    "prices": .array(bought[$0]!.prices),
+                ])
+            })
     }
 
     /// The earliest scheduled follow-up.
     var nextFollowup: JSON {
         let pending = followups.map(\.value).filter { $0["status"] == "scheduled" }
-        let next = pending.min { (Timestamp(rfc3339: $0["due"]?.stringValue ?? "") ?? .init(microsecondsSince1970: .max))
-            < (Timestamp(rfc3339: $1["due"]?.stringValue ?? "") ?? .init(microsecondsSince1970: .max)) }
+        let next = pending.min {
+            (Timestamp(rfc3339: $0["due"]?.stringValue ?? "") ?? .init(microsecondsSince1970: .max))
+                < (Timestamp(rfc3339: $1["due"]?.stringValue ?? "") ?? .init(microsecondsSince1970: .max))
+        }
         return next.map(JSON.object) ?? .null
     }
 

@@ -25,8 +25,10 @@ public struct CustomerQueries: Sendable {
         let history = try asOf.map { try events.events(of: customerId, asOf: $0) } ?? events.events(of: customerId)
         let file = CustomerFile.fold(history, key: try key(customerId))
         guard file.exists else {
-            throw WireError(.notFound, asOf == nil ? "no customer \(customerId)" : "no customer \(customerId) as of \(asOf!.rfc3339)",
-                             path: "/customerId")
+            throw WireError(
+                .notFound,
+                asOf == nil ? "no customer \(customerId)" : "no customer \(customerId) as of \(asOf!.rfc3339)",
+                path: "/customerId")
         }
         return file
     }
@@ -34,7 +36,8 @@ public struct CustomerQueries: Sendable {
     /// Every change to the customer's fields and agent: who, when, old and new (decrypted), oldest first.
     public func history(_ customerId: String, field: String? = nil) throws -> [JSON] {
         let all = try events.events(of: customerId)
-        guard all.contains(where: { if case .customerRegistered = $0.event { return true } else { return false } }) else {
+        guard all.contains(where: { if case .customerRegistered = $0.event { return true } else { return false } })
+        else {
             throw WireError(.notFound, "no customer \(customerId)", path: "/customerId")
         }
         let key = try key(customerId)

@@ -47,7 +47,9 @@ public struct Periods: Sendable {
     /// The first and past-the-last instant of a period `YYYY`, `YYYY-MM` or `YYYY-Qn` in this calendar.
     public func range(of period: String) throws(WireError) -> (from: Int64, to: Int64) {
         let parts = period.split(separator: "-")
-        guard let year = Int(parts.first ?? "") else { throw WireError(.invalidArgs, "period \(period) is not YYYY, YYYY-MM or YYYY-Qn", path: "/period") }
+        guard let year = Int(parts.first ?? "") else {
+            throw WireError(.invalidArgs, "period \(period) is not YYYY, YYYY-MM or YYYY-Qn", path: "/period")
+        }
         var startMonth = 1
         var months = 12
         if parts.count == 2 {
@@ -62,7 +64,7 @@ public struct Periods: Sendable {
             }
         }
         guard let start = calendar.date(from: DateComponents(year: year, month: startMonth, day: 1)),
-              let end = calendar.date(byAdding: .month, value: months, to: start)
+            let end = calendar.date(byAdding: .month, value: months, to: start)
         else { throw WireError(.invalidArgs, "period \(period) is out of range", path: "/period") }
         return (Int64(start.timeIntervalSince1970 * 1e6), Int64(end.timeIntervalSince1970 * 1e6))
     }
@@ -70,8 +72,9 @@ public struct Periods: Sendable {
     /// The first and past-the-last instant of the day `date` (`YYYY-MM-DD` in this calendar).
     public func range(ofDay date: String) throws(WireError) -> (from: Int64, to: Int64) {
         let parts = date.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 3, let start = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
-              let end = calendar.date(byAdding: .day, value: 1, to: start)
+        guard parts.count == 3,
+            let start = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
+            let end = calendar.date(byAdding: .day, value: 1, to: start)
         else { throw WireError(.invalidArgs, "date \(date) is not YYYY-MM-DD", path: "/date") }
         return (Int64(start.timeIntervalSince1970 * 1e6), Int64(end.timeIntervalSince1970 * 1e6))
     }

@@ -22,7 +22,9 @@ public final class ProjectedEvent: Sendable {
     /// Decodes `recorded`; events of unknown types (not the CRM's) project as nil, events of a
     /// known type that cannot be read (a schema version from newer code) throw.
     public convenience init(_ recorded: RecordedEvent) throws(EventDecodingError) {
-        self.init(recorded: recorded, event: EventCatalogue.isKnown(type: recorded.type) ? try EventCatalogue.decode(recorded) : nil)
+        self.init(
+            recorded: recorded,
+            event: EventCatalogue.isKnown(type: recorded.type) ? try EventCatalogue.decode(recorded) : nil)
     }
 }
 

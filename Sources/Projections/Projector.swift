@@ -73,7 +73,9 @@ public final class Projector: Sendable {
         return (version, position)
     }
 
-    private static func setCheckpoint(_ projection: any Projection, _ position: Position, _ txn: KeyValueTransaction) throws {
+    private static func setCheckpoint(
+        _ projection: any Projection, _ position: Position, _ txn: KeyValueTransaction
+    ) throws {
         var bytes = withUnsafeBytes(of: UInt32(projection.version).bigEndian) { Array($0) }
         bytes += withUnsafeBytes(of: UInt64(position).bigEndian) { Array($0) }
         try txn.put(checkpoints, Array(projection.name.utf8), bytes)
@@ -85,8 +87,9 @@ public final class Projector: Sendable {
         return try state.read { txn in
             try projections.map { projection in
                 let checkpoint = try Projector.checkpoint(projection.name, txn)?.position ?? 0
-                return ProjectionStatus(name: projection.name, version: projection.version, checkpoint: checkpoint,
-                                        lag: head > checkpoint ? UInt64(checkpoint.distance(to: head)) : 0)
+                return ProjectionStatus(
+                    name: projection.name, version: projection.version, checkpoint: checkpoint,
+                    lag: head > checkpoint ? UInt64(checkpoint.distance(to: head)) : 0)
             }
         }
     }
@@ -102,7 +105,8 @@ public final class Projector: Sendable {
     /// and checkpoints, so a crash anywhere redoes at most one batch and applies nothing twice.
     /// Returns the number of events read.
     @discardableResult
-    public func catchUp(batchSize: Int = 4096, progress: (@Sendable (ProjectionProgress) -> Void)? = nil) throws -> Int {
+    public func catchUp(batchSize: Int = 4096, progress: (@Sendable (ProjectionProgress) -> Void)? = nil) throws -> Int
+    {
         try folding.withLock { _ in try foldToHead(batchSize: batchSize, progress: progress) }
     }
 
@@ -111,7 +115,9 @@ public final class Projector: Sendable {
     /// empty and are rebuilt.
     public static let bulkLoadFrom: Int64 = 65_536
 
-    private func foldToHead(batchSize: Int, bulk: Bool = false, progress: (@Sendable (ProjectionProgress) -> Void)?) throws -> Int {
+    private func foldToHead(
+        batchSize: Int, bulk: Bool = false, progress: (@Sendable (ProjectionProgress) -> Void)?
+    ) throws -> Int {
         let head = try store.head().position
         var checkpoints = try state.read { txn in
             try projections.map { try Projector.checkpoint($0.name, txn)?.position ?? 0 }
@@ -135,8 +141,11 @@ public final class Projector: Sendable {
                 let to = min(head, nextFrom + UInt64(batchSize) - 1)
                 // Checkpoints only grow, so one read before the batches in flight are folded
                 // asks at most for preparations a projection turns out not to need.
-                pending.append(BatchRead(store: store, projections: projections, needed: checkpoints.map { $0 < to }, from: nextFrom, to: to,
-                                         async: readAhead ? readingQueue : nil))
+                pending.append(
+                    BatchRead(
+                        store: store, projections: projections, needed: checkpoints.map { $0 < to }, from: nextFrom,
+                        to: to,
+                        async: readAhead ? readingQueue : nil))
                 nextFrom = to + 1
             }
         }
@@ -156,7 +165,9 @@ public final class Projector: Sendable {
             }
             for index in checkpoints.indices where checkpoints[index] < last { checkpoints[index] = last }
             done += batch.count
-            progress?(ProjectionProgress(done: done, total: Int(low.distance(to: head)), seconds: (ContinuousClock.now - started).seconds))
+            progress?(
+                ProjectionProgress(
+                    done: done, total: Int(low.distance(to: head)), seconds: (ContinuousClock.now - started).seconds))
         }
         return done
     }
@@ -179,7 +190,10 @@ public final class Projector: Sendable {
 
         /// Reads events `from`...`to`; `needed[i]` says whether projection `i` folds any of them
         /// (the others' `prepare` is skipped).
-        init(store: EventStore, projections: [any Projection], needed: [Bool], from: Position, to: Position, async queue: DispatchQueue?) {
+        init(
+            store: EventStore, projections: [any Projection], needed: [Bool], from: Position, to: Position,
+            async queue: DispatchQueue?
+        ) {
             let read: @Sendable () -> Void = { [self] in
                 result = Result {
                     var recorded: [RecordedEvent] = []
@@ -188,7 +202,8 @@ public final class Projector: Sendable {
                         recorded.append(event)
                         return true
                     }
-                    return try BatchRead.decodeAndPrepare(recorded, projections.enumerated().map { needed[$0.offset] ? $0.element : nil })
+                    return try BatchRead.decodeAndPrepare(
+                        recorded, projections.enumerated().map { needed[$0.offset] ? $0.element : nil })
                 }
                 ready.signal()
             }
@@ -196,20 +211,25 @@ public final class Projector: Sendable {
         }
 
         /// The events decoded, and what each projection (nil: none needed) prepared for each.
-        private static func decodeAndPrepare(_ recorded: [RecordedEvent], _ projections: [(any Projection)?]) throws
-            -> ([ProjectedEvent], [[(any Sendable)?]]) {
+        private static func decodeAndPrepare(
+            _ recorded: [RecordedEvent], _ projections: [(any Projection)?]
+        ) throws
+            -> ([ProjectedEvent], [[(any Sendable)?]])
+        {
             let slices = recorded.count >= parallelFrom ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
             let bounds = (0...slices).map { recorded.count * $0 / slices }
             let decode: @Sendable (Int) throws -> ([ProjectedEvent], [[(any Sendable)?]]) = { slice in
                 let events = try recorded[bounds[slice]..<bounds[slice + 1]].map { try ProjectedEvent($0) }
                 let prepared = projections.map { projection in
-                    projection.map { projection in events.map { projection.prepare($0) } } ?? Array(repeating: nil, count: events.count)
+                    projection.map { projection in events.map { projection.prepare($0) } }
+                        ?? Array(repeating: nil, count: events.count)
                 }
                 return (events, prepared)
             }
             // A live fold's few events: one slice, handed back as it is.
             if slices == 1 { return try decode(0) }
-            let done = Locked([Result<([ProjectedEvent], [[(any Sendable)?]]), any Error>?](repeating: nil, count: slices))
+            let done = Locked(
+                [Result<([ProjectedEvent], [[(any Sendable)?]]), any Error>?](repeating: nil, count: slices))
             DispatchQueue.concurrentPerform(iterations: slices) { slice in
                 let outcome = Result { try decode(slice) }
                 done.withLock { $0[slice] = outcome }
@@ -241,11 +261,14 @@ public final class Projector: Sendable {
     }
 
     /// Empties the named projections (all when nil) and folds the whole log into them again.
-    public func rebuild(_ names: [String]? = nil, batchSize: Int = 8192,
-                        progress: (@Sendable (ProjectionProgress) -> Void)? = nil) throws {
+    public func rebuild(
+        _ names: [String]? = nil, batchSize: Int = 8192,
+        progress: (@Sendable (ProjectionProgress) -> Void)? = nil
+    ) throws {
         let chosen = projections.filter { names?.contains($0.name) ?? true }
         if let names, let unknown = names.first(where: { name in !projections.contains { $0.name == name } }) {
-            throw StoreError.invalidRequest("no projection named \(unknown); there are \(projections.map(\.name).joined(separator: ", "))")
+            throw StoreError.invalidRequest(
+                "no projection named \(unknown); there are \(projections.map(\.name).joined(separator: ", "))")
         }
         try folding.withLock { _ in
             try state.bulkLoad {

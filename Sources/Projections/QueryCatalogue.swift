@@ -21,82 +21,127 @@ public enum QueryCatalogue {
     static let calendar = Schema.choice(["gregorian", "persian"])
 
     static let customers: [QueryDefinition] = [
-        QueryDefinition("customer.get", .customerReading(.customer(at: "/customerId")), CustomerGetArgs.self,
-                        .record(["customerId": .id, "asOf": .dateTime], required: ["customerId"])) { a, context in
+        QueryDefinition(
+            "customer.get", .customerReading(.customer(at: "/customerId")), CustomerGetArgs.self,
+            .record(["customerId": .id, "asOf": .dateTime], required: ["customerId"])
+        ) { a, context in
             let asOf = try a.asOf.map { Timestamp(microsecondsSince1970: try micros($0, "/asOf")) }
             return try context.queries.customerQueries.get(a.customerId, asOf: asOf).json
         },
-        QueryDefinition("customer.find", .customerReading(.none), FindArgs.self, .record([
-            "phone": .text(64), "email": .text(320), "text": .text(200), "agentId": .id, "tag": .text(64),
-            "stage": .matching(.id), "limit": .integer(minimum: 1, maximum: 1000),
-        ], required: [])) { a, context in
+        QueryDefinition(
+            "customer.find", .customerReading(.none), FindArgs.self,
+            .record(
+                [
+                    "phone": .text(64), "email": .text(320), "text": .text(200), "agentId": .id, "tag": .text(64),
+                    "stage": .matching(.id), "limit": .integer(minimum: 1, maximum: 1000),
+                ], required: [])
+        ) { a, context in
             var a = a
             if case .ownCustomers(let agent) = context.scope { a.agentId = agent }
             return try context.queries.find(a)
         },
-        QueryDefinition("customer.history", .customerReading(.customer(at: "/customerId")), CustomerHistoryArgs.self,
-                        .record(["customerId": .id, "field": .text(64)], required: ["customerId"])) { a, context in
+        QueryDefinition(
+            "customer.history", .customerReading(.customer(at: "/customerId")), CustomerHistoryArgs.self,
+            .record(["customerId": .id, "field": .text(64)], required: ["customerId"])
+        ) { a, context in
             .object(["changes": .array(try context.queries.customerQueries.history(a.customerId, field: a.field))])
         },
     ]
 
     static let desks: [QueryDefinition] = [
-        QueryDefinition("agent.agenda", .deskReading, AgendaArgs.self,
-                        .record(["agentId": .id, "from": .dateTime, "to": .dateTime], required: ["agentId"])) { a, context in
+        QueryDefinition(
+            "agent.agenda", .deskReading, AgendaArgs.self,
+            .record(["agentId": .id, "from": .dateTime, "to": .dateTime], required: ["agentId"])
+        ) { a, context in
             try context.queries.agenda(a)
         },
-        QueryDefinition("agent.view", .deskReading, AgentViewArgs.self, .record(["agentId": .id], required: ["agentId"])) { a, context in
+        QueryDefinition(
+            "agent.view", .deskReading, AgentViewArgs.self, .record(["agentId": .id], required: ["agentId"])
+        ) { a, context in
             try context.queries.agentView(a)
         },
     ]
 
     static let reports: [QueryDefinition] = [
-        QueryDefinition("funnel.report", .companyReading, FunnelArgs.self, .record([
-            "from": .dateTime, "to": .dateTime, "agentId": .id, "branchId": .id, "source": .text(64), "pipelineId": .id,
-        ], required: ["from", "to"])) { a, context in try context.queries.funnel(a) },
-        QueryDefinition("report.sales", .companyReading, SalesArgs.self, .record([
-            "from": .dateTime, "to": .dateTime,
-            "groupBy": .list(.choice(["month", "year", "agent", "product", "branch", "source", "campaign"]), max: 4),
-            "calendar": calendar, "timeZone": .text(64),
-        ], required: ["from", "to"])) { a, context in try context.queries.sales(a) },
-        QueryDefinition("report.quotes", .companyReading, PeriodArgs.self,
-                        .record(["from": .dateTime, "to": .dateTime], required: ["from", "to"])) { a, context in
+        QueryDefinition(
+            "funnel.report", .companyReading, FunnelArgs.self,
+            .record(
+                [
+                    "from": .dateTime, "to": .dateTime, "agentId": .id, "branchId": .id, "source": .text(64),
+                    "pipelineId": .id,
+                ], required: ["from", "to"])
+        ) { a, context in try context.queries.funnel(a) },
+        QueryDefinition(
+            "report.sales", .companyReading, SalesArgs.self,
+            .record(
+                [
+                    "from": .dateTime, "to": .dateTime,
+                    "groupBy": .list(
+                        .choice(["month", "year", "agent", "product", "branch", "source", "campaign"]), max: 4),
+                    "calendar": calendar, "timeZone": .text(64),
+                ], required: ["from", "to"])
+        ) { a, context in try context.queries.sales(a) },
+        QueryDefinition(
+            "report.quotes", .companyReading, PeriodArgs.self,
+            .record(["from": .dateTime, "to": .dateTime], required: ["from", "to"])
+        ) { a, context in
             try context.queries.quoteConversion(a)
         },
-        QueryDefinition("report.daily", .companyReading, DailyArgs.self,
-                        .record(["date": .date, "calendar": calendar, "timeZone": .text(64)], required: ["date"])) { a, context in
+        QueryDefinition(
+            "report.daily", .companyReading, DailyArgs.self,
+            .record(["date": .date, "calendar": calendar, "timeZone": .text(64)], required: ["date"])
+        ) { a, context in
             try context.queries.daily(a)
         },
-        QueryDefinition("report.dormant", .companyReading, DormantArgs.self,
-                        .record(["days": .integer(minimum: 1, maximum: 36_500), "agentId": .id], required: ["days"])) { a, context in
+        QueryDefinition(
+            "report.dormant", .companyReading, DormantArgs.self,
+            .record(["days": .integer(minimum: 1, maximum: 36_500), "agentId": .id], required: ["days"])
+        ) { a, context in
             try context.queries.dormant(a)
         },
-        QueryDefinition("report.receivables", .companyReading, ReceivablesArgs.self,
-                        .record(["agentId": .id, "until": .dateTime], required: ["until"])) { a, context in
+        QueryDefinition(
+            "report.receivables", .companyReading, ReceivablesArgs.self,
+            .record(["agentId": .id, "until": .dateTime], required: ["until"])
+        ) { a, context in
             try context.queries.receivables(a)
         },
-        QueryDefinition("report.workload", .companyReading, PeriodArgs.self,
-                        .record(["from": .dateTime, "to": .dateTime], required: ["from", "to"])) { a, context in
+        QueryDefinition(
+            "report.workload", .companyReading, PeriodArgs.self,
+            .record(["from": .dateTime, "to": .dateTime], required: ["from", "to"])
+        ) { a, context in
             try context.queries.workload(a)
         },
-        QueryDefinition("report.targets", .companyReading, TargetsArgs.self,
-                        .record(["period": .matching(.period), "calendar": calendar], required: ["period"])) { a, context in
+        QueryDefinition(
+            "report.targets", .companyReading, TargetsArgs.self,
+            .record(["period": .matching(.period), "calendar": calendar], required: ["period"])
+        ) { a, context in
             try context.queries.targets(a)
         },
-        QueryDefinition("report.branches", .companyReading, BranchesArgs.self, .record([
-            "from": .dateTime, "to": .dateTime, "stalledDays": .integer(minimum: 1, maximum: 3650),
-        ], required: ["from", "to"])) { a, context in try context.queries.branches(a) },
+        QueryDefinition(
+            "report.branches", .companyReading, BranchesArgs.self,
+            .record(
+                [
+                    "from": .dateTime, "to": .dateTime, "stalledDays": .integer(minimum: 1, maximum: 3650),
+                ], required: ["from", "to"])
+        ) { a, context in try context.queries.branches(a) },
     ]
 
     static let log: [QueryDefinition] = [
-        QueryDefinition("projections.rebuild", .maintenance, RebuildArgs.self,
-                        .record(["names": .list(.text(64), min: 1, max: 32)], required: []), readsModels: false) { a, context in
+        QueryDefinition(
+            "projections.rebuild", .maintenance, RebuildArgs.self,
+            .record(["names": .list(.text(64), min: 1, max: 32)], required: []), readsModels: false
+        ) { a, context in
             try context.queries.rebuild(a)
         },
-        QueryDefinition("log.read", .companyReading, LogReadArgs.self, .record([
-            "from": .integer(minimum: 1, maximum: nil), "limit": .integer(minimum: 1, maximum: 10_000),
-        ], required: []), readsModels: false) { a, context in try context.queries.readLog(a) },
-        QueryDefinition("system.status", .companyReading, NoArgs.self, .record([:], required: []), readsModels: false) { _, context in
+        QueryDefinition(
+            "log.read", .companyReading, LogReadArgs.self,
+            .record(
+                [
+                    "from": .integer(minimum: 1, maximum: nil), "limit": .integer(minimum: 1, maximum: 10_000),
+                ], required: []), readsModels: false
+        ) { a, context in try context.queries.readLog(a) },
+        QueryDefinition("system.status", .companyReading, NoArgs.self, .record([:], required: []), readsModels: false) {
+            _, context in
             try context.queries.status()
         },
     ]

@@ -17,8 +17,10 @@ public struct QueryDefinition: Sendable {
     /// Decodes validated arguments and answers them.
     let answer: @Sendable (JSON, QueryContext) throws -> JSON
 
-    init<A: Decodable & Sendable>(_ name: String, _ audience: Audience, _ args: A.Type, _ schema: Schema, readsModels: Bool = true,
-                                  _ handler: @escaping @Sendable (A, QueryContext) throws -> JSON) {
+    init<A: Decodable & Sendable>(
+        _ name: String, _ audience: Audience, _ args: A.Type, _ schema: Schema, readsModels: Bool = true,
+        _ handler: @escaping @Sendable (A, QueryContext) throws -> JSON
+    ) {
         self.name = name
         self.audience = audience
         self.schema = schema

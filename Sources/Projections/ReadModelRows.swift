@@ -27,7 +27,9 @@ struct SealedValue: Codable, Equatable {
     static func open(_ value: SealedValue?, with key: DataKey?) -> JSON {
         guard let key, let value else { return .null }
         if let text = value.sealedText { return key.open(Sealed(text: text)).map(JSON.string) ?? .null }
-        if let texts = value.sealedTexts { return .array(texts.compactMap { key.open(Sealed(text: $0)) }.map(JSON.string)) }
+        if let texts = value.sealedTexts {
+            return .array(texts.compactMap { key.open(Sealed(text: $0)) }.map(JSON.string))
+        }
         if let text = value.sealedJSON { return key.open(Sealed(text: text)).flatMap { try? JSON.parse($0) } ?? .null }
         return .null
     }
@@ -92,9 +94,12 @@ struct QuoteRow: Codable, Equatable {
 
     /// The quote as agendas and views show it.
     var json: JSONObject {
-        ["quoteId": .string(quoteId), "customerId": .string(customerId), "agentId": .string(agentId), "givenAt": .string(givenAt),
-         "total": .int(total), "currency": .string(currency), "validUntil": validUntil.map(JSON.string) ?? .null,
-         "channel": .string(channel)]
+        [
+            "quoteId": .string(quoteId), "customerId": .string(customerId), "agentId": .string(agentId),
+            "givenAt": .string(givenAt),
+            "total": .int(total), "currency": .string(currency), "validUntil": validUntil.map(JSON.string) ?? .null,
+            "channel": .string(channel),
+        ]
     }
 }
 
@@ -117,7 +122,10 @@ struct LastContactRow: Codable, Equatable {
 
     /// The contact as the dormant report shows it.
     var json: JSON {
-        .object(["at": .string(at), "kind": .string(kind), "agentId": .string(agentId), "outcome": outcome.map(JSON.string) ?? .null])
+        .object([
+            "at": .string(at), "kind": .string(kind), "agentId": .string(agentId),
+            "outcome": outcome.map(JSON.string) ?? .null,
+        ])
     }
 }
 
@@ -206,8 +214,11 @@ struct ContractRow: Codable, Equatable {
 
     /// The contract as an agenda shows it.
     var json: JSONObject {
-        ["contractId": .string(contractId), "customerId": .string(customerId), "productId": productId.map(JSON.string) ?? .null,
-         "expiresOn": .string(expiresOn)]
+        [
+            "contractId": .string(contractId), "customerId": .string(customerId),
+            "productId": productId.map(JSON.string) ?? .null,
+            "expiresOn": .string(expiresOn),
+        ]
     }
 }
 
@@ -249,8 +260,11 @@ struct TargetRow: Codable, Equatable {
 
     /// The target as the targets report shows it.
     var json: JSONObject {
-        ["targetId": .string(targetId), "period": .string(period), "calendar": .string(calendar), "scope": .string(scope),
-         "scopeId": scopeId.map(JSON.string) ?? .null, "amount": MoneyJSON.of(amount), "setAt": .string(setAt)]
+        [
+            "targetId": .string(targetId), "period": .string(period), "calendar": .string(calendar),
+            "scope": .string(scope),
+            "scopeId": scopeId.map(JSON.string) ?? .null, "amount": MoneyJSON.of(amount), "setAt": .string(setAt),
+        ]
     }
 }
 

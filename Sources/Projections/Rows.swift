@@ -24,8 +24,10 @@ extension KeyValueTransaction {
     }
 
     /// Every row whose key starts with `prefix` (from `start`, while `more` holds), with its key, in key order.
-    func rows<Row>(_ table: Table<Row>, prefix: [UInt8] = [], from start: [UInt8]? = nil,
-                   while more: ([UInt8]) -> Bool = { _ in true }) throws -> [(key: [UInt8], row: Row)] {
+    func rows<Row>(
+        _ table: Table<Row>, prefix: [UInt8] = [], from start: [UInt8]? = nil,
+        while more: ([UInt8]) -> Bool = { _ in true }
+    ) throws -> [(key: [UInt8], row: Row)] {
         var out: [(key: [UInt8], row: Row)] = []
         try scan(table.name, prefix: prefix, from: start) { key, value in
             guard more(key) else { return false }
@@ -76,7 +78,8 @@ enum KeyPart {
             key.append(contentsOf: text.utf8)
             key.append(0)
         // Flipping the sign bit makes negative times (before 1970) sort before positive ones.
-        case .time(let micros): withUnsafeBytes(of: (UInt64(bitPattern: micros) ^ (1 << 63)).bigEndian) { key.append(contentsOf: $0) }
+        case .time(let micros):
+            withUnsafeBytes(of: (UInt64(bitPattern: micros) ^ (1 << 63)).bigEndian) { key.append(contentsOf: $0) }
         case .number(let value): withUnsafeBytes(of: value.bigEndian) { key.append(contentsOf: $0) }
         }
     }

@@ -107,7 +107,9 @@ struct SearchIndex: Sendable {
             for text in texts { add(Array(text.lowercased().trimmingCharacters(in: .whitespaces).utf8)) }
         case .name, .text:
             for text in texts {
-                for word in SearchText.normalize(text).utf8.split(separator: UInt8(ascii: " ")) where !word.isEmpty { add(Array(word)) }
+                for word in SearchText.normalize(text).utf8.split(separator: UInt8(ascii: " ")) where !word.isEmpty {
+                    add(Array(word))
+                }
             }
         }
         return values
@@ -123,7 +125,9 @@ struct SearchIndex: Sendable {
         let prefix = Key.of(.text(customerId), .text(field.rawValue))
         if field != .text {
             var keys: [[UInt8]] = []
-            try txn.scan(SearchIndex.reverse, prefix: prefix) { key, _ in keys.append(key); return true }
+            try txn.scan(SearchIndex.reverse, prefix: prefix) { key, _ in
+                keys.append(key); return true
+            }
             for key in keys { try remove(key, field, customerId, prefix.count, txn) }
         }
         // Two entries per word of every note: the keys are built in place, in two buffers, and
@@ -142,7 +146,9 @@ struct SearchIndex: Sendable {
         }
     }
 
-    private func remove(_ reverseKey: [UInt8], _ field: Field, _ customerId: String, _ prefixLength: Int, _ txn: KeyValueTransaction) throws {
+    private func remove(
+        _ reverseKey: [UInt8], _ field: Field, _ customerId: String, _ prefixLength: Int, _ txn: KeyValueTransaction
+    ) throws {
         var forwardKey: [UInt8] = []
         SearchIndex.forwardKey(reverseKey[prefixLength...], field, Array(customerId.utf8), into: &forwardKey)
         try txn.delete(SearchIndex.forward, forwardKey)
@@ -151,7 +157,9 @@ struct SearchIndex: Sendable {
 
     /// Writes into `key` (emptied first) a forward entry's key: the token, the field's tag,
     /// then the customer id, so a token's customers are one prefix scan.
-    private static func forwardKey(_ token: some Collection<UInt8>, _ field: Field, _ customerId: [UInt8], into key: inout [UInt8]) {
+    private static func forwardKey(
+        _ token: some Collection<UInt8>, _ field: Field, _ customerId: [UInt8], into key: inout [UInt8]
+    ) {
         key.removeAll(keepingCapacity: true)
         key.reserveCapacity(token.count + 1 + customerId.count)
         key += token
@@ -164,7 +172,9 @@ struct SearchIndex: Sendable {
         for field in Field.allCases {
             let prefix = Key.of(.text(customerId), .text(field.rawValue))
             var keys: [[UInt8]] = []
-            try txn.scan(SearchIndex.reverse, prefix: prefix) { key, _ in keys.append(key); return true }
+            try txn.scan(SearchIndex.reverse, prefix: prefix) { key, _ in
+                keys.append(key); return true
+            }
             for key in keys { try remove(key, field, customerId, prefix.count, txn) }
         }
     }

@@ -34,10 +34,12 @@ public enum SearchText {
 
     /// Only the digits of a phone number, in ASCII, so `+98 912-345 ۶۷۸۹` finds `989123456789`.
     public static func phoneDigits(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.compactMap { scalar in
-            let folded = asciiDigit(scalar) ?? scalar
-            return ("0"..."9").contains(folded) ? folded : nil
-        }))
+        String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.compactMap { scalar in
+                    let folded = asciiDigit(scalar) ?? scalar
+                    return ("0"..."9").contains(folded) ? folded : nil
+                }))
     }
 
     /// Splits normalised text into words for an index.
@@ -57,22 +59,24 @@ public enum SearchText {
         }
         if let digit = asciiDigit(scalar) { return digit }
         switch scalar.value {
-        case 0x064A, 0x0649, 0x06CC: return "\u{06CC}"          // ي ى ی → ی
-        case 0x0643, 0x06A9: return "\u{06A9}"                  // ك ک → ک
-        case 0x0629: return "\u{0647}"                          // ة → ه
-        case 0x06C0: return "\u{0647}"                          // ۀ → ه
+        case 0x064A, 0x0649, 0x06CC: return "\u{06CC}"  // ي ى ی → ی
+        case 0x0643, 0x06A9: return "\u{06A9}"  // ك ک → ک
+        case 0x0629: return "\u{0647}"  // ة → ه
+        case 0x06C0: return "\u{0647}"  // ۀ → ه
         case 0x0623, 0x0625, 0x0622, 0x0671: return "\u{0627}"  // أ إ آ ٱ → ا
-        case 0x0624: return "\u{0648}"                          // ؤ → و
-        case 0x0640: return nil                                 // tatweel
-        case 0x064B...0x065F, 0x0670: return nil                // harakat, superscript alef
-        case 0x200C, 0x200D, 0x200B, 0x00A0, 0x202F, 0x2009: return " " // ZWNJ, ZWJ, ZWSP, no-break and thin spaces
-        case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return nil // bidi controls
+        case 0x0624: return "\u{0648}"  // ؤ → و
+        case 0x0640: return nil  // tatweel
+        case 0x064B...0x065F, 0x0670: return nil  // harakat, superscript alef
+        case 0x200C, 0x200D, 0x200B, 0x00A0, 0x202F, 0x2009: return " "  // ZWNJ, ZWJ, ZWSP, no-break and thin spaces
+        case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return nil  // bidi controls
         case 0x0600...0x06FF: return scalar
         default: break
         }
         if scalar.properties.isWhitespace { return " " }
         if scalar.isASCII, ("A"..."Z").contains(scalar) { return Unicode.Scalar(scalar.value + 32) }
-        if !scalar.isASCII, scalar.properties.changesWhenLowercased, let lower = scalar.properties.lowercaseMapping.unicodeScalars.first {
+        if !scalar.isASCII, scalar.properties.changesWhenLowercased,
+            let lower = scalar.properties.lowercaseMapping.unicodeScalars.first
+        {
             return lower
         }
         return scalar
@@ -80,8 +84,8 @@ public enum SearchText {
 
     private static func asciiDigit(_ scalar: Unicode.Scalar) -> Unicode.Scalar? {
         switch scalar.value {
-        case 0x06F0...0x06F9: return Unicode.Scalar(scalar.value - 0x06F0 + 0x30) // Persian ۰–۹
-        case 0x0660...0x0669: return Unicode.Scalar(scalar.value - 0x0660 + 0x30) // Arabic-Indic ٠–٩
+        case 0x06F0...0x06F9: return Unicode.Scalar(scalar.value - 0x06F0 + 0x30)  // Persian ۰–۹
+        case 0x0660...0x0669: return Unicode.Scalar(scalar.value - 0x0660 + 0x30)  // Arabic-Indic ٠–٩
         default: return nil
         }
     }

@@ -50,7 +50,9 @@ struct AccessList: Sendable {
     /// Reads DIR/access.json (absent means: only the owner, as admin).
     static func load(dataDirectory: String) throws -> AccessList {
         var info = stat()
-        guard stat(dataDirectory, &info) == 0 else { throw CLIError("cannot stat \(dataDirectory): \(String(cString: strerror(errno)))") }
+        guard stat(dataDirectory, &info) == 0 else {
+            throw CLIError("cannot stat \(dataDirectory): \(String(cString: strerror(errno)))")
+        }
         var users: [UInt32: Entry] = [:]
         let path = dataDirectory + "/access.json"
         if let data = FileManager.default.contents(atPath: path) {
@@ -58,9 +60,13 @@ struct AccessList: Sendable {
                 throw CLIError("\(path) is not {\"users\": [{\"uid\": N, \"principal\": \"…\", \"role\": \"…\"}]}")
             }
             for (index, user) in list.enumerated() {
-                guard let uid = user["uid"]?.intValue, uid >= 0, let principal = user["principal"]?.stringValue, !principal.isEmpty,
-                      let role = user["role"]?.stringValue.flatMap(Role.init(rawValue:)) else {
-                    throw CLIError("\(path): user \(index) needs a uid, a principal and a role (\(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+                guard let uid = user["uid"]?.intValue, uid >= 0, let principal = user["principal"]?.stringValue,
+                    !principal.isEmpty,
+                    let role = user["role"]?.stringValue.flatMap(Role.init(rawValue:))
+                else {
+                    throw CLIError(
+                        "\(path): user \(index) needs a uid, a principal and a role (\(Role.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    )
                 }
                 users[UInt32(uid)] = Entry(principal: principal, role: role)
             }

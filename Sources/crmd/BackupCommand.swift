@@ -30,7 +30,8 @@ struct BackupCommand: ParsableCommand {
     func run() throws {
         do {
             let manager = FileManager.default
-            if manager.fileExists(atPath: destination), !(try manager.contentsOfDirectory(atPath: destination)).isEmpty {
+            if manager.fileExists(atPath: destination), !(try manager.contentsOfDirectory(atPath: destination)).isEmpty
+            {
                 throw CLIError("\(destination) is not empty")
             }
             let store = try openLogReadOnly(data)
@@ -50,7 +51,9 @@ struct BackupCommand: ParsableCommand {
                 try state.backup(to: destination + "/projections")
                 state.close()
             }
-            print("backup: \(destination) holds the log up to position \(head.position) (head \(head.hash.hex.prefix(16))…); check it with crmd verify --data \(destination)")
+            print(
+                "backup: \(destination) holds the log up to position \(head.position) (head \(head.hash.hex.prefix(16))…); check it with crmd verify --data \(destination)"
+            )
         } catch {
             exitWithOneLine(error)
         }

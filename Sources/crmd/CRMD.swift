@@ -15,8 +15,11 @@ struct CRMD: AsyncParsableCommand {
               crmd verify --data ./crm-data
               crmd replay --data ./crm-data --stream selftest-1 --format table
             """,
-        subcommands: [ServeCommand.self, SendCommand.self, ReplayCommand.self, VerifyCommand.self, RebuildCommand.self, BackupCommand.self,
-                      DemoCommand.self, ReportCommand.self, StatusCommand.self, SelftestCommand.self, SchemasCommand.self])
+        subcommands: [
+            ServeCommand.self, SendCommand.self, ReplayCommand.self, VerifyCommand.self, RebuildCommand.self,
+            BackupCommand.self,
+            DemoCommand.self, ReportCommand.self, StatusCommand.self, SelftestCommand.self, SchemasCommand.self,
+        ])
 }
 
 /// The `--data DIR` option every subcommand takes.

@@ -35,15 +35,19 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         guard server.open() else {
-            write(RequestRouter.error(.null, WireError(.unavailable, "too many connections, or the daemon is shutting down")), context.channel)
+            write(
+                RequestRouter.error(
+                    .null, WireError(.unavailable, "too many connections, or the daemon is shutting down")),
+                context.channel)
             context.close(promise: nil)
             return
         }
         counted = true
         // The peer's uid, from the kernel (SO_PEERCRED): who is asking is never taken from the request.
         if let provider = context.channel as? SocketOptionProvider {
-            let future: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(level: NIOBSDSocket.OptionLevel(rawValue: SOL_SOCKET),
-                                                                               name: NIOBSDSocket.Option(rawValue: SO_PEERCRED))
+            let future: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
+                level: NIOBSDSocket.OptionLevel(rawValue: SOL_SOCKET),
+                name: NIOBSDSocket.Option(rawValue: SO_PEERCRED))
             future.whenSuccess { [weak self] credentials in self?.uid = credentials.uid }
         }
         context.fireChannelActive()
@@ -82,7 +86,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         let bytes = line.readBytes(length: line.readableBytes) ?? []
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return } // blank keep-alive lines
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }  // blank keep-alive lines
         guard let uid else {
             write(RequestRouter.error(.null, AccessRefusal.unknownPeer.error), channel)
             return
@@ -134,7 +138,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// so at most one is buffered: a client that stops reading is cut off after `subscriberSeconds`.
     private func subscribe(_ request: RequestRouter.Request, _ channel: Channel) {
         guard subscription == nil else {
-            write(RequestRouter.error(request.id, WireError(.badRequest, "this connection already has a subscription")), channel)
+            write(
+                RequestRouter.error(request.id, WireError(.badRequest, "this connection already has a subscription")),
+                channel)
             return
         }
         let from = Position(max(1, request.args["from"]?.intValue ?? 1))
@@ -143,21 +149,28 @@ final class ConnectionHandler: ChannelInboundHandler {
         subscription = Task {
             do {
                 for try await event in store.subscribe(from: from) {
-                    let line: JSON = .object(["id": request.id, "ok": true, "result": .object(["event": Envelope.json(event)])])
+                    let line: JSON = .object([
+                        "id": request.id, "ok": true, "result": .object(["event": Envelope.json(event)]),
+                    ])
                     var buffer = channel.allocator.buffer(capacity: 512)
                     buffer.writeBytes(line.bytes())
                     buffer.writeInteger(UInt8(ascii: "\n"))
                     let written = channel.eventLoop.makePromise(of: Void.self)
                     channel.writeAndFlush(buffer, promise: written)
                     let delivered = try await withThrowingTaskGroup(of: Bool.self) { group in
-                        group.addTask { try await written.futureResult.get(); return true }
-                        group.addTask { try await Task.sleep(for: .seconds(patience)); return false }
+                        group.addTask {
+                            try await written.futureResult.get(); return true
+                        }
+                        group.addTask {
+                            try await Task.sleep(for: .seconds(patience)); return false
+                        }
                         let first = try await group.next() ?? false
                         group.cancelAll()
                         return first
                     }
                     if !delivered {
-                        Logger(label: "crmd").warning("cut off a log.subscribe client that stopped reading at position \(event.position)")
+                        Logger(label: "crmd").warning(
+                            "cut off a log.subscribe client that stopped reading at position \(event.position)")
                         channel.close(promise: nil)
                         return
                     }

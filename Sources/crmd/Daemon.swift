@@ -15,7 +15,9 @@ final class Daemon: Sendable {
     let socketPath: String
 
     /// Binds `socketPath` (mode 0660) and serves `router` on it.
-    static func start(socketPath: String, router: RequestRouter, server: ServerState, store: EventStore) async throws -> Daemon {
+    static func start(
+        socketPath: String, router: RequestRouter, server: ServerState, store: EventStore
+    ) async throws -> Daemon {
         try Daemon.removeStaleSocket(socketPath)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let idle = TimeAmount.seconds(server.idleSeconds)
@@ -26,8 +28,10 @@ final class Daemon: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: 1 << 20)))
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(router: router, server: server, store: store))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(LineDecoder(maxLength: 1 << 20)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(router: router, server: server, store: store))
                 }
             }
         let channel: Channel

@@ -48,12 +48,16 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "The seed of the history.")
     var seed: UInt64 = 1405
 
-    @Flag(help: "Byte-for-byte reproducible: data keys, nonces and ids from the seed, one command at a time (slower). Demo data only.")
+    @Flag(
+        help:
+            "Byte-for-byte reproducible: data keys, nonces and ids from the seed, one command at a time (slower). Demo data only."
+    )
     var reproducible = false
 
     func run() async throws {
         do {
-            try FileManager.default.createDirectory(atPath: data.data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: data.data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             guard customers.map({ $0 > 0 }) ?? true, years > 0, events.map({ $0 > 0 }) ?? true else {
                 throw CLIError("--customers, --years and --events must be positive")
             }
@@ -72,20 +76,26 @@ struct DemoCommand: AsyncParsableCommand {
                 throw CLIError("\(data.data) already holds a log; the demo writes only into an empty data directory")
             }
             let keys = try KeyStore(directory: data.data + "/keys")
-            let service = CommandService(store: store, keys: keys, clock: options.clock,
-                                         entropy: reproducible ? Entropy(seed: seed) : .system)
-            var demo = DemoCompany(service: service) { time in now.withLock { $0 = max($0, time.microsecondsSince1970) } }
+            let service = CommandService(
+                store: store, keys: keys, clock: options.clock,
+                entropy: reproducible ? Entropy(seed: seed) : .system)
+            var demo = DemoCompany(service: service) { time in now.withLock { $0 = max($0, time.microsecondsSince1970) }
+            }
             if reproducible { demo.concurrency = 1 }
             let began = ContinuousClock.now
             let customers = customers ?? events.map { max(30, $0 / DemoCompany.eventsPerCustomer) } ?? 8_000
             let about = events ?? customers * DemoCompany.eventsPerCustomer
-            let accepted = try await demo.run(customers: customers, years: years, eventLimit: events, seed: seed) { head in
+            let accepted = try await demo.run(customers: customers, years: years, eventLimit: events, seed: seed) {
+                head in
                 FileHandle.standardError.write(Data("\rwritten \(head) of about \(about) events".utf8))
             }
             let head = try store.head()
             FileHandle.standardError.write(Data("\n".utf8))
-            print("demo: \(head.position) events from \(accepted) accepted commands in \(String(format: "%.0f", (ContinuousClock.now - began).seconds)) s; head \(head.hash.hex)")
-            print("now:  crmd serve --data \(data.data)   (or: crmd report sales --data \(data.data) --calendar persian)")
+            print(
+                "demo: \(head.position) events from \(accepted) accepted commands in \(String(format: "%.0f", (ContinuousClock.now - began).seconds)) s; head \(head.hash.hex)"
+            )
+            print(
+                "now:  crmd serve --data \(data.data)   (or: crmd report sales --data \(data.data) --calendar persian)")
             store.close()
             keys.close()
         } catch {

@@ -40,7 +40,9 @@ struct LineDecoder: ByteToMessageDecoder {
         return .needMoreData
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    mutating func decodeLast(
+        context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
+    ) throws -> DecodingState {
         // A last request without its newline is still a request.
         if buffer.readableBytes > 0, !discarding, buffer.readableBytes <= maxLength {
             let line = buffer.readSlice(length: buffer.readableBytes)!

@@ -41,24 +41,32 @@ struct RebuildCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("a daemon serves \(data.data); asking it to rebuild …\n".utf8))
                 var args = JSONObject()
                 if !all { args["names"] = .array(names.map(JSON.string)) }
-                let response = try client.roundTrip(.object(["id": 1, "op": "projections.rebuild", "args": .object(args)]))
+                let response = try client.roundTrip(
+                    .object(["id": 1, "op": "projections.rebuild", "args": .object(args)]))
                 guard response["ok"] == true else {
-                    throw CLIError("\(response["error"]?["code"]?.stringValue ?? "error"): \(response["error"]?["message"]?.stringValue ?? "")")
+                    throw CLIError(
+                        "\(response["error"]?["code"]?.stringValue ?? "error"): \(response["error"]?["message"]?.stringValue ?? "")"
+                    )
                 }
-                print("rebuilt \(response["result"]?["rebuilt"]?.serialized() ?? "") up to position \(response["result"]?["head"]?.serialized() ?? "?")")
+                print(
+                    "rebuilt \(response["result"]?["rebuilt"]?.serialized() ?? "") up to position \(response["result"]?["head"]?.serialized() ?? "?")"
+                )
                 return
             }
             let store = try openLogReadOnly(data)
             let keys = try KeyStore(directory: data.data + "/keys")
-            let projector = try Projector(store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
+            let projector = try Projector(
+                store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
             let terminal = isatty(2) == 1
             let last = LastPrint()
             try projector.rebuild(all ? nil : names) { progress in
                 guard last.due(terminal: terminal) || progress.done == progress.total else { return }
                 let percent = progress.total == 0 ? 100 : progress.done * 100 / progress.total
-                let line = "\(progress.done)/\(progress.total) events  \(Int(progress.rate)) events/s  ETA \(Int(progress.eta)) s"
+                let line =
+                    "\(progress.done)/\(progress.total) events  \(Int(progress.rate)) events/s  ETA \(Int(progress.eta)) s"
                 if terminal {
-                    let bar = String(repeating: "█", count: percent / 4) + String(repeating: "░", count: 25 - percent / 4)
+                    let bar =
+                        String(repeating: "█", count: percent / 4) + String(repeating: "░", count: 25 - percent / 4)
                     FileHandle.standardError.write(Data("\r\(bar) \(percent)%  \(line)   ".utf8))
                 } else {
                     FileHandle.standardError.write(Data("rebuild: \(line)\n".utf8))
@@ -66,7 +74,9 @@ struct RebuildCommand: ParsableCommand {
             }
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
             let status = try projector.status()
-            print("rebuilt \(status.filter { all || names.contains($0.name) }.map(\.name).joined(separator: ", ")) up to position \(status.map(\.checkpoint).max() ?? 0)")
+            print(
+                "rebuilt \(status.filter { all || names.contains($0.name) }.map(\.name).joined(separator: ", ")) up to position \(status.map(\.checkpoint).max() ?? 0)"
+            )
             projector.close()
             keys.close()
             store.close()

@@ -23,14 +23,18 @@ struct ReplayCommand: ParsableCommand {
         do {
             let store = try openLogReadOnly(data)
             let keys = try KeyStore(directory: data.data + "/keys")
-            let projector = try Projector(store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
+            let projector = try Projector(
+                store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
             let time = try asOf.map { text -> Timestamp in
-                guard let time = Timestamp(rfc3339: text) else { throw CLIError("--as-of: '\(text)' is not an RFC 3339 time such as 2026-03-03T09:15:00Z") }
+                guard let time = Timestamp(rfc3339: text) else {
+                    throw CLIError("--as-of: '\(text)' is not an RFC 3339 time such as 2026-03-03T09:15:00Z")
+                }
                 return time
             }
             let queries = CustomerQueries(projector: projector, keys: keys)
             if !diff.isEmpty {
-                guard diff.count == 2, let from = Timestamp(rfc3339: diff[0]), let to = Timestamp(rfc3339: diff[1]) else {
+                guard diff.count == 2, let from = Timestamp(rfc3339: diff[0]), let to = Timestamp(rfc3339: diff[1])
+                else {
                     throw CLIError("--diff takes two RFC 3339 times: FROM TO")
                 }
                 let changes = try queries.history(customerId).filter { change in
@@ -39,8 +43,11 @@ struct ReplayCommand: ParsableCommand {
                 }
                 let table = TableWriter(columns: ["at", "by", "field", "old", "new"])
                 for change in changes {
-                    table.add([change["at"]?.stringValue ?? "", change["by"]?.stringValue ?? "", change["field"]?.stringValue ?? "",
-                               ReplayCommand.cell(change["old"]), ReplayCommand.cell(change["new"])])
+                    table.add([
+                        change["at"]?.stringValue ?? "", change["by"]?.stringValue ?? "",
+                        change["field"]?.stringValue ?? "",
+                        ReplayCommand.cell(change["old"]), ReplayCommand.cell(change["new"]),
+                    ])
                 }
                 table.print()
                 return
@@ -108,11 +115,15 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Print this customer's file instead of events (with --as-of: as it stood then).")
     var customer: String?
 
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("With --customer: the file as the log knew it at this RFC 3339 time.", valueName: "TIME"))
+    @Option(
+        name: .customLong("as-of"),
+        help: ArgumentHelp("With --customer: the file as the log knew it at this RFC 3339 time.", valueName: "TIME"))
     var asOf: String?
 
-    @Option(name: .customLong("diff"), parsing: .upToNextOption,
-            help: ArgumentHelp("With --customer: every field change between two RFC 3339 times, with who made it.", valueName: "FROM TO"))
+    @Option(
+        name: .customLong("diff"), parsing: .upToNextOption,
+        help: ArgumentHelp(
+            "With --customer: every field change between two RFC 3339 times, with who made it.", valueName: "FROM TO"))
     var diff: [String] = []
 
     func run() throws {
@@ -128,7 +139,9 @@ struct ReplayCommand: ParsableCommand {
                     throw CLIError("--since: '\(since)' is not an RFC 3339 time such as 2026-03-03T09:15:00Z")
                 }
                 // The first event stored at or after `since` follows the last one stored before it.
-                first = max(first, try store.position(asOf: Timestamp(microsecondsSince1970: time.microsecondsSince1970 - 1)) + 1)
+                first = max(
+                    first,
+                    try store.position(asOf: Timestamp(microsecondsSince1970: time.microsecondsSince1970 - 1)) + 1)
             }
             if let until {
                 guard let time = Timestamp(rfc3339: until) else {
@@ -141,15 +154,20 @@ struct ReplayCommand: ParsableCommand {
                 if let actor, event.actor.principal != actor { return }
                 switch format {
                 case .jsonl: print(Envelope.line(event))
-                case .table: table.add([event.position.description, event.recordedAt.rfc3339, event.stream.rawValue, event.version.description,
-                                        event.type, event.actor.description])
+                case .table:
+                    table.add([
+                        event.position.description, event.recordedAt.rfc3339, event.stream.rawValue,
+                        event.version.description,
+                        event.type, event.actor.description,
+                    ])
                 }
             }
             if let stream {
                 var version: StreamVersion = 1
                 while true {
                     let batch = try store.readStream(StreamName(stream), from: version, limit: 1024)
-                    for event in batch where event.position >= first && event.position <= last && (type == nil || event.type == type) {
+                    for event in batch
+                    where event.position >= first && event.position <= last && (type == nil || event.type == type) {
                         emit(event)
                     }
                     guard let tail = batch.last, tail.position <= last, batch.count == 1024 else { break }

@@ -43,16 +43,21 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "gregorian or persian (for reports that group or count by calendar).")
     var calendar: String?
 
-    static let ops = ["sales": "report.sales", "quotes": "report.quotes", "daily": "report.daily", "dormant": "report.dormant",
-                      "receivables": "report.receivables", "workload": "report.workload", "targets": "report.targets",
-                      "branches": "report.branches", "funnel": "funnel.report", "agenda": "agent.agenda", "view": "agent.view"]
+    static let ops = [
+        "sales": "report.sales", "quotes": "report.quotes", "daily": "report.daily", "dormant": "report.dormant",
+        "receivables": "report.receivables", "workload": "report.workload", "targets": "report.targets",
+        "branches": "report.branches", "funnel": "funnel.report", "agenda": "agent.agenda", "view": "agent.view",
+    ]
 
     func run() throws {
         do {
             guard let op = ReportCommand.ops[name] else {
-                throw CLIError("no report \(name); there are \(ReportCommand.ops.keys.sorted().joined(separator: ", "))")
+                throw CLIError(
+                    "no report \(name); there are \(ReportCommand.ops.keys.sorted().joined(separator: ", "))")
             }
-            guard case .object(var arguments) = try JSON.parse(args) else { throw CLIError("ARGS must be a JSON object") }
+            guard case .object(var arguments) = try JSON.parse(args) else {
+                throw CLIError("ARGS must be a JSON object")
+            }
             if let calendar { arguments["calendar"] = .string(calendar) }
             let result = try answer(op, .object(arguments))
             switch format {
@@ -76,13 +81,16 @@ struct ReportCommand: ParsableCommand {
         if let client = try? SocketClient(path: data.data + "/crmd.sock") {
             let response = try client.roundTrip(.object(["id": 1, "op": .string(op), "args": arguments]))
             guard response["ok"] == true, let result = response["result"] else {
-                throw CLIError("\(response["error"]?["code"]?.stringValue ?? "error"): \(response["error"]?["message"]?.stringValue ?? "")")
+                throw CLIError(
+                    "\(response["error"]?["code"]?.stringValue ?? "error"): \(response["error"]?["message"]?.stringValue ?? "")"
+                )
             }
             return result
         }
         let store = try openLogReadOnly(data)
         let keys = try KeyStore(directory: data.data + "/keys")
-        let projector = try Projector(store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
+        let projector = try Projector(
+            store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
         defer { projector.close(); keys.close(); store.close() }
         do {
             return try CRMQueries(projector: projector, keys: keys).run(op, arguments)
@@ -102,7 +110,9 @@ struct ReportCommand: ParsableCommand {
             func add(_ prefix: String, _ value: JSON) {
                 switch value {
                 case .object(let object):
-                    for member in object.members { add(prefix.isEmpty ? member.key : "\(prefix).\(member.key)", member.value) }
+                    for member in object.members {
+                        add(prefix.isEmpty ? member.key : "\(prefix).\(member.key)", member.value)
+                    }
                 default:
                     if !columns.contains(prefix) { columns.append(prefix) }
                     switch value {

@@ -57,11 +57,14 @@ final class RequestRouter: Sendable {
             return .failure(JSONResponse(RequestRouter.error(.null, WireError(.badRequest, "not JSON: \(error)"))))
         }
         guard case .object(let object) = json else {
-            return .failure(JSONResponse(RequestRouter.error(.null, WireError(.badRequest, "a request is a JSON object"))))
+            return .failure(
+                JSONResponse(RequestRouter.error(.null, WireError(.badRequest, "a request is a JSON object"))))
         }
         let id = object["id"] ?? .null
         if let violation = WireSchemas.request.validate(json) {
-            return .failure(JSONResponse(RequestRouter.error(id, WireError(.badRequest, "request \(violation)", path: violation.path))))
+            return .failure(
+                JSONResponse(
+                    RequestRouter.error(id, WireError(.badRequest, "request \(violation)", path: violation.path))))
         }
         guard let op = object["op"]?.stringValue else {
             return .failure(JSONResponse(RequestRouter.error(id, WireError(.badRequest, "request /op: is required"))))
@@ -70,11 +73,13 @@ final class RequestRouter: Sendable {
         do {
             let caller = try identify(uid: uid, acting: object["as"]?.stringValue)
             let scope = try admit(caller, op: op, args: args)
-            return .success(Request(id: id, op: op, args: args, caller: caller, scope: scope,
-                                    requestId: object["requestId"]?.stringValue,
-                                    expectedVersion: object["expectedVersion"]?.intValue.map { StreamVersion($0) },
-                                    correlationId: object["correlationId"]?.stringValue,
-                                    causationId: object["causationId"]?.stringValue))
+            return .success(
+                Request(
+                    id: id, op: op, args: args, caller: caller, scope: scope,
+                    requestId: object["requestId"]?.stringValue,
+                    expectedVersion: object["expectedVersion"]?.intValue.map { StreamVersion($0) },
+                    correlationId: object["correlationId"]?.stringValue,
+                    causationId: object["causationId"]?.stringValue))
         } catch {
             return .failure(JSONResponse(RequestRouter.error(id, error)))
         }
@@ -84,9 +89,10 @@ final class RequestRouter: Sendable {
     private func identify(uid: UInt32, acting: String?) throws(WireError) -> Caller {
         let list = access.current
         let listed = list.entry(for: uid).map { (principal: $0.principal, role: $0.role) }
-        return try AccessPolicy.identify(uid: uid, listed: listed, acting: acting,
-                                         listedRole: { name in list.users.values.first { $0.principal == name }?.role },
-                                         hiredRole: { name in (try? self.commands.agentRole(name)) ?? nil })
+        return try AccessPolicy.identify(
+            uid: uid, listed: listed, acting: acting,
+            listedRole: { name in list.users.values.first { $0.principal == name }?.role },
+            hiredRole: { name in (try? self.commands.agentRole(name)) ?? nil })
     }
 
     /// The policy's answer for `op`: the write side answers its questions of data for commands,
@@ -109,9 +115,10 @@ final class RequestRouter: Sendable {
         let id = request.id
         do {
             if CommandCatalogue.contains(request.op) {
-                let context = CommandContext(actor: Actor(principal: request.caller.principal, uid: request.caller.uid),
-                                             requestId: request.requestId, expectedVersion: request.expectedVersion,
-                                             correlationId: request.correlationId, causationId: request.causationId)
+                let context = CommandContext(
+                    actor: Actor(principal: request.caller.principal, uid: request.caller.uid),
+                    requestId: request.requestId, expectedVersion: request.expectedVersion,
+                    correlationId: request.correlationId, causationId: request.causationId)
                 let result = try await commands.execute(request.op, request.args, context: context)
                 return .object(["id": id, "ok": true, "result": result.json])
             }

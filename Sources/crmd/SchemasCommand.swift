@@ -25,7 +25,9 @@ struct SchemasCommand: ParsableCommand {
     var check: String?
 
     func validate() throws {
-        guard (write == nil) != (check == nil) else { throw ValidationError("give exactly one of --write DIR or --check DIR") }
+        guard (write == nil) != (check == nil) else {
+            throw ValidationError("give exactly one of --write DIR or --check DIR")
+        }
     }
 
     func run() throws {
@@ -34,7 +36,8 @@ struct SchemasCommand: ParsableCommand {
         if let directory = write {
             for file in files {
                 let path = directory + "/" + file.path
-                try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try fm.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try Data(file.content.utf8).write(to: URL(fileURLWithPath: path))
             }
             print("wrote \(files.count) schema files to \(directory)")
@@ -45,15 +48,22 @@ struct SchemasCommand: ParsableCommand {
         for file in files {
             let path = directory + "/" + file.path
             guard let data = fm.contents(atPath: path) else { problems.append("\(path) is missing"); continue }
-            if String(decoding: data, as: UTF8.self) != file.content { problems.append("\(path) differs from the code") }
+            if String(decoding: data, as: UTF8.self) != file.content {
+                problems.append("\(path) differs from the code")
+            }
         }
         let expected = Set(files.map(\.path))
         let enumerator = fm.enumerator(atPath: directory)
         while let relative = enumerator?.nextObject() as? String {
-            if relative.hasSuffix(".json"), !expected.contains(relative) { problems.append("\(directory)/\(relative) is not produced by the code") }
+            if relative.hasSuffix(".json"), !expected.contains(relative) {
+                problems.append("\(directory)/\(relative) is not produced by the code")
+            }
         }
         if let first = problems.first {
-            exitWithOneLine(CLIError("\(first) (\(problems.count) problem\(problems.count == 1 ? "" : "s"); run crmd schemas --write \(directory))"))
+            exitWithOneLine(
+                CLIError(
+                    "\(first) (\(problems.count) problem\(problems.count == 1 ? "" : "s"); run crmd schemas --write \(directory))"
+                ))
         }
         print("ok: \(files.count) schema files match the code")
     }

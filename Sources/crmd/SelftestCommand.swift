@@ -40,11 +40,14 @@ struct SelftestCommand: AsyncParsableCommand {
                     group.addTask {
                         for n in 0..<perWriter where writer * perWriter + n < events {
                             let note = "آزمایش سامانه ‌— نویسنده \(writer)، رویداد \(n)"
-                            let payload = "{\"run\":\(run),\"writer\":\(writer),\"n\":\(n),\"note\":\(JSON.string(note).serialized())}"
-                            try await store.append(AppendRequest(
-                                stream: "selftest-\(run)-\(writer)", expected: .exact(StreamVersion(n)),
-                                events: [ProposedEvent(type: "SelftestRecorded", data: Array(payload.utf8))],
-                                actor: Actor(principal: "selftest", uid: getuid()), requestId: "selftest-\(run)-\(writer)-\(n)"))
+                            let payload =
+                                "{\"run\":\(run),\"writer\":\(writer),\"n\":\(n),\"note\":\(JSON.string(note).serialized())}"
+                            try await store.append(
+                                AppendRequest(
+                                    stream: "selftest-\(run)-\(writer)", expected: .exact(StreamVersion(n)),
+                                    events: [ProposedEvent(type: "SelftestRecorded", data: Array(payload.utf8))],
+                                    actor: Actor(principal: "selftest", uid: getuid()),
+                                    requestId: "selftest-\(run)-\(writer)-\(n)"))
                         }
                     }
                 }
@@ -54,9 +57,10 @@ struct SelftestCommand: AsyncParsableCommand {
             let stats = store.commitStatistics
             let head = try store.head()
             let appended = before.distance(to: head.position)
-            print("appended \(appended) events in \(String(format: "%.2f", elapsed)) s "
-                + "(\(Int(Double(appended) / elapsed)) durable events/s, "
-                + "\(String(format: "%.1f", stats.eventsPerCommit)) events per commit)")
+            print(
+                "appended \(appended) events in \(String(format: "%.2f", elapsed)) s "
+                    + "(\(Int(Double(appended) / elapsed)) durable events/s, "
+                    + "\(String(format: "%.1f", stats.eventsPerCommit)) events per commit)")
             print("head position \(head.position), head hash \(head.hash.hex)")
             let report = try store.verify()
             if let problem = report.problem { throw CLIError("verify failed at \(problem)") }

@@ -39,7 +39,8 @@ struct SendCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let text = args == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : args
+            let text =
+                args == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : args
             let arguments: JSON
             do { arguments = try JSON.parse(text) } catch { throw CLIError("ARGS is not JSON: \(error)") }
             var request: JSONObject = ["id": 1, "op": .string(op), "args": arguments]
@@ -52,7 +53,8 @@ struct SendCommand: ParsableCommand {
             } else {
                 let error = response["error"] ?? .null
                 let path = error["path"]?.stringValue.map { " (at \($0))" } ?? ""
-                throw CLIError("\(error["code"]?.stringValue ?? "error"): \(error["message"]?.stringValue ?? "")\(path)")
+                throw CLIError(
+                    "\(error["code"]?.stringValue ?? "error"): \(error["message"]?.stringValue ?? "")\(path)")
             }
         } catch {
             exitWithOneLine(error)
@@ -70,10 +72,14 @@ final class SocketClient {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else { throw CLIError("socket path too long: \(path)") }
+        guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw CLIError("socket path too long: \(path)")
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard result == 0 else {
             let reason = String(cString: strerror(errno))

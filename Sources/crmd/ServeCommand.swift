@@ -44,10 +44,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            try FileManager.default.createDirectory(atPath: data.data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: data.data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let socketPath = socket ?? data.data + "/crmd.sock"
             StorageDiagnostics.onReopen { path in
-                ServeCommand.logger.warning("storage at \(path) refused a write LMDB could not complete (MDB_PANIC); it was reopened and serving goes on; check the disk")
+                ServeCommand.logger.warning(
+                    "storage at \(path) refused a write LMDB could not complete (MDB_PANIC); it was reopened and serving goes on; check the disk"
+                )
             }
             let store: EventStore
             do {
@@ -62,11 +65,16 @@ struct ServeCommand: AsyncParsableCommand {
                 if reconciled > 0 { log("destroyed \(reconciled) data key(s) of customers forgotten before a crash") }
             } catch {
                 guard error.code == .unavailable else { throw error }
-                ServeCommand.logger.warning("\(error.message): keys of customers forgotten before a crash are destroyed once there is room (customer.forget again does it too)")
+                ServeCommand.logger.warning(
+                    "\(error.message): keys of customers forgotten before a crash are destroyed once there is room (customer.forget again does it too)"
+                )
             }
-            let projector = try Projector(store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
+            let projector = try Projector(
+                store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
             if projector.state.discardedInterruptedBulkLoad {
-                log("a rebuild of the projections was cut off (its commits were not yet synced): they start again from position 1")
+                log(
+                    "a rebuild of the projections was cut off (its commits were not yet synced): they start again from position 1"
+                )
             }
             let lag = try projector.status().map(\.lag).max() ?? 0
             if lag > 0 { log("folding \(lag) events into the projections …") }
@@ -75,21 +83,29 @@ struct ServeCommand: AsyncParsableCommand {
             } catch StoreError.diskFull {
                 // Serve anyway: reads answer from what is folded, writes get `unavailable`, and the
                 // live projector folds the rest once there is room.
-                ServeCommand.logger.warning("the disk is full: serving reads; the projections catch up once there is room")
+                ServeCommand.logger.warning(
+                    "the disk is full: serving reads; the projections catch up once there is room")
             }
-            let router = RequestRouter(commands: commands, queries: try CRMQueries(projector: projector, keys: keys),
-                                       access: try AccessSource(dataDirectory: data.data))
-            let server = ServerState(maxConnections: maxConnections, maxInFlight: maxInFlight, idleSeconds: idleTimeout,
-                                     subscriberSeconds: subscriberTimeout)
+            let router = RequestRouter(
+                commands: commands, queries: try CRMQueries(projector: projector, keys: keys),
+                access: try AccessSource(dataDirectory: data.data))
+            let server = ServerState(
+                maxConnections: maxConnections, maxInFlight: maxInFlight, idleSeconds: idleTimeout,
+                subscriberSeconds: subscriberTimeout)
             let daemon = try await Daemon.start(socketPath: socketPath, router: router, server: server, store: store)
-            FileHandle.standardOutput.write(Data("""
-                crmd: serving \(data.data) on \(socketPath) (head \(try store.head().position))
-                try:  crmd send system.status --data \(data.data)\n
-                """.utf8))
+            FileHandle.standardOutput.write(
+                Data(
+                    """
+                    crmd: serving \(data.data) on \(socketPath) (head \(try store.head().position))
+                    try:  crmd send system.status --data \(data.data)\n
+                    """.utf8))
             // swift-service-lifecycle runs the socket and the live projector; SIGTERM or SIGINT
             // starts a graceful shutdown (the socket drains first), a second signal cancels.
-            let group = ServiceGroup(services: [ProjectorService(projector: projector), SocketService(daemon: daemon, logger: ServeCommand.logger)],
-                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: ServeCommand.logger)
+            let group = ServiceGroup(
+                services: [
+                    ProjectorService(projector: projector), SocketService(daemon: daemon, logger: ServeCommand.logger),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: ServeCommand.logger)
             try await group.run()
             projector.close()
             store.close()

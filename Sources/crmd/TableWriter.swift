@@ -17,7 +17,9 @@ final class TableWriter {
         let all = [columns] + rows
         var widths = [Int](repeating: 0, count: columns.count)
         for row in all {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], TableWriter.displayWidth(cell)) }
+            for (i, cell) in row.enumerated() where i < widths.count {
+                widths[i] = max(widths[i], TableWriter.displayWidth(cell))
+            }
         }
         func line(_ row: [String]) -> String {
             (0..<columns.count).map { i in
@@ -42,9 +44,12 @@ final class TableWriter {
             default:
                 break
             }
-            if (0x1100...0x115F).contains(value) || (0x2E80...0xA4CF).contains(value) || (0xAC00...0xD7A3).contains(value)
-                || (0xF900...0xFAFF).contains(value) || (0xFE30...0xFE4F).contains(value) || (0xFF00...0xFF60).contains(value)
-                || (0x1F300...0x1FAFF).contains(value) || (0x20000...0x3FFFD).contains(value) {
+            if (0x1100...0x115F).contains(value) || (0x2E80...0xA4CF).contains(value)
+                || (0xAC00...0xD7A3).contains(value)
+                || (0xF900...0xFAFF).contains(value) || (0xFE30...0xFE4F).contains(value)
+                || (0xFF00...0xFF60).contains(value)
+                || (0x1F300...0x1FAFF).contains(value) || (0x20000...0x3FFFD).contains(value)
+            {
                 width += 2
             } else {
                 width += 1

@@ -37,8 +37,9 @@ struct VerifyCommand: ParsableCommand {
                 throw CLIError("verify failed at \(problem)")
             }
             let rate = Int(Double(report.events) / seconds)
-            print("ok: \(report.events) events in \(report.streams) streams, \(report.requests) request ids; "
-                + "head \(report.headPosition) \(report.headHash.hex) (\(rate) events/s)")
+            print(
+                "ok: \(report.events) events in \(report.streams) streams, \(report.requests) request ids; "
+                    + "head \(report.headPosition) \(report.headHash.hex) (\(rate) events/s)")
         } catch {
             exitWithOneLine(error)
         }

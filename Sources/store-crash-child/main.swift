@@ -61,7 +61,8 @@ func projectForever(_ directory: String) -> Never {
         options.readOnly = true
         let store = try EventStore(directory: directory + "/log", options: options)
         let keys = try KeyStore(directory: directory + "/keys")
-        let projector = try Projector(store: store, directory: directory + "/projections", projections: Projections.all(keys: keys))
+        let projector = try Projector(
+            store: store, directory: directory + "/projections", projections: Projections.all(keys: keys))
         emit("projecting")
         while true {
             if try projector.catchUp(batchSize: 3) == 0 { usleep(1000) }
@@ -81,8 +82,9 @@ func holdReaderSlot(_ directory: String) -> Never {
     var env: OpaquePointer?
     var txn: OpaquePointer?
     guard mdb_env_create(&env) == 0, mdb_env_set_maxdbs(env, 8) == 0,
-          mdb_env_open(env, directory, UInt32(MDB_RDONLY), 0o600) == 0,
-          mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn) == 0 else {
+        mdb_env_open(env, directory, UInt32(MDB_RDONLY), 0o600) == 0,
+        mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn) == 0
+    else {
         FileHandle.standardError.write(Data("cannot open \(directory)\n".utf8))
         exit(1)
     }
@@ -93,12 +95,14 @@ func holdReaderSlot(_ directory: String) -> Never {
 /// Writes one line straight to the pipe (no buffering), so an acknowledgement is out before the next append.
 func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
-let store = try EventStore(directory: arguments[1], options: {
-    var options = StoreOptions()
-    options.initialMapSize = 1 << 20 // small, so that map growth also happens under the knife
-    options.indexMergeThreshold = 64  // frequent index merges, so kills land inside them too
-    return options
-}())
+let store = try EventStore(
+    directory: arguments[1],
+    options: {
+        var options = StoreOptions()
+        options.initialMapSize = 1 << 20  // small, so that map growth also happens under the knife
+        options.indexMergeThreshold = 64  // frequent index merges, so kills land inside them too
+        return options
+    }())
 emit("ready \(store.headPosition)")
 
 /// Appends forever from several tasks at once so that group commits hold many requests.

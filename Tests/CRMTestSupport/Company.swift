@@ -48,18 +48,24 @@ public final class Company: @unchecked Sendable {
     /// The company's projector over every projection, in DIR/projections (opened once).
     public func projector() throws -> Projector {
         if let openedProjector { return openedProjector }
-        let projector = try Projector(store: store, directory: directory + "/projections", projections: Projections.all(keys: keys))
+        let projector = try Projector(
+            store: store, directory: directory + "/projections", projections: Projections.all(keys: keys))
         openedProjector = projector
         return projector
     }
 
     /// Sends `op` with `args` (JSON text) and returns the result, failing the test on refusal.
     @discardableResult
-    public func send(_ op: String, _ args: String, as principal: String = "admin", requestId: String? = nil,
-              expectedVersion: StreamVersion? = nil, file: StaticString = #filePath, line: UInt = #line) async throws -> CommandResult {
+    public func send(
+        _ op: String, _ args: String, as principal: String = "admin", requestId: String? = nil,
+        expectedVersion: StreamVersion? = nil, file: StaticString = #filePath, line: UInt = #line
+    ) async throws -> CommandResult {
         do {
-            return try await service.execute(op, try JSON.parse(args), context: CommandContext(
-                actor: Actor(principal: principal, uid: 1000), requestId: requestId, expectedVersion: expectedVersion))
+            return try await service.execute(
+                op, try JSON.parse(args),
+                context: CommandContext(
+                    actor: Actor(principal: principal, uid: 1000), requestId: requestId,
+                    expectedVersion: expectedVersion))
         } catch let error as WireError {
             XCTFail("\(op) refused: \(error)", file: file, line: line)
             throw error
@@ -67,11 +73,15 @@ public final class Company: @unchecked Sendable {
     }
 
     /// Sends `op` expecting a refusal, and returns it.
-    public func refusal(_ op: String, _ args: String, as principal: String = "admin", requestId: String? = nil,
-                 expectedVersion: StreamVersion? = nil, file: StaticString = #filePath, line: UInt = #line) async -> WireError? {
+    public func refusal(
+        _ op: String, _ args: String, as principal: String = "admin", requestId: String? = nil,
+        expectedVersion: StreamVersion? = nil, file: StaticString = #filePath, line: UInt = #line
+    ) async -> WireError? {
         do {
-            let result = try await service.execute(op, try JSON.parse(args), context: CommandContext(
-                actor: Actor(principal: principal), requestId: requestId, expectedVersion: expectedVersion))
+            let result = try await service.execute(
+                op, try JSON.parse(args),
+                context: CommandContext(
+                    actor: Actor(principal: principal), requestId: requestId, expectedVersion: expectedVersion))
             XCTFail("\(op) was accepted: \(result)", file: file, line: line)
             return nil
         } catch let error as WireError {
@@ -83,8 +93,10 @@ public final class Company: @unchecked Sendable {
     }
 
     /// Asserts that `op` is refused by business rule `rule`.
-    public func assertRule(_ rule: String, _ op: String, _ args: String, as principal: String = "admin",
-                    file: StaticString = #filePath, line: UInt = #line) async {
+    public func assertRule(
+        _ rule: String, _ op: String, _ args: String, as principal: String = "admin",
+        file: StaticString = #filePath, line: UInt = #line
+    ) async {
         guard let error = await refusal(op, args, as: principal, file: file, line: line) else { return }
         XCTAssertEqual(error.code, .ruleViolation, "\(error)", file: file, line: line)
         XCTAssertEqual(error.rule, rule, "\(error)", file: file, line: line)
@@ -105,18 +117,29 @@ public final class Company: @unchecked Sendable {
 
     /// A staffed company: a branch, a manager and two agents, and two products priced in rials.
     public func seed() async throws {
-        try await send("branch.open", #"{"branchId": "tehran", "name": "شعبه تهران", "region": "تهران", "kind": "branch"}"#)
-        try await send("agent.hire", #"{"agentId": "maryam", "name": "مریم رضایی", "role": "agent", "branchId": "tehran"}"#)
+        try await send(
+            "branch.open", #"{"branchId": "tehran", "name": "شعبه تهران", "region": "تهران", "kind": "branch"}"#)
+        try await send(
+            "agent.hire", #"{"agentId": "maryam", "name": "مریم رضایی", "role": "agent", "branchId": "tehran"}"#)
         try await send("agent.hire", #"{"agentId": "ali", "name": "علی محمدی", "role": "agent"}"#)
         try await send("agent.hire", #"{"agentId": "sara", "name": "سارا کریمی", "role": "manager"}"#)
-        try await send("product.define", #"{"productId": "printer", "name": "چاپگر لیزری", "unitPrice": {"amount": 250000000, "currency": "IRR"}}"#)
-        try await send("product.define", #"{"productId": "toner", "name": "کارتریج", "unitPrice": {"amount": 12000000, "currency": "IRR"}, "unit": "piece"}"#)
+        try await send(
+            "product.define",
+            #"{"productId": "printer", "name": "چاپگر لیزری", "unitPrice": {"amount": 250000000, "currency": "IRR"}}"#)
+        try await send(
+            "product.define",
+            #"{"productId": "toner", "name": "کارتریج", "unitPrice": {"amount": 12000000, "currency": "IRR"}, "unit": "piece"}"#
+        )
     }
 
     /// Registers a Persian-named person served by `agent`.
     @discardableResult
-    public func register(_ id: String, agent: String = "maryam", name: String = "رضا\u{200C}زاده") async throws -> CommandResult {
-        try await send("customer.register", """
+    public func register(
+        _ id: String, agent: String = "maryam", name: String = "رضا\u{200C}زاده"
+    ) async throws -> CommandResult {
+        try await send(
+            "customer.register",
+            """
             {"customerId": "\(id)", "kind": "person", "name": "\(name)", "phones": ["+98 912 345 6789"],
              "emails": ["reza@example.ir"], "address": "تهران، خیابان ولیعصر", "birthday": "1990-03-21",
              "source": {"channel": "instagram", "campaign": "نوروز ۱۴۰۵", "referrer": "خانم احمدی"},
@@ -127,11 +150,13 @@ public final class Company: @unchecked Sendable {
     /// Writes every event of the log as envelope JSON lines for `tools/validate_schemas.py`.
     private func dumpEvents(name: String) {
         guard let target = ProcessInfo.processInfo.environment["CRMD_EVENT_DUMP"], !closed,
-              let events = try? log(), !events.isEmpty else { return }
+            let events = try? log(), !events.isEmpty
+        else { return }
         try? FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
         let safe = name.filter { $0.isLetter || $0.isNumber }
         let text = events.map(Envelope.line).joined(separator: "\n") + "\n"
-        FileManager.default.createFile(atPath: "\(target)/\(safe)-\(UUID().uuidString.prefix(8)).jsonl", contents: Data(text.utf8))
+        FileManager.default.createFile(
+            atPath: "\(target)/\(safe)-\(UUID().uuidString.prefix(8)).jsonl", contents: Data(text.utf8))
     }
 }
 

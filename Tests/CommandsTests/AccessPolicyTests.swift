@@ -17,18 +17,35 @@ final class AccessPolicyTests: XCTestCase {
 
     /// The table: ops, then the answers of admin, manager, agent and auditor.
     static let table: [(ops: [String], admin: Answer, manager: Answer, agent: Answer, auditor: Answer)] = [
-        (["agent.hire", "agent.leave", "branch.open", "customer.assign", "customer.forget", "pipeline.define", "product.define",
-          "product.reprice", "product.retire", "target.set"], .yes, .yes, .no, .no),
+        (
+            [
+                "agent.hire", "agent.leave", "branch.open", "customer.assign", "customer.forget", "pipeline.define",
+                "product.define",
+                "product.reprice", "product.retire", "target.set",
+            ], .yes, .yes, .no, .no
+        ),
         (["customer.register"], .yes, .yes, .self, .no),
-        (["call.log", "contract.support", "customer.competitor.note", "customer.contact.add", "customer.contact.remove",
-          "customer.edit", "deal.lose", "deal.move", "deal.open", "deal.win", "email.log", "followup.cancel", "followup.complete",
-          "followup.defer", "followup.schedule", "invoice.issue", "invoice.void", "meeting.log", "negotiation.log", "note.add",
-          "payment.record", "proforma.issue", "quote.give", "sms.log"], .yes, .yes, .own, .no),
+        (
+            [
+                "call.log", "contract.support", "customer.competitor.note", "customer.contact.add",
+                "customer.contact.remove",
+                "customer.edit", "deal.lose", "deal.move", "deal.open", "deal.win", "email.log", "followup.cancel",
+                "followup.complete",
+                "followup.defer", "followup.schedule", "invoice.issue", "invoice.void", "meeting.log",
+                "negotiation.log", "note.add",
+                "payment.record", "proforma.issue", "quote.give", "sms.log",
+            ], .yes, .yes, .own, .no
+        ),
         (["customer.get", "customer.history"], .yes, .yes, .own, .yes),
         (["customer.find"], .yes, .yes, .narrowed, .yes),
         (["agent.agenda", "agent.view"], .yes, .yes, .self, .yes),
-        (["funnel.report", "log.read", "log.subscribe", "report.branches", "report.daily", "report.dormant", "report.quotes",
-          "report.receivables", "report.sales", "report.targets", "report.workload", "system.status"], .yes, .yes, .no, .yes),
+        (
+            [
+                "funnel.report", "log.read", "log.subscribe", "report.branches", "report.daily", "report.dormant",
+                "report.quotes",
+                "report.receivables", "report.sales", "report.targets", "report.workload", "system.status",
+            ], .yes, .yes, .no, .yes
+        ),
         (["projections.rebuild"], .yes, .yes, .no, .no),
     ]
 
@@ -53,8 +70,10 @@ final class AccessPolicyTests: XCTestCase {
     }
 
     static func args(_ whose: String, agent: String) -> JSON {
-        .object(["customerId": .string(whose), "dealId": .string(whose), "invoiceId": .string(whose),
-                 "followupId": .string(whose), "agentId": .string(agent)])
+        .object([
+            "customerId": .string(whose), "dealId": .string(whose), "invoiceId": .string(whose),
+            "followupId": .string(whose), "agentId": .string(agent),
+        ])
     }
 
     /// What the policy answers `caller` on `op`, in the table's words.
@@ -82,34 +101,45 @@ final class AccessPolicyTests: XCTestCase {
     func testEachRoleGetsTheAnswersOfTheTable() throws {
         for row in AccessPolicyTests.table {
             for op in row.ops {
-                XCTAssertEqual(try AccessPolicyTests.answer(Caller(principal: "admin", role: .admin), op), row.admin, op)
-                XCTAssertEqual(try AccessPolicyTests.answer(Caller(principal: "sara", role: .manager), op), row.manager, op)
-                XCTAssertEqual(try AccessPolicyTests.answer(Caller(principal: "maryam", role: .agent), op), row.agent, op)
-                XCTAssertEqual(try AccessPolicyTests.answer(Caller(principal: "audit", role: .auditor), op), row.auditor, op)
+                XCTAssertEqual(
+                    try AccessPolicyTests.answer(Caller(principal: "admin", role: .admin), op), row.admin, op)
+                XCTAssertEqual(
+                    try AccessPolicyTests.answer(Caller(principal: "sara", role: .manager), op), row.manager, op)
+                XCTAssertEqual(
+                    try AccessPolicyTests.answer(Caller(principal: "maryam", role: .agent), op), row.agent, op)
+                XCTAssertEqual(
+                    try AccessPolicyTests.answer(Caller(principal: "audit", role: .auditor), op), row.auditor, op)
             }
         }
     }
 
     static let listed: [UInt32: (principal: String, role: Role)] = [
-        0: ("admin", .admin), 1001: ("maryam", .agent), 1002: ("sara", .manager), 1003: ("audit", .auditor), 1004: ("pbx", .gateway),
+        0: ("admin", .admin), 1001: ("maryam", .agent), 1002: ("sara", .manager), 1003: ("audit", .auditor),
+        1004: ("pbx", .gateway),
     ]
 
     static func identify(_ uid: UInt32, as acting: String?) throws(WireError) -> Caller {
-        try AccessPolicy.identify(uid: uid, listed: listed[uid], acting: acting,
-                                  listedRole: { name in listed.values.first { $0.principal == name }?.role },
-                                  hiredRole: { name in name == "ali" ? .agent : name == "reza" ? .manager : nil })
+        try AccessPolicy.identify(
+            uid: uid, listed: listed[uid], acting: acting,
+            listedRole: { name in listed.values.first { $0.principal == name }?.role },
+            hiredRole: { name in name == "ali" ? .agent : name == "reza" ? .manager : nil })
     }
 
     func testAGatewayActsAsAgentsAndManagersWithTheirRightsAndNeverAlone() throws {
         for row in AccessPolicyTests.table {
             for op in row.ops {
-                XCTAssertEqual(try AccessPolicyTests.answer(try AccessPolicyTests.identify(1004, as: "maryam"), op), row.agent, op)
-                XCTAssertEqual(try AccessPolicyTests.answer(try AccessPolicyTests.identify(1004, as: "reza"), op), row.manager, op)
-                XCTAssertEqual(try AccessPolicyTests.answer(try AccessPolicyTests.identify(0, as: "audit"), op), row.auditor, op)
+                XCTAssertEqual(
+                    try AccessPolicyTests.answer(try AccessPolicyTests.identify(1004, as: "maryam"), op), row.agent, op)
+                XCTAssertEqual(
+                    try AccessPolicyTests.answer(try AccessPolicyTests.identify(1004, as: "reza"), op), row.manager, op)
+                XCTAssertEqual(
+                    try AccessPolicyTests.answer(try AccessPolicyTests.identify(0, as: "audit"), op), row.auditor, op)
             }
         }
-        XCTAssertEqual(try AccessPolicyTests.identify(1004, as: "ali"), Caller(principal: "ali", role: .agent, uid: 1004, actingFor: "pbx"),
-                       "a hired agent not in access.json acts with the role they were hired with")
+        XCTAssertEqual(
+            try AccessPolicyTests.identify(1004, as: "ali"),
+            Caller(principal: "ali", role: .agent, uid: 1004, actingFor: "pbx"),
+            "a hired agent not in access.json acts with the role they were hired with")
         let refusals: [(UInt32, String?, String)] = [
             (1004, nil, "a gateway acts only `as` an agent"),
             (1004, "admin", "a gateway acts only as agents and managers"),
@@ -125,26 +155,33 @@ final class AccessPolicyTests: XCTestCase {
                 XCTAssertEqual((error as? WireError)?.message, message)
             }
         }
-        XCTAssertEqual(try AccessPolicyTests.identify(1001, as: "maryam").actingFor, nil, "acting as oneself is being oneself")
+        XCTAssertEqual(
+            try AccessPolicyTests.identify(1001, as: "maryam").actingFor, nil, "acting as oneself is being oneself")
     }
 
     func testAnAgentIsRefusedAnotherAgentsCustomerByTheRecordItNames() throws {
         let maryam = Caller(principal: "maryam", role: .agent)
         let cases: [(String, String, String)] = [
             ("payment.record", #"{"invoiceId": "theirs", "amount": {"amount": 1, "currency": "IRR"}}"#, "/invoiceId"),
-            ("deal.win", #"{"dealId": "theirs"}"#, "/dealId"), ("followup.defer", #"{"followupId": "theirs"}"#, "/followupId"),
+            ("deal.win", #"{"dealId": "theirs"}"#, "/dealId"),
+            ("followup.defer", #"{"followupId": "theirs"}"#, "/followupId"),
             ("note.add", #"{"customerId": "theirs", "text": "سلام"}"#, "/customerId"),
         ]
         for (op, args, path) in cases {
             let audience = try XCTUnwrap(CommandCatalogue.audience(op))
-            XCTAssertThrowsError(try AccessPolicy.authorise(maryam, op: op, audience: audience, args: try JSON.parse(args), facts: Facts())) {
+            XCTAssertThrowsError(
+                try AccessPolicy.authorise(
+                    maryam, op: op, audience: audience, args: try JSON.parse(args), facts: Facts())
+            ) {
                 XCTAssertEqual(($0 as? WireError)?.message, "customer c-theirs is served by another agent", op)
                 XCTAssertEqual(($0 as? WireError)?.path, path, op)
             }
         }
-        let unknown = try AccessPolicy.authorise(maryam, op: "note.add", audience: .customerWork(.customer(at: "/customerId")),
-                                                 args: try JSON.parse(#"{"customerId": "nobody"}"#), facts: Facts())
-        XCTAssertEqual(unknown, .ownCustomers("maryam"), "an unknown customer is the op's not_found to give, not the policy's")
+        let unknown = try AccessPolicy.authorise(
+            maryam, op: "note.add", audience: .customerWork(.customer(at: "/customerId")),
+            args: try JSON.parse(#"{"customerId": "nobody"}"#), facts: Facts())
+        XCTAssertEqual(
+            unknown, .ownCustomers("maryam"), "an unknown customer is the op's not_found to give, not the policy's")
     }
 
     /// docs/access.md as the table renders it.
@@ -171,7 +208,8 @@ final class AccessPolicyTests: XCTestCase {
             """
         for row in table {
             for op in row.ops.sorted() {
-                out += "| `\(op)` | \(row.admin.rawValue) | \(row.manager.rawValue) | \(row.agent.rawValue) | \(row.auditor.rawValue) |\n"
+                out +=
+                    "| `\(op)` | \(row.admin.rawValue) | \(row.manager.rawValue) | \(row.agent.rawValue) | \(row.auditor.rawValue) |\n"
             }
         }
         return out

@@ -13,8 +13,9 @@ final class AccessScopeTests: XCTestCase {
             // Through the door, as the daemon sends it: the access policy admits, then the command runs.
             let json = try JSON.parse(args)
             let audience = try XCTUnwrap(CommandCatalogue.audience(op), op)
-            _ = try AccessPolicy.authorise(Caller(principal: agent, role: .agent), op: op, audience: audience, args: json,
-                                           facts: company.service)
+            _ = try AccessPolicy.authorise(
+                Caller(principal: agent, role: .agent), op: op, audience: audience, args: json,
+                facts: company.service)
             _ = try await company.service.execute(op, json, context: CommandContext(actor: Actor(principal: agent)))
             return nil
         } catch let error as WireError {
@@ -34,19 +35,29 @@ final class AccessScopeTests: XCTestCase {
         let other = await send(company, "note.add", #"{"customerId": "theirs", "text": "یادداشت"}"#, agent: "maryam")
         XCTAssertEqual(other?.code, .forbidden)
         XCTAssertEqual(other?.path, "/customerId")
-        let impersonation = await send(company, "call.log", #"{"customerId": "mine", "direction": "inbound", "agentId": "ali"}"#, agent: "maryam")
+        let impersonation = await send(
+            company, "call.log", #"{"customerId": "mine", "direction": "inbound", "agentId": "ali"}"#, agent: "maryam")
         XCTAssertEqual(impersonation?.code, .forbidden)
-        let registerForOther = await send(company, "customer.register", #"{"name": "x", "agentId": "ali"}"#, agent: "maryam")
+        let registerForOther = await send(
+            company, "customer.register", #"{"name": "x", "agentId": "ali"}"#, agent: "maryam")
         XCTAssertEqual(registerForOther?.code, .forbidden)
         let registerOwn = await send(company, "customer.register", #"{"name": "مشتری تازه"}"#, agent: "maryam")
         XCTAssertNil(registerOwn)
-        for (op, args) in [("customer.assign", #"{"customerId": "mine", "agentId": "ali"}"#), ("product.retire", #"{"productId": "toner"}"#),
-                           ("agent.leave", #"{"agentId": "ali", "successorId": "maryam"}"#), ("customer.forget", #"{"customerId": "mine"}"#)] {
+        for (op, args) in [
+            ("customer.assign", #"{"customerId": "mine", "agentId": "ali"}"#),
+            ("product.retire", #"{"productId": "toner"}"#),
+            ("agent.leave", #"{"agentId": "ali", "successorId": "maryam"}"#),
+            ("customer.forget", #"{"customerId": "mine"}"#),
+        ] {
             let refused = await send(company, op, args, agent: "maryam")
             XCTAssertEqual(refused?.code, .forbidden, op)
         }
-        try await company.send("invoice.issue", #"{"invoiceId": "i9", "customerId": "theirs", "lines": [{"productId": "toner", "quantity": 1}], "dueAt": "2026-12-01T00:00:00Z"}"#, as: "ali")
-        let payOthers = await send(company, "payment.record", #"{"invoiceId": "i9", "amount": 1, "method": "cash"}"#, agent: "maryam")
+        try await company.send(
+            "invoice.issue",
+            #"{"invoiceId": "i9", "customerId": "theirs", "lines": [{"productId": "toner", "quantity": 1}], "dueAt": "2026-12-01T00:00:00Z"}"#,
+            as: "ali")
+        let payOthers = await send(
+            company, "payment.record", #"{"invoiceId": "i9", "amount": 1, "method": "cash"}"#, agent: "maryam")
         XCTAssertEqual(payOthers?.code, .forbidden, "documents are scoped by their customer")
     }
 }

@@ -30,7 +30,8 @@ final class CustomerCommandTests: XCTestCase {
     func testRegisterGeneratesAnIDWhenNoneIsGiven() async throws {
         let company = try Company(self)
         try await company.seed()
-        let result = try await company.send("customer.register", #"{"name": "شرکت آلفا", "kind": "organisation", "agentId": "ali"}"#)
+        let result = try await company.send(
+            "customer.register", #"{"name": "شرکت آلفا", "kind": "organisation", "agentId": "ali"}"#)
         XCTAssertTrue(result.id.hasPrefix("c-"))
         XCTAssertEqual(result.stream, "customer-\(result.id)")
     }
@@ -74,17 +75,22 @@ final class CustomerCommandTests: XCTestCase {
         let company = try Company(self)
         try await company.seed()
         try await company.register("c1")
-        let result = try await company.send("customer.edit", #"""
+        let result = try await company.send(
+            "customer.edit",
+            #"""
             {"customerId": "c1", "name": "رضا رضازاده", "phones": ["+98 912 345 6789", "021 8888 7777"],
              "tags": ["VIP", "عمده"], "address": null}
             """#, as: "maryam")
-        XCTAssertEqual(result.events, ["CustomerFieldEdited", "CustomerFieldEdited", "CustomerFieldEdited"], "tags did not change")
+        XCTAssertEqual(
+            result.events, ["CustomerFieldEdited", "CustomerFieldEdited", "CustomerFieldEdited"], "tags did not change")
         let key = try XCTUnwrap(company.key("c1"))
         let edits = try company.events("customer-c1").compactMap { event -> CustomerFieldEdited? in
             if case .customerFieldEdited(let e) = event { return e } else { return nil }
         }
         XCTAssertEqual(edits.map(\.field), ["name", "phones", "address"])
-        func open(_ value: JSON?) -> JSON? { value?.stringValue.flatMap { key.open(Sealed(text: $0)) }.flatMap { try? JSON.parse($0) } }
+        func open(_ value: JSON?) -> JSON? {
+            value?.stringValue.flatMap { key.open(Sealed(text: $0)) }.flatMap { try? JSON.parse($0) }
+        }
         XCTAssertEqual(open(edits[0].old), .string("رضا\u{200C}زاده"))
         XCTAssertEqual(open(edits[0].new), .string("رضا رضازاده"))
         XCTAssertEqual(open(edits[1].new), .array(["+98 912 345 6789", "021 8888 7777"]))
@@ -106,9 +112,12 @@ final class CustomerCommandTests: XCTestCase {
         try await company.seed()
         try await company.register("c1")
         try await company.send("customer.assign", #"{"customerId": "c1", "agentId": "ali"}"#, as: "sara")
-        XCTAssertEqual(try company.events("customer-c1").last, .customerAssigned(CustomerAssigned(customerId: "c1", from: "maryam", to: "ali", reason: "reassigned")))
+        XCTAssertEqual(
+            try company.events("customer-c1").last,
+            .customerAssigned(CustomerAssigned(customerId: "c1", from: "maryam", to: "ali", reason: "reassigned")))
         await company.assertRule("no_change", "customer.assign", #"{"customerId": "c1", "agentId": "ali"}"#)
-        await company.assertRule("agent_outside_company", "customer.assign", #"{"customerId": "c1", "agentId": "ghost"}"#)
+        await company.assertRule(
+            "agent_outside_company", "customer.assign", #"{"customerId": "c1", "agentId": "ghost"}"#)
         let missing = await company.refusal("customer.assign", #"{"customerId": "nobody", "agentId": "ali"}"#)
         XCTAssertEqual(missing?.code, .notFound)
         XCTAssertEqual(missing?.path, "/customerId")
@@ -118,27 +127,46 @@ final class CustomerCommandTests: XCTestCase {
         let company = try Company(self)
         try await company.seed()
         try await company.register("person")
-        await company.assertRule("contacts_require_organisation", "customer.contact.add", #"{"customerId": "person", "name": "x"}"#)
-        try await company.send("customer.register", #"{"customerId": "org", "kind": "organisation", "name": "شرکت پارس", "agentId": "ali"}"#)
-        try await company.send("customer.contact.add", #"{"customerId": "org", "contactId": "ceo", "name": "مهندس کاظمی", "role": "مدیرعامل", "phones": ["0912 111 2233"]}"#)
-        let again = await company.refusal("customer.contact.add", #"{"customerId": "org", "contactId": "ceo", "name": "x"}"#)
+        await company.assertRule(
+            "contacts_require_organisation", "customer.contact.add", #"{"customerId": "person", "name": "x"}"#)
+        try await company.send(
+            "customer.register",
+            #"{"customerId": "org", "kind": "organisation", "name": "شرکت پارس", "agentId": "ali"}"#)
+        try await company.send(
+            "customer.contact.add",
+            #"{"customerId": "org", "contactId": "ceo", "name": "مهندس کاظمی", "role": "مدیرعامل", "phones": ["0912 111 2233"]}"#
+        )
+        let again = await company.refusal(
+            "customer.contact.add", #"{"customerId": "org", "contactId": "ceo", "name": "x"}"#)
         XCTAssertEqual(again?.code, .conflict)
-        await company.assertRule("contacts_require_organisation", "customer.edit", #"{"customerId": "org", "kind": "person"}"#)
+        await company.assertRule(
+            "contacts_require_organisation", "customer.edit", #"{"customerId": "org", "kind": "person"}"#)
         try await company.send("customer.contact.remove", #"{"customerId": "org", "contactId": "ceo"}"#)
         let gone = await company.refusal("customer.contact.remove", #"{"customerId": "org", "contactId": "ceo"}"#)
         XCTAssertEqual(gone?.code, .notFound)
-        try await company.send("customer.competitor.note", #"{"customerId": "org", "competitor": "رقیب", "offer": "۱۰٪ تخفیف", "price": {"amount": 200000000, "currency": "IRR"}}"#)
-        try await company.send("contract.support", #"{"contractId": "k1", "customerId": "org", "productId": "printer", "startsOn": "2026-01-01", "expiresOn": "2027-01-01"}"#)
-        await company.assertRule("contract_dates", "contract.support", #"{"customerId": "org", "startsOn": "2026-01-01", "expiresOn": "2025-01-01"}"#)
-        XCTAssertEqual(try company.events("customer-org").map(\.eventType),
-                       ["CustomerRegistered", "ContactAdded", "ContactRemoved", "CompetitorNoted", "SupportContractRecorded"])
+        try await company.send(
+            "customer.competitor.note",
+            #"{"customerId": "org", "competitor": "رقیب", "offer": "۱۰٪ تخفیف", "price": {"amount": 200000000, "currency": "IRR"}}"#
+        )
+        try await company.send(
+            "contract.support",
+            #"{"contractId": "k1", "customerId": "org", "productId": "printer", "startsOn": "2026-01-01", "expiresOn": "2027-01-01"}"#
+        )
+        await company.assertRule(
+            "contract_dates", "contract.support",
+            #"{"customerId": "org", "startsOn": "2026-01-01", "expiresOn": "2025-01-01"}"#)
+        XCTAssertEqual(
+            try company.events("customer-org").map(\.eventType),
+            ["CustomerRegistered", "ContactAdded", "ContactRemoved", "CompetitorNoted", "SupportContractRecorded"])
     }
 
     func testRetryWithTheSameRequestIDWritesOnceAndReturnsTheFirstResult() async throws {
         let company = try Company(self)
         try await company.seed()
-        let first = try await company.send("customer.register", #"{"name": "نگار", "agentId": "ali"}"#, requestId: "req-1")
-        let retry = try await company.send("customer.register", #"{"name": "نگار", "agentId": "ali"}"#, requestId: "req-1")
+        let first = try await company.send(
+            "customer.register", #"{"name": "نگار", "agentId": "ali"}"#, requestId: "req-1")
+        let retry = try await company.send(
+            "customer.register", #"{"name": "نگار", "agentId": "ali"}"#, requestId: "req-1")
         XCTAssertEqual(retry.stream, first.stream, "the generated id of the first attempt is returned")
         XCTAssertEqual(retry.position, first.position)
         XCTAssertTrue(retry.duplicate)

@@ -8,19 +8,24 @@ import Projections
 import XCTest
 
 /// The repository's root, found from this file's path.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
 
 final class DocExampleTests: XCTestCase {
     func testEveryRequestInTheCommandsDocRunsInOrderAgainstARealStore() async throws {
         let text = try String(contentsOfFile: repositoryRoot + "/docs/commands.md", encoding: .utf8)
-        let requests = text.components(separatedBy: "\n").filter { $0.hasPrefix("{\"id\":") }.map { try! JSON.parse($0) }
-        XCTAssertEqual(Set(requests.compactMap { $0["op"]?.stringValue }), Set(CommandCatalogue.names), "the doc shows every op")
+        let requests = text.components(separatedBy: "\n").filter { $0.hasPrefix("{\"id\":") }.map {
+            try! JSON.parse($0)
+        }
+        XCTAssertEqual(
+            Set(requests.compactMap { $0["op"]?.stringValue }), Set(CommandCatalogue.names), "the doc shows every op")
         let company = try Company(self)
         for request in requests {
             let op = try XCTUnwrap(request["op"]?.stringValue)
-            let context = CommandContext(actor: Actor(principal: request["as"]?.stringValue ?? "admin"),
-                                         requestId: request["requestId"]?.stringValue,
-                                         expectedVersion: request["expectedVersion"]?.intValue.map { StreamVersion($0) })
+            let context = CommandContext(
+                actor: Actor(principal: request["as"]?.stringValue ?? "admin"),
+                requestId: request["requestId"]?.stringValue,
+                expectedVersion: request["expectedVersion"]?.intValue.map { StreamVersion($0) })
             do {
                 _ = try await company.service.execute(op, request["args"] ?? .object([:]), context: context)
             } catch {
@@ -33,7 +38,8 @@ final class DocExampleTests: XCTestCase {
             }
         }
         XCTAssertEqual(try assignments("pars"), ["ali->maryam reassigned"])
-        XCTAssertEqual(try assignments("nima"), ["ali->maryam agent_left"], "ali's customer went to the successor when ali left")
+        XCTAssertEqual(
+            try assignments("nima"), ["ali->maryam agent_left"], "ali's customer went to the successor when ali left")
         XCTAssertNil(try company.key("pars"))
         XCTAssertNil(try company.store.verify().problem)
     }
@@ -57,7 +63,9 @@ final class DocExampleTests: XCTestCase {
             pipeline.define followup.schedule followup.complete followup.defer followup.cancel contract.support
             product.define product.reprice product.retire agent.hire agent.leave branch.open target.set
             """
-        XCTAssertEqual(CommandCatalogue.names, spec.split(whereSeparator: \.isWhitespace).map(String.init).sorted(), "every command of docs/commands.md")
+        XCTAssertEqual(
+            CommandCatalogue.names, spec.split(whereSeparator: \.isWhitespace).map(String.init).sorted(),
+            "every command of docs/commands.md")
         for op in CommandCatalogue.names { XCTAssertNotNil(CommandCatalogue.argumentSchema(op), op) }
     }
 }

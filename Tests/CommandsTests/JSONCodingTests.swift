@@ -13,7 +13,9 @@ final class JSONCodingTests: XCTestCase {
     func testEveryEventOfADemoHistoryReadsAndWritesAsFoundationDoes() async throws {
         let now = Locked(DemoCompany.defaultStart.microsecondsSince1970)
         let company = try Company(self, clock: { Timestamp(microsecondsSince1970: now.withLock { $0 }) })
-        let demo = DemoCompany(service: company.service) { time in now.withLock { $0 = max($0, time.microsecondsSince1970) } }
+        let demo = DemoCompany(service: company.service) { time in
+            now.withLock { $0 = max($0, time.microsecondsSince1970) }
+        }
         try await demo.run(customers: 60, years: 1, seed: 11)
         let log = try company.log()
         XCTAssertGreaterThan(log.count, 1000)
@@ -26,7 +28,9 @@ final class JSONCodingTests: XCTestCase {
             let reference: JSON
             switch decoded {
             case .interaction(_, let interaction):
-                XCTAssertEqual(try JSONDecoder().decode(Interaction.self, from: Data(event.data)), interaction, "\(event.position)")
+                XCTAssertEqual(
+                    try JSONDecoder().decode(Interaction.self, from: Data(event.data)), interaction, "\(event.position)"
+                )
                 reference = try JSON.parse(Array(encoder.encode(interaction)))
             default:
                 let payload = try XCTUnwrap(decoded.payload)
@@ -56,8 +60,9 @@ final class JSONCodingTests: XCTestCase {
         XCTAssertEqual(path(Outer(items: [Item(n: 1), Item(n: .max)])), ["items", "1", "n"])
         XCTAssertEqual(path(Outer(items: [], counts: [3, 4, .max])), ["counts", "2"])
         XCTAssertEqual(path(Outer(items: [], ratio: .nan)), ["ratio"])
-        XCTAssertEqual(try JSON.encode(Outer(items: [Item(n: 7)], counts: [1], ratio: 0.5)),
-                       try JSON.parse(#"{"items": [{"n": 7}], "counts": [1], "ratio": 0.5}"#))
+        XCTAssertEqual(
+            try JSON.encode(Outer(items: [Item(n: 7)], counts: [1], ratio: 0.5)),
+            try JSON.parse(#"{"items": [{"n": 7}], "counts": [1], "ratio": 0.5}"#))
     }
 
     func testDecodingErrorsNameTheFullPathOfTheValue() throws {
@@ -93,9 +98,11 @@ final class JSONCodingTests: XCTestCase {
             var nested: [String: Int64]
         }
         let good = try JSON.parse(#"{"name":"رضا","count":200,"nested":{"a":1,"b":-2},"tags":null}"#)
-        XCTAssertEqual(try good.decode(Sample.self), Sample(name: "رضا", count: 200, tags: nil, nested: ["a": 1, "b": -2]))
-        XCTAssertEqual(try JSON.encode(Sample(name: "x", count: 1, tags: ["t"], nested: [:])).serialized(sortedKeys: true),
-                       #"{"count":1,"name":"x","nested":{},"tags":["t"]}"#)
+        XCTAssertEqual(
+            try good.decode(Sample.self), Sample(name: "رضا", count: 200, tags: nil, nested: ["a": 1, "b": -2]))
+        XCTAssertEqual(
+            try JSON.encode(Sample(name: "x", count: 1, tags: ["t"], nested: [:])).serialized(sortedKeys: true),
+            #"{"count":1,"name":"x","nested":{},"tags":["t"]}"#)
         let refused: [(String, String)] = [
             (#"{"name":"a","count":300,"nested":{}}"#, "count"),
             (#"{"name":"a","count":1.5,"nested":{}}"#, "count"),

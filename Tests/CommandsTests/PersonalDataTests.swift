@@ -26,25 +26,35 @@ final class PersonalDataTests: XCTestCase {
         let name = "فرهاد بهرامی‌نژاد"
         let phone = "+98 935 555 0199"
         let note = "مشتری گفت بودجه‌اش تا اسفند آزاد می‌شود"
-        try await company.send("customer.register", """
+        try await company.send(
+            "customer.register",
+            """
             {"customerId": "c1", "name": "\(name)", "phones": ["\(phone)"], "agentId": "maryam"}
             """)
         try await company.send("note.add", #"{"customerId": "c1", "text": "\#(note)"}"#, as: "maryam")
-        try await company.send("call.log", #"{"customerId": "c1", "direction": "inbound", "durationSeconds": 240, "outcome": "interested", "text": "\#(note)", "address": "\#(phone)"}"#, as: "maryam")
+        try await company.send(
+            "call.log",
+            #"{"customerId": "c1", "direction": "inbound", "durationSeconds": 240, "outcome": "interested", "text": "\#(note)", "address": "\#(phone)"}"#,
+            as: "maryam")
         let dataFile = company.directory + "/log/data.mdb"
         let secrets = [name, phone, note, "بهرامی", "555 0199"]
         for secret in secrets {
             XCTAssertFalse(try file(dataFile, contains: Array(secret.utf8)), "the log holds \(secret) in plain text")
         }
-        XCTAssertTrue(try file(dataFile, contains: Array("CustomerRegistered".utf8)), "the search itself works on this file")
+        XCTAssertTrue(
+            try file(dataFile, contains: Array("CustomerRegistered".utf8)), "the search itself works on this file")
 
         let key = try XCTUnwrap(company.key("c1"))
         try await company.send("customer.forget", #"{"customerId": "c1", "reason": "customer_request"}"#)
         for secret in secrets {
-            XCTAssertFalse(try file(dataFile, contains: Array(secret.utf8)), "the log holds \(secret) in plain text after forgetting")
+            XCTAssertFalse(
+                try file(dataFile, contains: Array(secret.utf8)),
+                "the log holds \(secret) in plain text after forgetting")
         }
         XCTAssertNil(try company.key("c1"), "the data key is destroyed")
-        XCTAssertFalse(try file(company.directory + "/keys/data.mdb", contains: key.bytes), "no copy of the key is left in the key file's free pages")
+        XCTAssertFalse(
+            try file(company.directory + "/keys/data.mdb", contains: key.bytes),
+            "no copy of the key is left in the key file's free pages")
         XCTAssertTrue(try company.keys.isDestroyed("customer-c1"))
     }
 
@@ -52,7 +62,10 @@ final class PersonalDataTests: XCTestCase {
         let company = try Company(self)
         try await company.seed()
         try await company.register("c1")
-        try await company.send("invoice.issue", #"{"invoiceId": "i1", "customerId": "c1", "lines": [{"productId": "toner", "quantity": 2}], "dueAt": "2026-12-01T00:00:00Z"}"#, as: "maryam")
+        try await company.send(
+            "invoice.issue",
+            #"{"invoiceId": "i1", "customerId": "c1", "lines": [{"productId": "toner", "quantity": 2}], "dueAt": "2026-12-01T00:00:00Z"}"#,
+            as: "maryam")
         try await company.send("deal.open", #"{"dealId": "d1", "customerId": "c1"}"#, as: "maryam")
         let before = try company.log().count
         let forgotten = try await company.send("customer.forget", #"{"customerId": "c1"}"#, as: "sara")
@@ -69,7 +82,10 @@ final class PersonalDataTests: XCTestCase {
             ("customer.edit", #"{"customerId": "c1", "name": "x"}"#),
             ("payment.record", #"{"invoiceId": "i1", "amount": 1, "method": "cash"}"#),
             ("deal.move", #"{"dealId": "d1", "stage": "qualified"}"#),
-            ("quote.give", #"{"customerId": "c1", "lines": [{"productId": "toner", "quantity": 1}], "channel": "phone"}"#),
+            (
+                "quote.give",
+                #"{"customerId": "c1", "lines": [{"productId": "toner", "quantity": 1}], "channel": "phone"}"#
+            ),
         ] {
             await company.assertRule("customer_forgotten", op, args, as: "maryam")
         }

@@ -17,9 +17,15 @@ final class RetryAnswerTests: XCTestCase {
         ("sms.log", #"{"customerId": "reza", "text": "سلام"}"#),
         ("note.add", #"{"customerId": "reza", "text": "یادداشت"}"#),
         ("negotiation.log", #"{"customerId": "reza", "subject": "تخفیف", "outcome": "agreed"}"#),
-        ("quote.give", #"{"customerId": "reza", "channel": "phone", "lines": [{"productId": "printer", "quantity": 1}]}"#),
+        (
+            "quote.give",
+            #"{"customerId": "reza", "channel": "phone", "lines": [{"productId": "printer", "quantity": 1}]}"#
+        ),
         ("proforma.issue", #"{"customerId": "reza", "lines": [{"productId": "toner", "quantity": 2}]}"#),
-        ("invoice.issue", #"{"customerId": "reza", "lines": [{"productId": "toner", "quantity": 1}], "dueAt": "2026-12-31T00:00:00Z"}"#),
+        (
+            "invoice.issue",
+            #"{"customerId": "reza", "lines": [{"productId": "toner", "quantity": 1}], "dueAt": "2026-12-31T00:00:00Z"}"#
+        ),
         ("payment.record", #"{"invoiceId": "inv1", "amount": 1000, "method": "cash"}"#),
         ("deal.open", #"{"customerId": "reza"}"#),
         ("followup.schedule", #"{"customerId": "reza", "due": "2026-12-20T09:00:00Z", "kind": "call"}"#),
@@ -35,8 +41,13 @@ final class RetryAnswerTests: XCTestCase {
         let company = try Company(self)
         try await company.seed()
         try await company.register("reza")
-        try await company.send("customer.register", #"{"customerId": "pars", "kind": "organisation", "name": "شرکت پارس", "agentId": "maryam"}"#)
-        try await company.send("invoice.issue", #"{"invoiceId": "inv1", "customerId": "reza", "agentId": "maryam", "lines": [{"productId": "printer", "quantity": 1}], "dueAt": "2026-12-31T00:00:00Z"}"#)
+        try await company.send(
+            "customer.register",
+            #"{"customerId": "pars", "kind": "organisation", "name": "شرکت پارس", "agentId": "maryam"}"#)
+        try await company.send(
+            "invoice.issue",
+            #"{"invoiceId": "inv1", "customerId": "reza", "agentId": "maryam", "lines": [{"productId": "printer", "quantity": 1}], "dueAt": "2026-12-31T00:00:00Z"}"#
+        )
         for (op, args) in RetryAnswerTests.generating {
             let first = try await company.send(op, args, as: "maryam", requestId: "retry-\(op)")
             let retry = try await company.send(op, args, as: "maryam", requestId: "retry-\(op)")

@@ -17,7 +17,8 @@ final class SchemaEvolutionTests: XCTestCase {
     func fixtureCopy() throws -> String {
         let directory = NSTemporaryDirectory() + "crmd-fixture-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory + "/log", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: SchemaEvolutionTests.fixture + "/data.mdb", toPath: directory + "/log/data.mdb")
+        try FileManager.default.copyItem(
+            atPath: SchemaEvolutionTests.fixture + "/data.mdb", toPath: directory + "/log/data.mdb")
         addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
         return directory
     }
@@ -29,9 +30,14 @@ final class SchemaEvolutionTests: XCTestCase {
         let stored = try store.readStream("product-samovar")
         XCTAssertEqual(stored.map(\.schema), [1], "the fixture really holds a v1 event")
         XCTAssertEqual(try JSON.parse(stored[0].data)["price"], .int(48_000_000), "stored bytes keep the v1 shape")
-        XCTAssertEqual(try EventCatalogue.decode(stored[0]), .productDefined(ProductDefined(
-            productId: "samovar", name: "سماور برقی", unitPrice: Money(amount: 48_000_000, currency: "IRR"), unit: "piece")))
-        XCTAssertNil(try store.verify().problem, "reading upcasts in memory; the chain over the v1 bytes still verifies")
+        XCTAssertEqual(
+            try EventCatalogue.decode(stored[0]),
+            .productDefined(
+                ProductDefined(
+                    productId: "samovar", name: "سماور برقی", unitPrice: Money(amount: 48_000_000, currency: "IRR"),
+                    unit: "piece")))
+        XCTAssertNil(
+            try store.verify().problem, "reading upcasts in memory; the chain over the v1 bytes still verifies")
     }
 
     func testCommandsOnAV1LogUseTheUpcastCatalogue() async throws {
@@ -41,17 +47,33 @@ final class SchemaEvolutionTests: XCTestCase {
         defer { store.close(); keys.close() }
         let service = CommandService(store: store, keys: keys)
         let agent = CommandContext(actor: Actor(principal: "hamid"))
-        _ = try await service.execute("customer.register", .object(["customerId": "c1", "name": "آقای توکلی"]), context: agent)
-        _ = try await service.execute("quote.give", try JSON.parse(#"{"quoteId": "q1", "customerId": "c1", "channel": "phone", "lines": [{"productId": "samovar", "quantity": 3}]}"#), context: agent)
-        guard case .quoteGiven(let quote) = try EventCatalogue.decode(try store.readStream("quote-q1")[0]) else { return XCTFail() }
+        _ = try await service.execute(
+            "customer.register", .object(["customerId": "c1", "name": "آقای توکلی"]), context: agent)
+        _ = try await service.execute(
+            "quote.give",
+            try JSON.parse(
+                #"{"quoteId": "q1", "customerId": "c1", "channel": "phone", "lines": [{"productId": "samovar", "quantity": 3}]}"#
+            ), context: agent)
+        guard case .quoteGiven(let quote) = try EventCatalogue.decode(try store.readStream("quote-q1")[0]) else {
+            return XCTFail()
+        }
         XCTAssertEqual(quote.total, 3 * 48_000_000, "the v1 price is the catalogue price")
-        _ = try await service.execute("product.reprice", try JSON.parse(#"{"productId": "samovar", "unitPrice": {"amount": 52000000, "currency": "IRR"}}"#))
-        guard case .productRepriced(let repriced) = try EventCatalogue.decode(try store.readStream("product-samovar").last!) else { return XCTFail() }
+        _ = try await service.execute(
+            "product.reprice",
+            try JSON.parse(#"{"productId": "samovar", "unitPrice": {"amount": 52000000, "currency": "IRR"}}"#))
+        guard
+            case .productRepriced(let repriced) = try EventCatalogue.decode(
+                try store.readStream("product-samovar").last!)
+        else { return XCTFail() }
         XCTAssertEqual(repriced.from, Money(amount: 48_000_000, currency: "IRR"))
         let retiredOld = try store.readStream("product-kettle")
         XCTAssertEqual(retiredOld.map(\.type), ["ProductDefined", "ProductRetired"])
         do {
-            _ = try await service.execute("quote.give", try JSON.parse(#"{"customerId": "c1", "channel": "phone", "lines": [{"productId": "kettle", "quantity": 1}]}"#), context: agent)
+            _ = try await service.execute(
+                "quote.give",
+                try JSON.parse(
+                    #"{"customerId": "c1", "channel": "phone", "lines": [{"productId": "kettle", "quantity": 1}]}"#),
+                context: agent)
             XCTFail("a product retired under v1 is still retired")
         } catch {
             XCTAssertEqual((error as? WireError)?.rule, "product_retired")
@@ -59,10 +81,13 @@ final class SchemaEvolutionTests: XCTestCase {
     }
 
     func testAnUnknownSchemaVersionIsReportedNotGuessed() {
-        XCTAssertThrowsError(try EventCatalogue.decode(type: "ProductDefined", schema: 9, data: Array("{}".utf8))) { error in
+        XCTAssertThrowsError(try EventCatalogue.decode(type: "ProductDefined", schema: 9, data: Array("{}".utf8))) {
+            error in
             XCTAssertEqual(error as? EventDecodingError, .unknownVersion(type: "ProductDefined", schema: 9))
         }
-        XCTAssertThrowsError(try EventCatalogue.decode(type: "ProductDefined", schema: 1, data: Array(#"{"productId": "x"}"#.utf8))) { error in
+        XCTAssertThrowsError(
+            try EventCatalogue.decode(type: "ProductDefined", schema: 1, data: Array(#"{"productId": "x"}"#.utf8))
+        ) { error in
             guard case .malformed = error as? EventDecodingError else { return XCTFail("\(error)") }
         }
     }
@@ -70,14 +95,15 @@ final class SchemaEvolutionTests: XCTestCase {
     func testAnEventFromNewerCodeStopsDecisionsInsteadOfBeingSkipped() async throws {
         let company = try Company(self)
         try await company.seed()
-        _ = try await company.store.append(to: "product-future", expected: .noStream,
-                                           [ProposedEvent(type: "ProductDefined", schema: 3, data: Array(#"{"productId": "future"}"#.utf8))])
+        _ = try await company.store.append(
+            to: "product-future", expected: .noStream,
+            [ProposedEvent(type: "ProductDefined", schema: 3, data: Array(#"{"productId": "future"}"#.utf8))])
         let refused = await company.refusal("branch.open", #"{"name": "x", "region": "y"}"#)
         XCTAssertEqual(refused?.code, .internal)
         XCTAssertTrue(refused?.message.contains("ProductDefined has no schema v3") ?? false, refused?.message ?? "")
         let again = await company.refusal("branch.open", #"{"name": "x", "region": "y"}"#)
         XCTAssertEqual(again?.code, .internal, "the unreadable event is not skipped on the next attempt")
-        company.close() // its log holds a schema this code does not know: keep it out of the schema check's dump
+        company.close()  // its log holds a schema this code does not know: keep it out of the schema check's dump
     }
 
     /// Regenerates the fixture (`make fixtures`): v1 payloads exactly as v1 code wrote them.
@@ -93,16 +119,35 @@ final class SchemaEvolutionTests: XCTestCase {
         func v1(_ id: String, _ name: String, _ price: Int64) throws -> ProposedEvent {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return ProposedEvent(type: "ProductDefined", schema: 1,
-                                 data: Array(try encoder.encode(ProductDefinedV1(productId: id, name: name, price: price, currency: "IRR"))))
+            return ProposedEvent(
+                type: "ProductDefined", schema: 1,
+                data: Array(
+                    try encoder.encode(ProductDefinedV1(productId: id, name: name, price: price, currency: "IRR"))))
         }
-        _ = try await store.append(to: "branch-isfahan", expected: .noStream, [CRMEvent.branchOpened(BranchOpened(
-            branchId: "isfahan", name: "شعبه اصفهان", region: "اصفهان", kind: "branch")).proposed])
-        _ = try await store.append(to: "agent-hamid", expected: .noStream, [CRMEvent.agentHired(AgentHired(
-            agentId: "hamid", name: "حمید نوری", role: "agent", branchId: "isfahan")).proposed])
-        _ = try await store.append(to: "product-samovar", expected: .noStream, [try v1("samovar", "سماور برقی", 48_000_000)])
-        _ = try await store.append(to: "product-kettle", expected: .noStream, [try v1("kettle", "کتری", 9_500_000),
-                                                                               CRMEvent.productRetired(ProductRetired(productId: "kettle")).proposed])
+        _ = try await store.append(
+            to: "branch-isfahan", expected: .noStream,
+            [
+                CRMEvent.branchOpened(
+                    BranchOpened(
+                        branchId: "isfahan", name: "شعبه اصفهان", region: "اصفهان", kind: "branch")
+                ).proposed
+            ])
+        _ = try await store.append(
+            to: "agent-hamid", expected: .noStream,
+            [
+                CRMEvent.agentHired(
+                    AgentHired(
+                        agentId: "hamid", name: "حمید نوری", role: "agent", branchId: "isfahan")
+                ).proposed
+            ])
+        _ = try await store.append(
+            to: "product-samovar", expected: .noStream, [try v1("samovar", "سماور برقی", 48_000_000)])
+        _ = try await store.append(
+            to: "product-kettle", expected: .noStream,
+            [
+                try v1("kettle", "کتری", 9_500_000),
+                CRMEvent.productRetired(ProductRetired(productId: "kettle")).proposed,
+            ])
         try? FileManager.default.removeItem(atPath: SchemaEvolutionTests.fixture)
         try FileManager.default.createDirectory(atPath: SchemaEvolutionTests.fixture, withIntermediateDirectories: true)
         try store.backup(to: SchemaEvolutionTests.fixture, compact: true)

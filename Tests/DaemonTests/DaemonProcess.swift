@@ -32,7 +32,9 @@ final class DaemonProcess {
             seen.append(output.fileHandleForReading.availableData)
         }
         guard String(decoding: seen, as: UTF8.self).contains("crmd: serving ") else {
-            throw NSError(domain: "crmd", code: 1, userInfo: [NSLocalizedDescriptionKey: "daemon did not start: \(String(decoding: seen, as: UTF8.self))"])
+            throw NSError(
+                domain: "crmd", code: 1,
+                userInfo: [NSLocalizedDescriptionKey: "daemon did not start: \(String(decoding: seen, as: UTF8.self))"])
         }
         let dir = self.directory
         let process = self.process
@@ -67,7 +69,9 @@ final class Connection {
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0 else { throw NSError(domain: "connect", code: Int(errno)) }
         var timeout = timeval(tv_sec: 30, tv_usec: 0)

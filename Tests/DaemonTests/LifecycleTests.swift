@@ -9,12 +9,15 @@ final class LifecycleTests: XCTestCase {
         let daemon = try DaemonProcess(self)
         let admin = try daemon.connect()
         XCTAssertEqual(admin.call("agent.hire", #"{"agentId": "ali", "name": "علی"}"#)["ok"], true)
-        XCTAssertEqual(admin.call("customer.register", #"{"customerId": "c1", "name": "مشتری", "agentId": "ali"}"#)["ok"], true)
+        XCTAssertEqual(
+            admin.call("customer.register", #"{"customerId": "c1", "name": "مشتری", "agentId": "ali"}"#)["ok"], true)
         let connections = try (0..<8).map { _ in try daemon.connect() }
         for (n, connection) in connections.enumerated() {
             var lines = ""
             for i in 0..<400 {
-                lines += #"{"id": \#(i), "op": "note.add", "requestId": "c\#(n)-\#(i)", "args": {"customerId": "c1", "text": "بار \#(i)", "agentId": "ali"}}"# + "\n"
+                lines +=
+                    #"{"id": \#(i), "op": "note.add", "requestId": "c\#(n)-\#(i)", "args": {"customerId": "c1", "text": "بار \#(i)", "agentId": "ali"}}"#
+                    + "\n"
             }
             connection.write(Array(lines.utf8))
         }
@@ -22,7 +25,8 @@ final class LifecycleTests: XCTestCase {
         var acknowledged: [String: Int64] = [:]
         for (n, connection) in connections.enumerated() {
             for _ in 0..<20 {
-                guard let response = connection.receive(), response["ok"] == true, let id = response["id"]?.intValue else { continue }
+                guard let response = connection.receive(), response["ok"] == true, let id = response["id"]?.intValue
+                else { continue }
                 acknowledged["c\(n)-\(id)"] = response["result"]?["position"]?.intValue
             }
         }
@@ -32,7 +36,9 @@ final class LifecycleTests: XCTestCase {
                 if response["ok"] == true, let id = response["id"]?.intValue {
                     acknowledged["c\(n)-\(id)"] = response["result"]?["position"]?.intValue
                 } else {
-                    XCTAssertEqual(response["error"]?["code"], "unavailable", "refused while draining, never half-done: \(response.serialized())")
+                    XCTAssertEqual(
+                        response["error"]?["code"], "unavailable",
+                        "refused while draining, never half-done: \(response.serialized())")
                 }
             }
         }
@@ -50,7 +56,9 @@ final class LifecycleTests: XCTestCase {
             return true
         }
         for (requestId, position) in acknowledged {
-            XCTAssertEqual(logged[requestId].map { Int64($0) }, position, "acknowledged \(requestId) is in the log where it was told")
+            XCTAssertEqual(
+                logged[requestId].map { Int64($0) }, position,
+                "acknowledged \(requestId) is in the log where it was told")
         }
         XCTAssertNil(try store.verify().problem)
     }
@@ -59,7 +67,8 @@ final class LifecycleTests: XCTestCase {
         let daemon = try DaemonProcess(self, arguments: ["--subscriber-timeout", "1"])
         let admin = try daemon.connect()
         XCTAssertEqual(admin.call("agent.hire", #"{"agentId": "ali", "name": "علی"}"#)["ok"], true)
-        XCTAssertEqual(admin.call("customer.register", #"{"customerId": "c1", "name": "مشتری", "agentId": "ali"}"#)["ok"], true)
+        XCTAssertEqual(
+            admin.call("customer.register", #"{"customerId": "c1", "name": "مشتری", "agentId": "ali"}"#)["ok"], true)
 
         let reader = try daemon.connect()
         reader.send(#"{"id": "sub", "op": "log.subscribe", "args": {"from": 1}}"#)
@@ -74,7 +83,11 @@ final class LifecycleTests: XCTestCase {
         let started = Date()
         let text = String(repeating: "متن بلند ", count: 400)
         var lines = ""
-        for i in 0..<2000 { lines += #"{"id": \#(i), "op": "note.add", "args": {"customerId": "c1", "text": "\#(text)", "agentId": "ali"}}"# + "\n" }
+        for i in 0..<2000 {
+            lines +=
+                #"{"id": \#(i), "op": "note.add", "args": {"customerId": "c1", "text": "\#(text)", "agentId": "ali"}}"#
+                + "\n"
+        }
         admin.write(Array(lines.utf8))
         for _ in 0..<2000 { XCTAssertEqual(admin.receive()?["ok"], true) }
         let seconds = Date().timeIntervalSince(started)
@@ -91,46 +104,70 @@ final class LifecycleTests: XCTestCase {
 
     func testRolesFromAccessJSONForOtherLocalUsers() throws {
         guard getuid() == 0 else { throw XCTSkip("needs root to run clients under other uids with setpriv") }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { throw XCTSkip("setpriv is not installed") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+            throw XCTSkip("setpriv is not installed")
+        }
         let daemon = try DaemonProcess(self)
-        try Data(#"""
+        try Data(
+            #"""
             {"users": [{"uid": 4242, "principal": "maryam", "role": "agent"},
                        {"uid": 4243, "principal": "audit", "role": "auditor"},
                        {"uid": 4244, "principal": "front", "role": "gateway"},
                        {"uid": 4245, "principal": "sara", "role": "manager"}]}
-            """#.utf8).write(to: URL(fileURLWithPath: daemon.directory + "/access.json"))
+            """#.utf8
+        ).write(to: URL(fileURLWithPath: daemon.directory + "/access.json"))
         let admin = try daemon.connect()
         XCTAssertEqual(admin.call("agent.hire", #"{"agentId": "maryam", "name": "مریم"}"#)["ok"], true)
         XCTAssertEqual(admin.call("agent.hire", #"{"agentId": "ali", "name": "علی"}"#)["ok"], true)
-        XCTAssertEqual(admin.call("customer.register", #"{"customerId": "mine", "name": "الف", "agentId": "maryam"}"#)["ok"], true)
-        XCTAssertEqual(admin.call("customer.register", #"{"customerId": "theirs", "name": "ب", "agentId": "ali"}"#)["ok"], true)
+        XCTAssertEqual(
+            admin.call("customer.register", #"{"customerId": "mine", "name": "الف", "agentId": "maryam"}"#)["ok"], true)
+        XCTAssertEqual(
+            admin.call("customer.register", #"{"customerId": "theirs", "name": "ب", "agentId": "ali"}"#)["ok"], true)
 
         /// Runs `crmd send` as `uid` (group root, so the 0660 socket admits it); returns exit status and output.
         func send(as uid: Int, _ arguments: [String]) throws -> (Int32, String) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid", "\(uid)", "--regid", "0", "--clear-groups", DaemonProcess.binary, "send"] + arguments
+            process.arguments =
+                ["--reuid", "\(uid)", "--regid", "0", "--clear-groups", DaemonProcess.binary, "send"] + arguments
                 + ["--socket", daemon.socketPath]
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = pipe
             try process.run()
             process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            return (
+                process.terminationStatus,
+                String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            )
         }
-        XCTAssertEqual(try send(as: 4242, ["note.add", #"{"customerId": "mine", "text": "سلام"}"#]).0, 0, "an agent writes about their own customer")
-        XCTAssertTrue(try send(as: 4242, ["note.add", #"{"customerId": "theirs", "text": "سلام"}"#]).1.contains("forbidden"))
+        XCTAssertEqual(
+            try send(as: 4242, ["note.add", #"{"customerId": "mine", "text": "سلام"}"#]).0, 0,
+            "an agent writes about their own customer")
+        XCTAssertTrue(
+            try send(as: 4242, ["note.add", #"{"customerId": "theirs", "text": "سلام"}"#]).1.contains("forbidden"))
         XCTAssertTrue(try send(as: 4242, ["report.dormant", #"{"days": 1}"#]).1.contains("forbidden"))
-        XCTAssertEqual(try send(as: 4243, ["customer.get", #"{"customerId": "theirs"}"#]).0, 0, "an auditor reads everything")
-        XCTAssertTrue(try send(as: 4243, ["note.add", #"{"customerId": "mine", "text": "x", "agentId": "maryam"}"#]).1.contains("forbidden"))
+        XCTAssertEqual(
+            try send(as: 4243, ["customer.get", #"{"customerId": "theirs"}"#]).0, 0, "an auditor reads everything")
+        XCTAssertTrue(
+            try send(as: 4243, ["note.add", #"{"customerId": "mine", "text": "x", "agentId": "maryam"}"#]).1.contains(
+                "forbidden"))
         XCTAssertTrue(try send(as: 4244, ["system.status"]).1.contains("forbidden"), "a gateway acts only as someone")
-        XCTAssertEqual(try send(as: 4244, ["note.add", #"{"customerId": "mine", "text": "از درگاه"}"#, "--as", "maryam"]).0, 0)
-        XCTAssertTrue(try send(as: 4244, ["note.add", #"{"customerId": "theirs", "text": "x"}"#, "--as", "maryam"]).1.contains("forbidden"),
-                      "with that agent's rights only")
-        XCTAssertEqual(try send(as: 4245, ["customer.assign", #"{"customerId": "theirs", "agentId": "maryam"}"#]).0, 0, "a manager moves customers")
+        XCTAssertEqual(
+            try send(as: 4244, ["note.add", #"{"customerId": "mine", "text": "از درگاه"}"#, "--as", "maryam"]).0, 0)
+        XCTAssertTrue(
+            try send(as: 4244, ["note.add", #"{"customerId": "theirs", "text": "x"}"#, "--as", "maryam"]).1.contains(
+                "forbidden"),
+            "with that agent's rights only")
+        XCTAssertEqual(
+            try send(as: 4245, ["customer.assign", #"{"customerId": "theirs", "agentId": "maryam"}"#]).0, 0,
+            "a manager moves customers")
         XCTAssertTrue(try send(as: 4999, ["system.status"]).1.contains("forbidden"), "unknown uids are refused")
-        let notes = try daemon.connect().call("log.read", #"{"from": 1, "limit": 100}"#)["result"]?["events"]?.arrayValue ?? []
+        let notes =
+            try daemon.connect().call("log.read", #"{"from": 1, "limit": 100}"#)["result"]?["events"]?.arrayValue ?? []
         let gatewayNote = notes.first { $0["type"] == "NoteAdded" && $0["actor"]?["uid"] == 4244 }
-        XCTAssertEqual(gatewayNote?["actor"]?["principal"], "maryam", "the event records the acting principal and the uid that sent it")
+        XCTAssertEqual(
+            gatewayNote?["actor"]?["principal"], "maryam",
+            "the event records the acting principal and the uid that sent it")
     }
 }

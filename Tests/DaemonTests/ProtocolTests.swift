@@ -4,7 +4,8 @@ import Foundation
 import JSONKit
 import XCTest
 
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
 
 final class ProtocolTests: XCTestCase {
     func testEveryDocumentedCommandRunsThroughTheSocket() throws {
@@ -55,11 +56,15 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(c.call("agent.hire", #"{"agentId": "maryam", "name": "مریم"}"#)["ok"], true)
         XCTAssertEqual(c.call("agent.hire", #"{"agentId": "maryam", "name": "مریم"}"#)["error"]?["code"], "conflict")
         XCTAssertEqual(c.call("agent.leave", #"{"agentId": "maryam"}"#)["error"]?["rule"], "successor_required")
-        XCTAssertEqual(c.call("system.status", "{}", extra: #", "as": "nobody""#)["error"]?["code"], "forbidden",
-                       "acting as someone who does not exist")
-        XCTAssertEqual(c.call("system.status", "{}", extra: #", "as": "maryam""#)["error"]?["code"], "forbidden",
-                       "acting as an agent, status is for managers")
-        let stale = c.call("customer.register", #"{"customerId": "c1", "name": "x", "agentId": "maryam"}"#, extra: #", "expectedVersion": 3"#)
+        XCTAssertEqual(
+            c.call("system.status", "{}", extra: #", "as": "nobody""#)["error"]?["code"], "forbidden",
+            "acting as someone who does not exist")
+        XCTAssertEqual(
+            c.call("system.status", "{}", extra: #", "as": "maryam""#)["error"]?["code"], "forbidden",
+            "acting as an agent, status is for managers")
+        let stale = c.call(
+            "customer.register", #"{"customerId": "c1", "name": "x", "agentId": "maryam"}"#,
+            extra: #", "expectedVersion": 3"#)
         XCTAssertEqual(stale["error"]?["code"], "conflict")
         // Connections beyond the limit (3) are told so and closed; the others carry on. Which of
         // the three new ones is the extra depends on which event loop accepted it first.
@@ -84,7 +89,9 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(c.call("agent.hire", #"{"agentId": "ali", "name": "علی"}"#)["ok"], true)
         var batch = ""
         for i in 0..<300 {
-            batch += #"{"id": "r\#(i)", "op": "customer.register", "args": {"customerId": "c\#(i)", "name": "مشتری \#(i)", "agentId": "ali"}}"# + "\n"
+            batch +=
+                #"{"id": "r\#(i)", "op": "customer.register", "args": {"customerId": "c\#(i)", "name": "مشتری \#(i)", "agentId": "ali"}}"#
+                + "\n"
         }
         c.write(Array(batch.utf8))
         var ids = Set<String>()
@@ -100,13 +107,16 @@ final class ProtocolTests: XCTestCase {
         let daemon = try DaemonProcess(self)
         let admin = try daemon.connect()
         XCTAssertEqual(admin.call("agent.hire", #"{"agentId": "ali", "name": "علی"}"#)["ok"], true)
-        XCTAssertEqual(admin.call("customer.register", #"{"customerId": "c1", "name": "مشتری", "agentId": "ali"}"#)["ok"], true)
+        XCTAssertEqual(
+            admin.call("customer.register", #"{"customerId": "c1", "name": "مشتری", "agentId": "ali"}"#)["ok"], true)
         let connections = try (0..<200).map { _ in try daemon.connect() }
         func sendAll(retry: Bool) {
             for (n, connection) in connections.enumerated() {
                 var lines = ""
                 for i in 0..<100 {
-                    lines += #"{"id": \#(i), "op": "note.add", "requestId": "conn\#(n)-req\#(i)", "args": {"customerId": "c1", "text": "یادداشت \#(n)/\#(i)", "agentId": "ali"}}"# + "\n"
+                    lines +=
+                        #"{"id": \#(i), "op": "note.add", "requestId": "conn\#(n)-req\#(i)", "args": {"customerId": "c1", "text": "یادداشت \#(n)/\#(i)", "agentId": "ali"}}"#
+                        + "\n"
                 }
                 connection.write(Array(lines.utf8))
             }

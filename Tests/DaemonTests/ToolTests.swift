@@ -30,19 +30,28 @@ final class ToolTests: XCTestCase {
         let directory = temporary()
         let demo = try crmd(["demo", "--data", directory, "--customers", "150", "--years", "1"])
         XCTAssertEqual(demo.status, 0, demo.output)
-        XCTAssertEqual(try crmd(["demo", "--data", directory, "--events", "10"]).status, 1, "the demo writes only into an empty directory")
+        XCTAssertEqual(
+            try crmd(["demo", "--data", directory, "--events", "10"]).status, 1,
+            "the demo writes only into an empty directory")
 
         let daemon = try DaemonProcess(self, directory: directory)
         defer { daemon.stop() }
         let c = try daemon.connect()
         let head = try XCTUnwrap(c.call("system.status")["result"]?["headPosition"]?.intValue)
         XCTAssertGreaterThan(head, 150 * 15, "about 26 events per customer")
-        let sales = c.call("report.sales", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z", "groupBy": ["month"], "calendar": "persian"}"#)
-        XCTAssertEqual(sales["result"]?["rows"]?.arrayValue?.first?["group"]?["month"]?.stringValue?.prefix(5), "1402-", "the demo starts at Nowruz 1402")
+        let sales = c.call(
+            "report.sales",
+            #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z", "groupBy": ["month"], "calendar": "persian"}"#
+        )
+        XCTAssertEqual(
+            sales["result"]?["rows"]?.arrayValue?.first?["group"]?["month"]?.stringValue?.prefix(5), "1402-",
+            "the demo starts at Nowruz 1402")
 
         // A backup while the daemon serves and a client writes.
         let writer = try daemon.connect()
-        writer.send(#"{"id": 1, "op": "branch.open", "args": {"branchId": "isfahan", "name": "نمایندگی اصفهان", "region": "اصفهان"}}"#)
+        writer.send(
+            #"{"id": 1, "op": "branch.open", "args": {"branchId": "isfahan", "name": "نمایندگی اصفهان", "region": "اصفهان"}}"#
+        )
         let backup = directory + "-backup"
         addTeardownBlock { try? FileManager.default.removeItem(atPath: backup) }
         let copied = try crmd(["backup", backup, "--data", directory])
@@ -52,11 +61,15 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(try crmd(["backup", backup, "--data", directory]).status, 1, "a backup never overwrites")
 
         // Rebuild on a served directory asks the daemon; the result equals what it had.
-        let before = c.call("report.sales", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z", "groupBy": ["agent"]}"#)
+        let before = c.call(
+            "report.sales", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z", "groupBy": ["agent"]}"#)
         let rebuilt = try crmd(["rebuild", "--all", "--data", directory])
         XCTAssertEqual(rebuilt.status, 0, rebuilt.output)
         XCTAssertTrue(rebuilt.output.contains("asking it to rebuild"))
-        XCTAssertEqual(c.call("report.sales", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z", "groupBy": ["agent"]}"#), before)
+        XCTAssertEqual(
+            c.call(
+                "report.sales", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z", "groupBy": ["agent"]}"#
+            ), before)
 
         // The copy serves, and replay --as-of on it equals the daemon's customer.get asOf.
         let copy = try DaemonProcess(self, directory: backup)
@@ -67,12 +80,19 @@ final class ToolTests: XCTestCase {
         let replayed = try crmd(["replay", "--data", backup, "--customer", "c1", "--as-of", asOf])
         XCTAssertEqual(replayed.status, 0, replayed.output)
         XCTAssertEqual(try JSON.parse(replayed.output), served["result"])
-        let byAgent = try crmd(["replay", "--data", backup, "--actor", "a1", "--since", "2023-03-22T00:00:00Z", "--until", "2023-06-01T00:00:00Z"])
+        let byAgent = try crmd([
+            "replay", "--data", backup, "--actor", "a1", "--since", "2023-03-22T00:00:00Z", "--until",
+            "2023-06-01T00:00:00Z",
+        ])
         XCTAssertEqual(byAgent.status, 0, byAgent.output)
         let events = try byAgent.output.split(separator: "\n").map { try JSON.parse(String($0)) }
         XCTAssertFalse(events.isEmpty)
         XCTAssertTrue(events.allSatisfy { $0["actor"]?["principal"] == "a1" }, "only a1's events")
-        XCTAssertTrue(events.allSatisfy { ($0["recordedAt"]?.stringValue ?? "") >= "2023-03-22" && ($0["recordedAt"]?.stringValue ?? "") < "2023-06-01" })
+        XCTAssertTrue(
+            events.allSatisfy {
+                ($0["recordedAt"]?.stringValue ?? "") >= "2023-03-22"
+                    && ($0["recordedAt"]?.stringValue ?? "") < "2023-06-01"
+            })
         // The diff of a customer still on file (the demo forgets a few) shows who set each field.
         func customers(_ type: String) throws -> [String] {
             try crmd(["replay", "--data", backup, "--type", type]).output.split(separator: "\n")
@@ -80,11 +100,14 @@ final class ToolTests: XCTestCase {
         }
         let forgotten = try customers("CustomerForgotten")
         let subject = try XCTUnwrap(customers("CustomerRegistered").first { !forgotten.contains($0) })
-        let diff = try crmd(["replay", "--data", backup, "--customer", subject, "--diff", "2023-01-01T00:00:00Z", "2030-01-01T00:00:00Z"])
+        let diff = try crmd([
+            "replay", "--data", backup, "--customer", subject, "--diff", "2023-01-01T00:00:00Z", "2030-01-01T00:00:00Z",
+        ])
         XCTAssertEqual(diff.status, 0, diff.output)
         let lines = diff.output.split(separator: "\n")
         XCTAssertTrue(lines.first?.hasPrefix("at") ?? false)
-        XCTAssertTrue(lines.contains { $0.contains(" name ") }, "the registration shows who set the name: \(diff.output)")
+        XCTAssertTrue(
+            lines.contains { $0.contains(" name ") }, "the registration shows who set the name: \(diff.output)")
     }
 
     func testTheDemoTellsAWholeCompanysStory() throws {
@@ -96,11 +119,16 @@ final class ToolTests: XCTestCase {
         let events = try replay.output.split(separator: "\n").map { try JSON.parse(String($0)) }
         var types: [String: Int] = [:]
         for event in events { types[event["type"]?.stringValue ?? "", default: 0] += 1 }
-        for type in ["BranchOpened", "AgentHired", "AgentLeft", "ProductDefined", "ProductRepriced", "CustomerRegistered", "ContactAdded",
-                     "CustomerFieldEdited", "CustomerAssigned", "CompetitorNoted", "CustomerForgotten", "CallLogged", "MeetingLogged",
-                     "EmailLogged", "SmsLogged", "NoteAdded", "NegotiationLogged", "QuoteGiven", "ProformaIssued", "InvoiceIssued",
-                     "InvoiceVoided", "PaymentRecorded", "DealOpened", "DealMoved", "DealWon", "DealLost", "FollowupScheduled",
-                     "FollowupCompleted", "FollowupDeferred", "FollowupCancelled", "SupportContractRecorded", "TargetSet"] {
+        for type in [
+            "BranchOpened", "AgentHired", "AgentLeft", "ProductDefined", "ProductRepriced", "CustomerRegistered",
+            "ContactAdded",
+            "CustomerFieldEdited", "CustomerAssigned", "CompetitorNoted", "CustomerForgotten", "CallLogged",
+            "MeetingLogged",
+            "EmailLogged", "SmsLogged", "NoteAdded", "NegotiationLogged", "QuoteGiven", "ProformaIssued",
+            "InvoiceIssued",
+            "InvoiceVoided", "PaymentRecorded", "DealOpened", "DealMoved", "DealWon", "DealLost", "FollowupScheduled",
+            "FollowupCompleted", "FollowupDeferred", "FollowupCancelled", "SupportContractRecorded", "TargetSet",
+        ] {
             XCTAssertGreaterThan(types[type] ?? 0, 0, "the demo writes \(type)")
         }
         XCTAssertEqual(types["CustomerRegistered"], 800, "every customer asked for arrives")
@@ -108,14 +136,21 @@ final class ToolTests: XCTestCase {
         XCTAssertTrue(last.hasPrefix("2025-03"), "two years from Nowruz 1402 end in March 2025: \(last)")
 
         // The funnel has the shape of a real one: about a fifth of the deals won, losses at every stage.
-        let funnel = try crmd(["report", "funnel", "--data", directory, "--format", "json", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}"#])
+        let funnel = try crmd([
+            "report", "funnel", "--data", directory, "--format", "json",
+            #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}"#,
+        ])
         XCTAssertEqual(funnel.status, 0, funnel.output)
         let stages = try XCTUnwrap(JSON.parse(funnel.output)["stages"]?.arrayValue)
-        func entered(_ name: String) -> Double { Double(stages.first { $0["stage"]?.stringValue == name }?["entered"]?.intValue ?? 0) }
+        func entered(_ name: String) -> Double {
+            Double(stages.first { $0["stage"]?.stringValue == name }?["entered"]?.intValue ?? 0)
+        }
         let winRate = entered("won") / entered("lead")
         XCTAssertTrue((0.1...0.35).contains(winRate), "won / leads = \(winRate)")
         for stage in ["lead", "qualified", "proposal", "negotiation"] {
-            XCTAssertGreaterThan(stages.first { $0["stage"]?.stringValue == stage }?["lost"]?.intValue ?? 0, 0, "deals are lost at \(stage)")
+            XCTAssertGreaterThan(
+                stages.first { $0["stage"]?.stringValue == stage }?["lost"]?.intValue ?? 0, 0,
+                "deals are lost at \(stage)")
         }
 
         // Persian and English names, people and organisations, campaigns.
@@ -127,10 +162,13 @@ final class ToolTests: XCTestCase {
         defer { daemon.stop() }
         let c = try daemon.connect()
         let names = customers.prefix(80).compactMap { event in
-            event["data"]?["customerId"]?.stringValue.flatMap { c.call("customer.get", #"{"customerId": "\#($0)"}"#)["result"]?["name"]?.stringValue }
+            event["data"]?["customerId"]?.stringValue.flatMap {
+                c.call("customer.get", #"{"customerId": "\#($0)"}"#)["result"]?["name"]?.stringValue
+            }
         }
         XCTAssertGreaterThan(names.count, 70, "names are sealed in the log and opened by the file")
-        XCTAssertTrue(names.contains { $0.unicodeScalars.contains { (0x0600...0x06FF).contains($0.value) } }, "Persian names")
+        XCTAssertTrue(
+            names.contains { $0.unicodeScalars.contains { (0x0600...0x06FF).contains($0.value) } }, "Persian names")
         XCTAssertTrue(names.contains { $0.unicodeScalars.allSatisfy { $0.isASCII } }, "English names")
     }
 
@@ -151,17 +189,23 @@ final class ToolTests: XCTestCase {
 
     func testVerifyNamesAFlippedByteAndADamagedIndex() throws {
         let clean = temporary()
-        XCTAssertEqual(try crmd(["demo", "--data", clean, "--customers", "60", "--years", "1", "--seed", "5"]).status, 0)
+        XCTAssertEqual(
+            try crmd(["demo", "--data", clean, "--customers", "60", "--years", "1", "--seed", "5"]).status, 0)
         let ok = try crmd(["verify", "--data", clean])
         XCTAssertEqual(ok.status, 0, ok.output)
-        let lastEvent = try XCTUnwrap(crmd(["replay", "--data", clean]).output.split(separator: "\n").last.map { try JSON.parse(String($0)) })
+        let lastEvent = try XCTUnwrap(
+            crmd(["replay", "--data", clean]).output.split(separator: "\n").last.map { try JSON.parse(String($0)) })
         XCTAssertTrue(ok.output.hasPrefix("ok: \(lastEvent["position"]!.intValue!) events"), ok.output)
-        XCTAssertTrue(ok.output.contains("head \(lastEvent["position"]!.intValue!) \(lastEvent["hash"]!.stringValue!)"), "the summary names the head hash: \(ok.output)")
+        XCTAssertTrue(
+            ok.output.contains("head \(lastEvent["position"]!.intValue!) \(lastEvent["hash"]!.stringValue!)"),
+            "the summary names the head hash: \(ok.output)")
 
         // One bit flipped on disk, in the Tabriz branch's name, as a failing disk would do it.
         let flipped = temporary()
         try FileManager.default.copyItem(atPath: clean, toPath: flipped)
-        let opened = try crmd(["replay", "--data", clean, "--type", "BranchOpened"]).output.split(separator: "\n").map { try JSON.parse(String($0)) }
+        let opened = try crmd(["replay", "--data", clean, "--type", "BranchOpened"]).output.split(separator: "\n").map {
+            try JSON.parse(String($0))
+        }
         let position = try XCTUnwrap(opened.first { $0["data"]?["branchId"] == "tabriz" }?["position"]?.intValue)
         let file = URL(fileURLWithPath: flipped + "/log/data.mdb")
         var bytes = try Data(contentsOf: file)
@@ -187,7 +231,8 @@ final class ToolTests: XCTestCase {
         let dump = damaged + ".dump"
         addTeardownBlock { try? FileManager.default.removeItem(atPath: dump) }
         XCTAssertEqual(try lmdbUtility("mdb_dump", ["-a", clean + "/log"], output: dump), 0)
-        var lines = try String(contentsOfFile: dump, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        var lines = try String(contentsOfFile: dump, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
         let streams = try XCTUnwrap(lines.firstIndex(of: "database=streams"))
         let firstEntry = try XCTUnwrap(lines[streams...].firstIndex(of: "HEADER=END")) + 1
         lines.removeSubrange(firstEntry..<firstEntry + 2)
@@ -205,25 +250,40 @@ final class ToolTests: XCTestCase {
         let daemon = try DaemonProcess(self, directory: directory)
         let c = try daemon.connect()
         XCTAssertEqual(c.call("agent.hire", #"{"agentId": "maryam", "name": "مریم رضایی"}"#)["ok"], true)
-        XCTAssertEqual(c.call("customer.register", #"{"customerId": "c1", "name": "رضا کریمی", "agentId": "maryam"}"#)["ok"], true)
-        XCTAssertEqual(c.call("call.log", #"{"customerId": "c1", "direction": "inbound", "agentId": "maryam", "at": "2020-01-01T10:00:00Z", "outcome": "interested"}"#, extra: #", "as": "maryam""#)["ok"], true)
-        XCTAssertEqual(c.call("customer.register", #"{"customerId": "c2", "name": "Sara Miller", "agentId": "maryam"}"#)["ok"], true)
+        XCTAssertEqual(
+            c.call("customer.register", #"{"customerId": "c1", "name": "رضا کریمی", "agentId": "maryam"}"#)["ok"], true)
+        XCTAssertEqual(
+            c.call(
+                "call.log",
+                #"{"customerId": "c1", "direction": "inbound", "agentId": "maryam", "at": "2020-01-01T10:00:00Z", "outcome": "interested"}"#,
+                extra: #", "as": "maryam""#)["ok"], true)
+        XCTAssertEqual(
+            c.call("customer.register", #"{"customerId": "c2", "name": "Sara Miller", "agentId": "maryam"}"#)["ok"],
+            true)
         XCTAssertEqual(c.call("customer.edit", #"{"customerId": "c1", "tags": ["VIP"]}"#)["ok"], true)
         XCTAssertEqual(daemon.stop(), 0)
 
         // The table: position, stream, version, type, actor (the recorded time varies run to run).
         let table = try crmd(["replay", "--data", directory, "--format", "table", "--stream", "customer-c1"])
         XCTAssertEqual(table.status, 0, table.output)
-        let rows = table.output.split(separator: "\n").dropFirst(2).map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
-        XCTAssertEqual(rows.map { [$0[0], $0[2], $0[3], $0[4], $0[5...].joined(separator: " ")] },
-                       [["2", "customer-c1", "1", "CustomerRegistered", "admin (uid \(getuid()))"],
-                        ["5", "customer-c1", "2", "CustomerFieldEdited", "admin (uid \(getuid()))"]])
-        let range = try crmd(["replay", "--data", directory, "--from", "2", "--to", "3"]).output.split(separator: "\n").map { try JSON.parse(String($0)) }
+        let rows = table.output.split(separator: "\n").dropFirst(2).map {
+            $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        }
+        XCTAssertEqual(
+            rows.map { [$0[0], $0[2], $0[3], $0[4], $0[5...].joined(separator: " ")] },
+            [
+                ["2", "customer-c1", "1", "CustomerRegistered", "admin (uid \(getuid()))"],
+                ["5", "customer-c1", "2", "CustomerFieldEdited", "admin (uid \(getuid()))"],
+            ])
+        let range = try crmd(["replay", "--data", directory, "--from", "2", "--to", "3"]).output.split(separator: "\n")
+            .map { try JSON.parse(String($0)) }
         XCTAssertEqual(range.map { $0["position"]?.intValue }, [2, 3])
         XCTAssertEqual(range.map { $0["type"]?.stringValue }, ["CustomerRegistered", "CallLogged"])
         XCTAssertEqual(range.last?["actor"]?["principal"], "maryam", "the call was sent as maryam")
         XCTAssertEqual(range.last?["stream"], "activity-c1")
-        XCTAssertEqual(try crmd(["replay", "--data", directory, "--type", "CustomerRegistered"]).output.split(separator: "\n").count, 2)
+        XCTAssertEqual(
+            try crmd(["replay", "--data", directory, "--type", "CustomerRegistered"]).output.split(separator: "\n")
+                .count, 2)
 
         // A report table with Persian and English names: every column starts at the same place on
         // every line, counted in what a terminal shows (a Persian letter is one cell, like a Latin one).
@@ -249,7 +309,9 @@ final class ToolTests: XCTestCase {
         let first = try crmd(["demo", "--data", temporary(), "--events", "1200", "--seed", "7", "--reproducible"])
         let second = try crmd(["demo", "--data", temporary(), "--events", "1200", "--seed", "7", "--reproducible"])
         let other = try crmd(["demo", "--data", temporary(), "--events", "1200", "--seed", "8", "--reproducible"])
-        func head(_ output: String) -> String? { output.split(separator: "\n").first { $0.hasPrefix("demo:") }?.split(separator: " ").last.map(String.init) }
+        func head(_ output: String) -> String? {
+            output.split(separator: "\n").first { $0.hasPrefix("demo:") }?.split(separator: " ").last.map(String.init)
+        }
         XCTAssertEqual(first.status, 0, first.output)
         XCTAssertNotNil(head(first.output))
         XCTAssertEqual(head(first.output), head(second.output), "same seed, same head hash")
@@ -260,7 +322,8 @@ final class ToolTests: XCTestCase {
         let directory = temporary()
         XCTAssertEqual(try crmd(["demo", "--data", directory, "--events", "2000"]).status, 0)
         let daemon = try DaemonProcess(self, directory: directory)
-        let live = try daemon.connect().call("report.workload", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}"#)
+        let live = try daemon.connect().call(
+            "report.workload", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}"#)
         daemon.stop()
         let rebuilt = try crmd(["rebuild", "crm-facts", "--data", directory])
         XCTAssertEqual(rebuilt.status, 0, rebuilt.output)
@@ -268,7 +331,9 @@ final class ToolTests: XCTestCase {
         XCTAssertTrue(rebuilt.output.contains("rebuilt crm-facts"))
         let again = try DaemonProcess(self, directory: directory)
         defer { again.stop() }
-        XCTAssertEqual(try again.connect().call("report.workload", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}"#), live)
+        XCTAssertEqual(
+            try again.connect().call(
+                "report.workload", #"{"from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}"#), live)
         XCTAssertEqual(try crmd(["rebuild", "--data", directory]).status, 64, "no names and no --all is a usage error")
     }
 
@@ -283,11 +348,18 @@ final class ToolTests: XCTestCase {
             if quoted {
                 if c == "\"" {
                     if characters.first == "\"" { field.append("\""); characters.removeFirst() } else { quoted = false }
-                } else { field.append(c) }
-            } else if c == "\"" { quoted = true
-            } else if c == "," { row.append(field); field = ""
-            } else if c == "\r\n" || c == "\n" { row.append(field); rows.append(row); row = []; field = ""
-            } else { field.append(c) }
+                } else {
+                    field.append(c)
+                }
+            } else if c == "\"" {
+                quoted = true
+            } else if c == "," {
+                row.append(field); field = ""
+            } else if c == "\r\n" || c == "\n" {
+                row.append(field); rows.append(row); row = []; field = ""
+            } else {
+                field.append(c)
+            }
         }
         return rows
     }
@@ -297,26 +369,36 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(try crmd(["demo", "--data", directory, "--events", "2500"]).status, 0)
         let range = #""from": "2023-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z""#
         let reports: [(String, String)] = [
-            ("sales", #"{\#(range), "groupBy": ["month", "product"]}"#), ("quotes", "{\(range)}"), ("daily", #"{"date": "2023-03-25"}"#),
-            ("dormant", #"{"days": 1}"#), ("receivables", #"{"until": "2030-01-01T00:00:00Z"}"#), ("workload", "{\(range)}"),
+            ("sales", #"{\#(range), "groupBy": ["month", "product"]}"#), ("quotes", "{\(range)}"),
+            ("daily", #"{"date": "2023-03-25"}"#),
+            ("dormant", #"{"days": 1}"#), ("receivables", #"{"until": "2030-01-01T00:00:00Z"}"#),
+            ("workload", "{\(range)}"),
             ("targets", #"{"period": "2023"}"#), ("branches", "{\(range)}"), ("funnel", "{\(range)}"),
             ("agenda", #"{"agentId": "a1", \#(range)}"#), ("view", #"{"agentId": "a1"}"#),
         ]
         for (name, args) in reports {
-            let csv = try crmd(["report", name, args, "--data", directory, "--format", "csv", "--calendar", "persian"].filter { name == "sales" || $0 != "--calendar" && $0 != "persian" })
+            let csv = try crmd(
+                ["report", name, args, "--data", directory, "--format", "csv", "--calendar", "persian"].filter {
+                    name == "sales" || $0 != "--calendar" && $0 != "persian"
+                })
             XCTAssertEqual(csv.status, 0, "\(name): \(csv.output)")
-            let json = try crmd(["report", name, args, "--data", directory, "--format", "json"] + (name == "sales" ? ["--calendar", "persian"] : []))
+            let json = try crmd(
+                ["report", name, args, "--data", directory, "--format", "json"]
+                    + (name == "sales" ? ["--calendar", "persian"] : []))
             XCTAssertEqual(json.status, 0, "\(name): \(json.output)")
             let table = parseCSV(csv.output)
             let result = try JSON.parse(json.output)
-            let list = ["rows", "stages", "customers", "invoices", "agents", "targets", "branches", "followups"].lazy
+            let list =
+                ["rows", "stages", "customers", "invoices", "agents", "targets", "branches", "followups"].lazy
                 .compactMap { result[$0]?.arrayValue }.first ?? [result]
             XCTAssertEqual(table.count - 1, list.count, "\(name): one CSV row per result row")
             XCTAssertTrue(table.dropFirst().allSatisfy { $0.count == table[0].count }, "\(name): rectangular")
             if name == "sales", let first = list.first, let amount = first["amount"]?["IRR"]?.intValue {
                 let column = try XCTUnwrap(table[0].firstIndex(of: "amount.IRR"))
                 XCTAssertEqual(table[1][column], String(amount), "the CSV carries the query's figures")
-                XCTAssertEqual(table[1][try XCTUnwrap(table[0].firstIndex(of: "group.month"))], first["group"]?["month"]?.stringValue)
+                XCTAssertEqual(
+                    table[1][try XCTUnwrap(table[0].firstIndex(of: "group.month"))],
+                    first["group"]?["month"]?.stringValue)
             }
         }
         XCTAssertEqual(try crmd(["report", "nonsense", "--data", directory]).status, 1)

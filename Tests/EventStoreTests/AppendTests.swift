@@ -8,10 +8,20 @@ final class AppendTests: XCTestCase {
         let second = try await store.append(to: "customer-c2", [event("c")])
         let third = try await store.append(to: "customer-c1", [event("d")])
 
-        XCTAssertEqual(first.streams, [StreamAppendResult(stream: "customer-c1", firstVersion: 1, lastVersion: 2, firstPosition: 1, lastPosition: 2)])
+        XCTAssertEqual(
+            first.streams,
+            [
+                StreamAppendResult(
+                    stream: "customer-c1", firstVersion: 1, lastVersion: 2, firstPosition: 1, lastPosition: 2)
+            ])
         XCTAssertEqual(second.streams.first?.firstPosition, 3)
         XCTAssertEqual(second.streams.first?.lastVersion, 1)
-        XCTAssertEqual(third.streams, [StreamAppendResult(stream: "customer-c1", firstVersion: 3, lastVersion: 3, firstPosition: 4, lastPosition: 4)])
+        XCTAssertEqual(
+            third.streams,
+            [
+                StreamAppendResult(
+                    stream: "customer-c1", firstVersion: 3, lastVersion: 3, firstPosition: 4, lastPosition: 4)
+            ])
         XCTAssertEqual(try store.read(from: 1, limit: 100).map(\.position), [1, 2, 3, 4])
         XCTAssertEqual(try store.readStream("customer-c1").map(\.text), ["a", "b", "d"])
         XCTAssertEqual(try store.readStream("customer-c1").map(\.version), [1, 2, 3])
@@ -19,9 +29,10 @@ final class AppendTests: XCTestCase {
 
     func testEnvelopeCarriesActorRequestAndTracingIDs() async throws {
         let store = try EventStore(directory: temporaryDirectory(self), options: testOptions())
-        let request = AppendRequest(stream: "customer-c9", events: [ProposedEvent(type: "CallLogged", schema: 2, data: Array("{}".utf8))],
-                                    actor: Actor(principal: "agent-7", uid: 1001), requestId: "req-1",
-                                    correlationId: "corr-1", causationId: "cause-1")
+        let request = AppendRequest(
+            stream: "customer-c9", events: [ProposedEvent(type: "CallLogged", schema: 2, data: Array("{}".utf8))],
+            actor: Actor(principal: "agent-7", uid: 1001), requestId: "req-1",
+            correlationId: "corr-1", causationId: "cause-1")
         let result = try await store.append(request)
         let recorded = try XCTUnwrap(store.event(at: 1))
 
@@ -65,7 +76,8 @@ final class AppendTests: XCTestCase {
         await assertStoreError({ try await store.append(twoStreams) }) {
             $0 == .wrongExpectedVersion(stream: "customer-b", expected: .exact(3), actual: 0)
         }
-        XCTAssertEqual(try store.streamVersion("customer-a"), 1, "the first stream must not be written when the second is refused")
+        XCTAssertEqual(
+            try store.streamVersion("customer-a"), 1, "the first stream must not be written when the second is refused")
         XCTAssertEqual(store.headPosition, 1)
 
         var fixed = twoStreams
@@ -85,7 +97,9 @@ final class AppendTests: XCTestCase {
             AppendRequest(stream: StreamName(String(repeating: "x", count: 401)), events: [event("x")]),
             AppendRequest(stream: "s\u{0}t", events: [event("x")]),
             AppendRequest(stream: "s", events: [ProposedEvent(type: "", data: [])]),
-            AppendRequest(appends: [StreamAppend(stream: "s", events: [event("x")]), StreamAppend(stream: "s", events: [event("y")])]),
+            AppendRequest(appends: [
+                StreamAppend(stream: "s", events: [event("x")]), StreamAppend(stream: "s", events: [event("y")]),
+            ]),
             AppendRequest(stream: "s", events: [event("x")], requestId: ""),
         ]
         for request in cases {
@@ -102,8 +116,10 @@ final class AppendTests: XCTestCase {
         let bytes = Array(note.utf8)
         do {
             let store = try EventStore(directory: directory, options: testOptions())
-            try await store.append(AppendRequest(stream: "مشتری-۴۲", events: [ProposedEvent(type: "یادداشت", data: bytes)],
-                                                 actor: Actor(principal: "کارشناس‌فروش"), requestId: "درخواست‌۱"))
+            try await store.append(
+                AppendRequest(
+                    stream: "مشتری-۴۲", events: [ProposedEvent(type: "یادداشت", data: bytes)],
+                    actor: Actor(principal: "کارشناس‌فروش"), requestId: "درخواست‌۱"))
             store.close()
         }
         let reopened = try EventStore(directory: directory, options: testOptions())
@@ -155,8 +171,9 @@ final class ConditionTests: XCTestCase {
         let store = try EventStore(directory: try temporaryDirectory(self), options: testOptions())
         defer { store.close() }
         _ = try await store.append(to: "customer-c1", [event("registered")])
-        let guarded = AppendRequest(appends: [StreamAppend(stream: "deal-d1", expected: .noStream, events: [event("opened")])],
-                                    conditions: [StreamCondition(stream: "customer-c1", expected: .exact(1))])
+        let guarded = AppendRequest(
+            appends: [StreamAppend(stream: "deal-d1", expected: .noStream, events: [event("opened")])],
+            conditions: [StreamCondition(stream: "customer-c1", expected: .exact(1))])
         let result = try await store.append(guarded)
         XCTAssertEqual(result.streams.map(\.stream), ["deal-d1"], "a condition is not written")
         XCTAssertEqual(try store.streamVersion("customer-c1"), 1)
@@ -169,8 +186,10 @@ final class ConditionTests: XCTestCase {
         }
         XCTAssertEqual(try store.streamVersion("deal-d2"), 0, "a failed condition writes nothing")
         await assertStoreError({
-            try await store.append(AppendRequest(appends: [StreamAppend(stream: "x", events: [event("e")])],
-                                                 conditions: [StreamCondition(stream: "x", expected: .any)]))
+            try await store.append(
+                AppendRequest(
+                    appends: [StreamAppend(stream: "x", events: [event("e")])],
+                    conditions: [StreamCondition(stream: "x", expected: .any)]))
         }) { if case .invalidRequest = $0 { return true } else { return false } }
     }
 
@@ -183,15 +202,18 @@ final class ConditionTests: XCTestCase {
             group.addTask { (try? await store.append(to: "agent-a", expected: .exact(1), [event("left")])) != nil }
             for i in 0..<20 {
                 group.addTask {
-                    (try? await store.append(AppendRequest(
-                        appends: [StreamAppend(stream: "customer-\(i)", events: [event("assigned to a")])],
-                        conditions: [StreamCondition(stream: "agent-a", expected: .exact(1))]))) != nil
+                    (try? await store.append(
+                        AppendRequest(
+                            appends: [StreamAppend(stream: "customer-\(i)", events: [event("assigned to a")])],
+                            conditions: [StreamCondition(stream: "agent-a", expected: .exact(1))]))) != nil
                 }
             }
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
-        let committedAfterLeave = try store.read(from: 1, limit: 100).drop { $0.stream != "agent-a" || $0.version != 2 }.dropFirst()
-        XCTAssertTrue(committedAfterLeave.isEmpty, "nothing guarded by agent-a at version 1 commits after it moved to 2")
+        let committedAfterLeave = try store.read(from: 1, limit: 100).drop { $0.stream != "agent-a" || $0.version != 2 }
+            .dropFirst()
+        XCTAssertTrue(
+            committedAfterLeave.isEmpty, "nothing guarded by agent-a at version 1 commits after it moved to 2")
         XCTAssertEqual(outcomes.filter { $0 }.count, try store.read(from: 1, limit: 100).count - 1)
     }
 }

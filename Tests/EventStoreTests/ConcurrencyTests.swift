@@ -18,7 +18,9 @@ final class ConcurrencyTests: XCTestCase {
                             let stream: StreamName = "hot-\(i % 4)"
                             let known = (try? store.streamVersion(stream)) ?? 0
                             do {
-                                successes.append(try await store.append(to: stream, expected: .exact(known), [event("t\(task)-\(i)")]))
+                                successes.append(
+                                    try await store.append(
+                                        to: stream, expected: .exact(known), [event("t\(task)-\(i)")]))
                             } catch StoreError.wrongExpectedVersion(let s, let expected, let actual) {
                                 XCTAssertEqual(s, stream)
                                 XCTAssertEqual(expected, .exact(known))
@@ -51,17 +53,20 @@ final class ConcurrencyTests: XCTestCase {
         let log = try store.read(from: 1, limit: 100_000)
 
         XCTAssertEqual(log.map(\.position), Array(1...Position(written)), "positions must be gap-free from 1")
-        XCTAssertEqual(results.count + conflicts, tasks * appendsPerTask, "every append either succeeded or reported a conflict")
+        XCTAssertEqual(
+            results.count + conflicts, tasks * appendsPerTask, "every append either succeeded or reported a conflict")
         XCTAssertGreaterThan(conflicts, 0, "hot streams under contention must produce conflicts")
         XCTAssertEqual(store.commitStatistics.conflicts, UInt64(conflicts))
         var byStream: [StreamName: [StreamVersion]] = [:]
         for event in log { byStream[event.stream, default: []].append(event.version) }
         for (stream, versions) in byStream {
-            XCTAssertEqual(versions, Array(1...StreamVersion(versions.count)), "versions of \(stream) must be 1...n in log order")
+            XCTAssertEqual(
+                versions, Array(1...StreamVersion(versions.count)), "versions of \(stream) must be 1...n in log order")
             XCTAssertEqual(try store.streamVersion(stream), StreamVersion(versions.count))
         }
         for result in results {
-            let stored = try store.read(from: result.firstPosition, limit: Int(result.firstPosition.distance(to: result.lastPosition) + 1))
+            let stored = try store.read(
+                from: result.firstPosition, limit: Int(result.firstPosition.distance(to: result.lastPosition) + 1))
             XCTAssertEqual(stored.map(\.stream), Array(repeating: result.streams[0].stream, count: stored.count))
         }
         XCTAssertGreaterThan(store.commitStatistics.eventsPerCommit, 1, "concurrent appends must share commits")
@@ -74,8 +79,9 @@ final class ConcurrencyTests: XCTestCase {
         let outcomes = await withTaskGroup(of: Result<AppendResult, StoreError>.self) { group in
             for i in 0..<50 {
                 group.addTask {
-                    do { return .success(try await store.append(to: "deal-1", expected: .noStream, [event("open-\(i)")])) }
-                    catch { return .failure(error as! StoreError) }
+                    do {
+                        return .success(try await store.append(to: "deal-1", expected: .noStream, [event("open-\(i)")]))
+                    } catch { return .failure(error as! StoreError) }
                 }
             }
             var all: [Result<AppendResult, StoreError>] = []

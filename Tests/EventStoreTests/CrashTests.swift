@@ -7,25 +7,32 @@ final class CrashTests: XCTestCase {
     /// The helper executable, built beside the test bundle.
     static var childPath: String {
         let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent("store-crash-child").path }
+        let candidates = [products, products.deletingLastPathComponent()].map {
+            $0.appendingPathComponent("store-crash-child").path
+        }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }
 
     func testEveryAcknowledgedAppendSurvivesSIGKILLAndNothingHalfWrittenDoes() async throws {
         let directory = try temporaryDirectory(self)
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: CrashTests.childPath), "build store-crash-child first: \(CrashTests.childPath)")
+        XCTAssertTrue(
+            FileManager.default.isExecutableFile(atPath: CrashTests.childPath),
+            "build store-crash-child first: \(CrashTests.childPath)")
         var acknowledged: [String: (first: Position, last: Position, count: Int)] = [:]
         var generator = SystemRandomNumberGenerator()
         let rounds = 12
         for round in 0..<rounds {
-            let lines = try runChildAndKill(directory: directory, seed: UInt64(round) * 1000,
-                                            after: .milliseconds(Int.random(in: 40...400, using: &generator)))
+            let lines = try runChildAndKill(
+                directory: directory, seed: UInt64(round) * 1000,
+                after: .milliseconds(Int.random(in: 40...400, using: &generator)))
             for line in lines where line.hasPrefix("ack ") {
                 let parts = line.split(separator: " ")
-                guard parts.count == 5 else { continue } // the kill may cut the last line short
+                guard parts.count == 5 else { continue }  // the kill may cut the last line short
                 acknowledged[String(parts[1])] = (Position(parts[2])!, Position(parts[3])!, Int(parts[4])!)
             }
-            XCTAssertFalse(lines.contains { $0.hasPrefix("error") }, "round \(round): \(lines.filter { $0.hasPrefix("error") }.prefix(3))")
+            XCTAssertFalse(
+                lines.contains { $0.hasPrefix("error") },
+                "round \(round): \(lines.filter { $0.hasPrefix("error") }.prefix(3))")
 
             let store = try EventStore(directory: directory, options: testOptions())
             defer { store.close() }

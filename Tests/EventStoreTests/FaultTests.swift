@@ -19,7 +19,9 @@ final class FaultTests: XCTestCase {
         var failure: StoreError?
         for i in 0..<2000 {
             do {
-                acknowledged.append(try await store.append(to: "c\(i % 5)", [ProposedEvent(type: "Big", data: payload)], requestId: "d\(i)"))
+                acknowledged.append(
+                    try await store.append(
+                        to: "c\(i % 5)", [ProposedEvent(type: "Big", data: payload)], requestId: "d\(i)"))
             } catch let error as StoreError {
                 failure = error
                 break
@@ -34,7 +36,8 @@ final class FaultTests: XCTestCase {
         XCTAssertTrue(try store.verify().isValid)
         // Space comes back: writes resume, and the refused request can be retried.
         XCTAssertEqual(run("/bin/mount", ["-o", "remount,size=16m", mountPoint]), 0)
-        let resumed = try await store.append(to: "c0", [ProposedEvent(type: "Big", data: payload)], requestId: "d\(acknowledged.count)")
+        let resumed = try await store.append(
+            to: "c0", [ProposedEvent(type: "Big", data: payload)], requestId: "d\(acknowledged.count)")
         XCTAssertFalse(resumed.duplicate)
         XCTAssertEqual(resumed.firstPosition, Position(acknowledged.count + 1))
         store.close()
@@ -75,13 +78,16 @@ final class FaultTests: XCTestCase {
         let flag = root + "/broken"
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("proof/enospc.c").path
-        XCTAssertEqual(run("/usr/bin/cc", ["-shared", "-fPIC", "-O2", "-o", shim, source, "-ldl"]), 0, "compile \(source)")
+        XCTAssertEqual(
+            run("/usr/bin/cc", ["-shared", "-fPIC", "-O2", "-o", shim, source, "-ldl"]), 0, "compile \(source)")
 
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CrashTests.childPath)
         child.arguments = [directory, "7"]
         child.environment = ProcessInfo.processInfo.environment.merging(
-            ["LD_PRELOAD": shim, "CRMD_FAULT_FLAG": flag, "CRMD_FAULT_DIR": directory, "CRMD_FAULT_META": "1"]) { _, new in new }
+            ["LD_PRELOAD": shim, "CRMD_FAULT_FLAG": flag, "CRMD_FAULT_DIR": directory, "CRMD_FAULT_META": "1"]) {
+                _, new in new
+            }
         let pipe = Pipe()
         child.standardOutput = pipe
         let lines = Locked<[String]>([])
@@ -112,7 +118,9 @@ final class FaultTests: XCTestCase {
             }
             XCTFail("waited a minute for \(what); last lines: \(lines.withLock { $0.suffix(3) })")
         }
-        func count(_ prefix: String, _ lines: [String], from: Int = 0) -> Int { lines[min(from, lines.count)...].filter { $0.hasPrefix(prefix) }.count }
+        func count(_ prefix: String, _ lines: [String], from: Int = 0) -> Int {
+            lines[min(from, lines.count)...].filter { $0.hasPrefix(prefix) }.count
+        }
 
         waitFor("appends before the fault") { count("ack ", $0) >= 50 }
         XCTAssertTrue(FileManager.default.createFile(atPath: flag, contents: nil))
@@ -125,8 +133,12 @@ final class FaultTests: XCTestCase {
         waitFor("appends after the fault, in the same process") { count("ack ", $0, from: repairedAt) >= 100 }
         let afterRepair = lines.withLock { Array($0[repairedAt...]) }
         let lastError = afterRepair.lastIndex { $0.hasPrefix("error ") }
-        XCTAssertLessThan(lastError ?? -1, 40, "errors went on after writes worked again: \(afterRepair.filter { $0.hasPrefix("error ") }.prefix(3))")
-        XCTAssertTrue(lines.withLock { $0[brokenAt...].contains { $0.contains("storage error") } }, "the failure is reported as a storage error")
+        XCTAssertLessThan(
+            lastError ?? -1, 40,
+            "errors went on after writes worked again: \(afterRepair.filter { $0.hasPrefix("error ") }.prefix(3))")
+        XCTAssertTrue(
+            lines.withLock { $0[brokenAt...].contains { $0.contains("storage error") } },
+            "the failure is reported as a storage error")
 
         kill(child.processIdentifier, SIGKILL)
         child.waitUntilExit()
@@ -139,7 +151,9 @@ final class FaultTests: XCTestCase {
             let parts = line.split(separator: " ")
             guard parts.count == 5, let first = Position(parts[2]), let last = Position(parts[3]) else { continue }
             let events = try store.read(from: first, limit: Int(first.distance(to: last)) + 1)
-            XCTAssertTrue(events.allSatisfy { $0.requestId == String(parts[1]) }, "acknowledged \(parts[1]) is not at \(first)...\(last)")
+            XCTAssertTrue(
+                events.allSatisfy { $0.requestId == String(parts[1]) },
+                "acknowledged \(parts[1]) is not at \(first)...\(last)")
             acknowledged += 1
         }
         XCTAssertGreaterThanOrEqual(acknowledged, 150)

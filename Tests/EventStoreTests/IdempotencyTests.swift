@@ -58,7 +58,8 @@ final class IdempotencyTests: XCTestCase {
     func testRefusedRequestDoesNotReserveItsID() async throws {
         let store = try EventStore(directory: temporaryDirectory(self), options: testOptions())
         try await store.append(to: "s", [event("a")])
-        await assertStoreError({ try await store.append(to: "s", expected: .noStream, [event("b")], requestId: "r-1") }) {
+        await assertStoreError({ try await store.append(to: "s", expected: .noStream, [event("b")], requestId: "r-1") })
+        {
             if case .wrongExpectedVersion = $0 { return true } else { return false }
         }
         let retry = try await store.append(to: "s", expected: .exact(1), [event("b")], requestId: "r-1")

@@ -18,14 +18,16 @@ final class IndexMergeTests: XCTestCase {
             let stream: StreamName = "customer-\(i % 4)"
             let version = StreamVersion(expected[stream]?.count ?? 0)
             let texts = (0...(i % 2)).map { "\(i).\($0)" }
-            results["r\(i)"] = try await store.append(to: stream, expected: .exact(version), texts.map { event($0) }, requestId: "r\(i)")
+            results["r\(i)"] = try await store.append(
+                to: stream, expected: .exact(version), texts.map { event($0) }, requestId: "r\(i)")
             expected[stream, default: []] += texts
             // After every append: full reads, backward reads and versions agree with what was written.
             for (name, all) in expected {
                 XCTAssertEqual(try store.readStream(name).map(\.text), all)
                 XCTAssertEqual(try store.streamVersion(name), StreamVersion(all.count))
-                XCTAssertEqual(try store.readStream(name, from: .max, direction: .backward, limit: 3).map(\.text),
-                               Array(all.suffix(3).reversed()))
+                XCTAssertEqual(
+                    try store.readStream(name, from: .max, direction: .backward, limit: 3).map(\.text),
+                    Array(all.suffix(3).reversed()))
             }
         }
         XCTAssertGreaterThan(store.commitStatistics.indexMerges, 3)
@@ -51,7 +53,7 @@ final class IndexMergeTests: XCTestCase {
         do {
             let first = try store(threshold: 1_000_000, directory: directory)
             for i in 0..<20 { try await first.append(to: "s\(i % 3)", [event("\(i)")], requestId: "q\(i)") }
-            first.close() // merges the tail
+            first.close()  // merges the tail
         }
         let reopened = try store(threshold: 1_000_000, directory: directory)
         for i in 20..<30 { try await reopened.append(to: "s\(i % 3)", [event("\(i)")], requestId: "q\(i)") }
@@ -61,7 +63,9 @@ final class IndexMergeTests: XCTestCase {
         let damaged = try store(threshold: 1_000_000, directory: directory)
         let report = try damaged.verify()
         XCTAssertEqual(report.problem?.position, 21)
-        XCTAssertTrue(report.problem?.reason.contains("beyond the indexed boundary") ?? false, "\(String(describing: report.problem))")
+        XCTAssertTrue(
+            report.problem?.reason.contains("beyond the indexed boundary") ?? false,
+            "\(String(describing: report.problem))")
         damaged.close()
     }
 
@@ -85,7 +89,9 @@ final class IndexMergeTests: XCTestCase {
         let writer = try EventStore(directory: directory, options: testOptions())
         try await writer.append(to: "s", [event("1")])
         XCTAssertThrowsError(try EventStore(directory: directory, options: testOptions())) { error in
-            guard case .locked(_, let holder)? = error as? StoreError else { return XCTFail("expected locked, got \(error)") }
+            guard case .locked(_, let holder)? = error as? StoreError else {
+                return XCTFail("expected locked, got \(error)")
+            }
             XCTAssertEqual(holder, getpid())
         }
         writer.close()

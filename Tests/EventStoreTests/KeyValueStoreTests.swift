@@ -23,14 +23,18 @@ final class KeyValueStoreTests: XCTestCase {
         let returned = try state.bulkLoad {
             for batch in 0..<10 {
                 try state.write { txn in
-                    for row in 0..<100 { try txn.put("rows", Array("r\(batch)-\(row)".utf8), Array("مقدار \(row)".utf8)) }
+                    for row in 0..<100 {
+                        try txn.put("rows", Array("r\(batch)-\(row)".utf8), Array("مقدار \(row)".utf8))
+                    }
                 }
             }
             // Readers see the load's commits as they are made.
             return try rows(state).count
         }
         XCTAssertEqual(returned, 1000)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/bulk-load-in-progress"), "the marker goes once the load is synced")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: directory + "/bulk-load-in-progress"),
+            "the marker goes once the load is synced")
         state.close()
 
         let reopened = try KeyValueStore(directory: directory, tables: ["rows"])
@@ -45,10 +49,12 @@ final class KeyValueStoreTests: XCTestCase {
         struct Stop: Error {}
         let directory = try temporaryDirectory(self, "state")
         let state = try KeyValueStore(directory: directory, tables: ["rows"])
-        XCTAssertThrowsError(try state.bulkLoad {
-            try state.write { try $0.put("rows", Array("kept".utf8), [1]) }
-            throw Stop()
-        }) { XCTAssertTrue($0 is Stop, "the body's own error comes out, not a storage one: \($0)") }
+        XCTAssertThrowsError(
+            try state.bulkLoad {
+                try state.write { try $0.put("rows", Array("kept".utf8), [1]) }
+                throw Stop()
+            }
+        ) { XCTAssertTrue($0 is Stop, "the body's own error comes out, not a storage one: \($0)") }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/bulk-load-in-progress"))
         state.close()
         let reopened = try KeyValueStore(directory: directory, tables: ["rows"])
@@ -58,10 +64,12 @@ final class KeyValueStoreTests: XCTestCase {
     }
 
     func testABulkLoadCutOffByAKillLeavesAStoreThatStartsEmpty() throws {
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: CrashTests.childPath), "build store-crash-child first")
+        XCTAssertTrue(
+            FileManager.default.isExecutableFile(atPath: CrashTests.childPath), "build store-crash-child first")
         let directory = try temporaryDirectory(self, "state")
         var child = try Child(["bulk-load", directory], ready: "loading")
-        XCTAssertTrue(String(decoding: child.printed, as: UTF8.self).contains("loading"), "the child began its bulk load")
+        XCTAssertTrue(
+            String(decoding: child.printed, as: UTF8.self).contains("loading"), "the child began its bulk load")
         // While the child loads, the marker is there but locked: another writer leaves it alone.
         let meanwhile = try KeyValueStore(directory: directory, tables: ["rows"])
         XCTAssertFalse(meanwhile.discardedInterruptedBulkLoad, "a load still running is not cut off")
@@ -70,7 +78,8 @@ final class KeyValueStoreTests: XCTestCase {
         Thread.sleep(forTimeInterval: 0.05)
         _ = child.kill()
         XCTAssertEqual(child.process.terminationReason, .uncaughtSignal)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/bulk-load-in-progress"), "the kill left the marker")
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: directory + "/bulk-load-in-progress"), "the kill left the marker")
 
         // A reader leaves the store alone; the next writer drops it, row synced before the load and all.
         let reader = try KeyValueStore(directory: directory, tables: ["rows"], readOnly: true)

@@ -7,7 +7,7 @@ final class OperationsTests: XCTestCase {
         let store = try EventStore(directory: directory, options: testOptions(mapSize: 256 << 10))
         let initial = try store.status().mapSize
         let payload = [UInt8](repeating: 0x61, count: 2000)
-        for i in 0..<600 { // about 1.2 MB of payload, several times the initial map
+        for i in 0..<600 {  // about 1.2 MB of payload, several times the initial map
             try await store.append(to: "s\(i % 10)", [ProposedEvent(type: "Big", data: payload)])
         }
         let status = try store.status()
@@ -55,8 +55,9 @@ final class OperationsTests: XCTestCase {
         XCTAssertNil(report.problem)
         XCTAssertGreaterThanOrEqual(report.events, 100)
         XCTAssertLessThanOrEqual(report.events, 400)
-        XCTAssertEqual(try copy.head().hash, try store.event(at: report.headPosition)?.hash,
-                       "the copy is a prefix of the live log")
+        XCTAssertEqual(
+            try copy.head().hash, try store.event(at: report.headPosition)?.hash,
+            "the copy is a prefix of the live log")
         let resumed = try await copy.append(to: "c0", [event("after restore")])
         XCTAssertEqual(resumed.firstPosition, report.headPosition + 1)
         XCTAssertThrowsError(try store.backup(to: destination)) { error in

@@ -63,5 +63,7 @@ struct RawLMDB {
     static func positionKey(_ position: UInt64) -> [UInt8] { withUnsafeBytes(of: position.bigEndian) { Array($0) } }
 
     /// The key of a stream index entry.
-    static func streamKey(_ stream: String, _ version: UInt64) -> [UInt8] { Array(stream.utf8) + [0] + positionKey(version) }
+    static func streamKey(_ stream: String, _ version: UInt64) -> [UInt8] {
+        Array(stream.utf8) + [0] + positionKey(version)
+    }
 }

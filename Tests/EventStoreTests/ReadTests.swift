@@ -9,7 +9,8 @@ final class ReadTests: XCTestCase {
             try await store.append(to: "noise", [event("n\(i)")])
         }
         XCTAssertEqual(try store.readStream("s", from: 4, limit: 3).map(\.text), ["4", "5", "6"])
-        XCTAssertEqual(try store.readStream("s", from: 4, direction: .backward, limit: 10).map(\.text), ["4", "3", "2", "1"])
+        XCTAssertEqual(
+            try store.readStream("s", from: 4, direction: .backward, limit: 10).map(\.text), ["4", "3", "2", "1"])
         XCTAssertEqual(try store.readStream("s", from: .max, direction: .backward, limit: 2).map(\.text), ["10", "9"])
         XCTAssertEqual(try store.readStream("s", from: 11), [])
         XCTAssertEqual(try store.readStream("missing"), [])
@@ -25,7 +26,9 @@ final class ReadTests: XCTestCase {
         }
         XCTAssertEqual(seen, Array(3...25))
         var limited: [Position] = []
-        try store.scan(from: 1, to: 7, batchSize: 3) { limited.append($0.position); return true }
+        try store.scan(from: 1, to: 7, batchSize: 3) {
+            limited.append($0.position); return true
+        }
         XCTAssertEqual(limited, Array(1...7))
         XCTAssertEqual(try store.read(from: 24, limit: 10).map(\.position), [24, 25])
         XCTAssertEqual(try store.read(from: 26, limit: 10), [])
@@ -34,21 +37,24 @@ final class ReadTests: XCTestCase {
     func testStreamAsItStoodAtAPastPositionAndTime() async throws {
         let clock = ManualClock("2026-03-01T09:00:00Z")
         let store = try EventStore(directory: temporaryDirectory(self), options: testOptions(clock: clock.read))
-        try await store.append(to: "customer-c1", [event("registered")])          // 1, 1 March
+        try await store.append(to: "customer-c1", [event("registered")])  // 1, 1 March
         clock.set("2026-03-03T10:00:00Z")
-        try await store.append(to: "customer-c1", [event("price quoted: 100")])   // 2, 3 March
-        try await store.append(to: "customer-c2", [event("registered")])          // 3, 3 March
+        try await store.append(to: "customer-c1", [event("price quoted: 100")])  // 2, 3 March
+        try await store.append(to: "customer-c2", [event("registered")])  // 3, 3 March
         clock.set("2026-03-05T08:30:00Z")
-        try await store.append(to: "customer-c1", [event("price changed: 90")])   // 4, 5 March
+        try await store.append(to: "customer-c1", [event("price changed: 90")])  // 4, 5 March
 
         XCTAssertEqual(try store.readStream("customer-c1", upTo: 3).map(\.text), ["registered", "price quoted: 100"])
         XCTAssertEqual(try store.readStream("customer-c1", upTo: 0), [])
         XCTAssertEqual(try store.position(asOf: Timestamp(rfc3339: "2026-03-03T23:59:59Z")!), 3)
-        XCTAssertEqual(try store.position(asOf: Timestamp(rfc3339: "2026-03-03T10:00:00Z")!), 3, "an instant includes what was stored at it")
+        XCTAssertEqual(
+            try store.position(asOf: Timestamp(rfc3339: "2026-03-03T10:00:00Z")!), 3,
+            "an instant includes what was stored at it")
         XCTAssertEqual(try store.position(asOf: Timestamp(rfc3339: "2026-02-28T00:00:00Z")!), 0)
         XCTAssertEqual(try store.position(asOf: Timestamp(rfc3339: "2030-01-01")!), 4)
-        XCTAssertEqual(try store.readStream("customer-c1", asOf: Timestamp(rfc3339: "2026-03-04")!).map(\.text),
-                       ["registered", "price quoted: 100"])
+        XCTAssertEqual(
+            try store.readStream("customer-c1", asOf: Timestamp(rfc3339: "2026-03-04")!).map(\.text),
+            ["registered", "price quoted: 100"])
         let changed = try XCTUnwrap(store.readStream("customer-c1").last)
         XCTAssertEqual(changed.recordedAt, Timestamp(rfc3339: "2026-03-05T08:30:00Z"))
     }

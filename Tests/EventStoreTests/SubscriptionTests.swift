@@ -11,7 +11,7 @@ final class SubscriptionTests: XCTestCase {
             var positions: [Position] = []
             for try await event in store.subscribe(from: 1, batchSize: 16) {
                 positions.append(event.position)
-                if positions.count % 20 == 0 { try await Task.sleep(for: .milliseconds(5)) } // slow reader
+                if positions.count % 20 == 0 { try await Task.sleep(for: .milliseconds(5)) }  // slow reader
                 if positions.count == total { break }
             }
             return positions
@@ -34,7 +34,7 @@ final class SubscriptionTests: XCTestCase {
             }
             return texts
         }
-        try await Task.sleep(for: .milliseconds(50)) // the consumer is now waiting for live events
+        try await Task.sleep(for: .milliseconds(50))  // the consumer is now waiting for live events
         try await store.append(to: "s", [event("6"), event("7")])
         let texts = try await consumer.value
         XCTAssertEqual(texts, ["4", "5", "6", "7"])

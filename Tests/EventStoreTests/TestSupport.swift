@@ -36,10 +36,11 @@ final class ManualClock: Sendable {
     var read: @Sendable () -> Timestamp { { Timestamp(microsecondsSince1970: self.now.withLock { $0 }) } }
 }
 
-
 /// Asserts that `body` throws a `StoreError` for which `matches` holds.
-func assertStoreError<T>(_ body: () async throws -> T, file: StaticString = #filePath, line: UInt = #line,
-                         _ matches: (StoreError) -> Bool) async {
+func assertStoreError<T>(
+    _ body: () async throws -> T, file: StaticString = #filePath, line: UInt = #line,
+    _ matches: (StoreError) -> Bool
+) async {
     do {
         _ = try await body()
         XCTFail("expected a StoreError, got success", file: file, line: line)

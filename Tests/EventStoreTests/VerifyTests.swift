@@ -6,7 +6,8 @@ final class VerifyTests: XCTestCase {
         let directory = try temporaryDirectory(self)
         let store = try EventStore(directory: directory, options: testOptions())
         for i in 1...40 {
-            try await store.append(to: "customer-\(i % 5)", [event("note \(i)"), event("call \(i)")], requestId: "r-\(i)")
+            try await store.append(
+                to: "customer-\(i % 5)", [event("note \(i)"), event("call \(i)")], requestId: "r-\(i)")
         }
         store.close()
         return directory
@@ -22,11 +23,13 @@ final class VerifyTests: XCTestCase {
         XCTAssertEqual(report.streams, 5)
         XCTAssertEqual(report.requests, 40)
         XCTAssertEqual(report.headHash, try store.head().hash)
-        XCTAssertEqual(EventHash(hex: report.headHash.hex), report.headHash, "an auditor can paste the printed head hash back")
+        XCTAssertEqual(
+            EventHash(hex: report.headHash.hex), report.headHash, "an auditor can paste the printed head hash back")
         XCTAssertEqual(EventHash(bytes: report.headHash.bytes), report.headHash)
         XCTAssertNil(EventHash(hex: String(report.headHash.hex.dropLast())))
         XCTAssertEqual([0x00, 0x0F, 0xA5, 0xFF].lowercaseHex, "000fa5ff")
-        XCTAssertEqual((0..<3).lazy.map { UInt8($0 * 0x41) }.lowercaseHex, "004182", "a sequence without contiguous storage")
+        XCTAssertEqual(
+            (0..<3).lazy.map { UInt8($0 * 0x41) }.lowercaseHex, "004182", "a sequence without contiguous storage")
         XCTAssertEqual([UInt8]().lowercaseHex, "")
         XCTAssertGreaterThan(progressCalls, 10)
         XCTAssertEqual(try RawLMDB(path: directory).count("events"), 80, "one entry per event")
@@ -36,7 +39,7 @@ final class VerifyTests: XCTestCase {
         let directory = try await populatedLog()
         try RawLMDB(path: directory).rewrite("events", key: RawLMDB.positionKey(37)) { bytes in
             var bytes = bytes
-            bytes[bytes.count - 40] ^= 0x01 // inside the payload
+            bytes[bytes.count - 40] ^= 0x01  // inside the payload
             return bytes
         }
         let report = try EventStore(directory: directory, options: testOptions()).verify()
@@ -59,12 +62,15 @@ final class VerifyTests: XCTestCase {
         let report = try EventStore(directory: directory, options: testOptions()).verify()
         XCTAssertEqual(report.problem?.position, 11)
         XCTAssertTrue(report.problem?.reason.contains("prevHash") ?? false)
-        XCTAssertNotEqual(original.hash, try EventStore(directory: directory, options: testOptions()).event(at: 10)?.hash)
+        XCTAssertNotEqual(
+            original.hash, try EventStore(directory: directory, options: testOptions()).event(at: 10)?.hash)
     }
 
     func testADamagedStreamIndexIsNamed() async throws {
         let directory = try await populatedLog()
-        try RawLMDB(path: directory).rewrite("streams", key: RawLMDB.streamKey("customer-3", 4)) { _ in RawLMDB.positionKey(2) }
+        try RawLMDB(path: directory).rewrite("streams", key: RawLMDB.streamKey("customer-3", 4)) { _ in
+            RawLMDB.positionKey(2)
+        }
         let report = try EventStore(directory: directory, options: testOptions()).verify()
         XCTAssertEqual(report.problem?.database, "streams")
         XCTAssertNotNil(report.problem?.position)
@@ -83,7 +89,8 @@ final class VerifyTests: XCTestCase {
         try RawLMDB(path: directory).delete("streams", key: RawLMDB.streamKey("customer-1", 3))
         let report = try EventStore(directory: directory, options: testOptions()).verify()
         XCTAssertEqual(report.problem?.database, "streams")
-        XCTAssertEqual(report.problem?.position, 11, "customer-1 wrote versions 1-2 at positions 1-2, versions 3-4 at 11-12")
+        XCTAssertEqual(
+            report.problem?.position, 11, "customer-1 wrote versions 1-2 at positions 1-2, versions 3-4 at 11-12")
         XCTAssertTrue(report.problem?.reason.contains("customer-1") ?? false)
     }
 

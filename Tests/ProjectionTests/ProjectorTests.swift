@@ -32,7 +32,9 @@ final class ProjectorTests: XCTestCase {
     /// The helper executable, built beside the test bundle.
     static var childPath: String {
         let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent("store-crash-child").path }
+        let candidates = [products, products.deletingLastPathComponent()].map {
+            $0.appendingPathComponent("store-crash-child").path
+        }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }
 
@@ -44,14 +46,28 @@ final class ProjectorTests: XCTestCase {
             let op: String
             let args: String
             switch Int.random(in: 0..<6, using: &rng) {
-            case 0: (op, args) = ("customer.register", #"{"customerId": "\#(customer)", "name": "مشتری \#(step)", "agentId": "maryam"}"#)
-            case 1: (op, args) = ("note.add", #"{"customerId": "\#(customer)", "text": "یادداشت \#(step)", "agentId": "ali"}"#)
-            case 2: (op, args) = ("invoice.issue", #"{"customerId": "\#(customer)", "agentId": "ali", "lines": [{"productId": "toner", "quantity": 1}], "dueAt": "2026-12-01T00:00:00Z"}"#)
+            case 0:
+                (op, args) = (
+                    "customer.register",
+                    #"{"customerId": "\#(customer)", "name": "مشتری \#(step)", "agentId": "maryam"}"#
+                )
+            case 1:
+                (op, args) = (
+                    "note.add", #"{"customerId": "\#(customer)", "text": "یادداشت \#(step)", "agentId": "ali"}"#
+                )
+            case 2:
+                (op, args) = (
+                    "invoice.issue",
+                    #"{"customerId": "\#(customer)", "agentId": "ali", "lines": [{"productId": "toner", "quantity": 1}], "dueAt": "2026-12-01T00:00:00Z"}"#
+                )
             case 3: (op, args) = ("customer.edit", #"{"customerId": "\#(customer)", "tags": ["t\#(step)"]}"#)
             case 4: (op, args) = ("deal.open", #"{"customerId": "\#(customer)", "agentId": "maryam"}"#)
-            default: (op, args) = ("call.log", #"{"customerId": "\#(customer)", "agentId": "maryam", "direction": "inbound"}"#)
+            default:
+                (op, args) = (
+                    "call.log", #"{"customerId": "\#(customer)", "agentId": "maryam", "direction": "inbound"}"#
+                )
             }
-            _ = try? await company.service.execute(op, try JSON.parse(args)) // refusals (unknown customer, …) are part of life
+            _ = try? await company.service.execute(op, try JSON.parse(args))  // refusals (unknown customer, …) are part of life
         }
     }
 
@@ -74,13 +90,15 @@ final class ProjectorTests: XCTestCase {
         let company = try Company(self)
         try await company.seed()
         let directory = company.directory + "/versioned"
-        let first = try Projector(store: company.store, directory: directory, projections: [EventCounts(), CounterV1()])
+        let first = try Projector(
+            store: company.store, directory: directory, projections: [EventCounts(), CounterV1()])
         try first.catchUp()
         first.close()
         try await writeHistory(company, commands: 20, seed: 1)
         let head = try company.store.head().position
 
-        let second = try Projector(store: company.store, directory: directory, projections: [EventCounts(), CounterV2(), CustomerTimeline()])
+        let second = try Projector(
+            store: company.store, directory: directory, projections: [EventCounts(), CounterV2(), CustomerTimeline()])
         defer { second.close() }
         let before = try second.status()
         XCTAssertEqual(before.map(\.name), ["event-counts", "counter", "customer-timeline"])
@@ -102,7 +120,9 @@ final class ProjectorTests: XCTestCase {
         try await writeHistory(company, commands: 100, seed: 3)
         let head = try company.store.head().position
         let deadline = ContinuousClock.now + .seconds(10)
-        while try projector.checkpoint() < head, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        while try projector.checkpoint() < head, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         XCTAssertEqual(try projector.checkpoint(), head)
         follower.cancel()
         _ = try await follower.value
@@ -116,7 +136,9 @@ final class ProjectorTests: XCTestCase {
         let follower = Task { try await projector.run(interval: .seconds(3)) }
         func waitFor(_ position: Position, within seconds: Int) async throws -> Bool {
             let deadline = ContinuousClock.now + .seconds(seconds)
-            while try projector.checkpoint() < position, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            while try projector.checkpoint() < position, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
             return try projector.checkpoint() >= position
         }
         // At rest the seed is folded at once, far sooner than the interval.
@@ -144,7 +166,9 @@ final class ProjectorTests: XCTestCase {
         let follower = Task { try await projector.run(interval: .seconds(30)) }
         let seeded = try company.store.head().position
         let deadline = ContinuousClock.now + .seconds(10)
-        while try projector.checkpoint() < seeded, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        while try projector.checkpoint() < seeded, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         // An event now waits out the interval; the daemon stops meanwhile (SIGTERM cancels the
         // follower), which must end the follower, not fail it and the daemon's exit status.
         try await company.register("c1")
@@ -159,7 +183,8 @@ final class ProjectorTests: XCTestCase {
     }
 
     func testLiveProjectionsKilledMidBatchEqualAFullRebuild() async throws {
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: ProjectorTests.childPath), "build store-crash-child first")
+        XCTAssertTrue(
+            FileManager.default.isExecutableFile(atPath: ProjectorTests.childPath), "build store-crash-child first")
         let company = try Company(self)
         try await company.seed()
         var generator = SystemRandomNumberGenerator()
@@ -175,14 +200,18 @@ final class ProjectorTests: XCTestCase {
             let handle = pipe.fileHandleForReading
             var output = Data()
             let start = ContinuousClock.now
-            while !String(decoding: output, as: UTF8.self).contains("projecting"), ContinuousClock.now - start < .seconds(30) {
+            while !String(decoding: output, as: UTF8.self).contains("projecting"),
+                ContinuousClock.now - start < .seconds(30)
+            {
                 output.append(handle.availableData)
             }
             try await Task.sleep(for: .microseconds(Int.random(in: 500...12_000, using: &generator)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             XCTAssertEqual(process.terminationReason, .uncaughtSignal, "round \(round)")
-            let probe = try Projector(store: company.store, directory: company.directory + "/projections", projections: Projections.all(keys: company.keys))
+            let probe = try Projector(
+                store: company.store, directory: company.directory + "/projections",
+                projections: Projections.all(keys: company.keys))
             if try probe.checkpoint() < company.store.head().position { killedWhileBehind += 1 }
             probe.close()
         }
@@ -194,7 +223,8 @@ final class ProjectorTests: XCTestCase {
         try rebuilt.rebuild()
         let liveState = try live.exportState()
         let rebuiltState = try rebuilt.exportState()
-        XCTAssertEqual(differing(liveState, rebuiltState), [], "killed and resumed equals built in one go, table by table")
+        XCTAssertEqual(
+            differing(liveState, rebuiltState), [], "killed and resumed equals built in one go, table by table")
         XCTAssertEqual(liveState.keys.sorted(), rebuiltState.keys.sorted())
         XCTAssertGreaterThan(liveState.values.map(\.count).reduce(0, +), 500, "the comparison covers real state")
         var expected: [String: UInt64] = [:]
@@ -210,7 +240,9 @@ final class ProjectorTests: XCTestCase {
         try await writeHistory(company, commands: 1500, seed: 42)
         let head = try company.store.head().position
         let deadline = ContinuousClock.now + .seconds(20)
-        while try live.checkpoint() < head, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        while try live.checkpoint() < head, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         follower.cancel()
         _ = try await follower.value
         let rebuilt = try projector(company, in: "rebuilt")
@@ -235,7 +267,8 @@ final class ProjectorTests: XCTestCase {
         XCTAssertEqual(differing(rebuiltState, try sliced.exportState()), [], "sliced equals inline, table by table")
         // Rebuilding one projection prepares for it alone; the result is the same again.
         try sliced.rebuild([CRMFacts.name], batchSize: 512)
-        XCTAssertEqual(differing(rebuiltState, try sliced.exportState()), [], "crm-facts rebuilt alone equals all rebuilt")
+        XCTAssertEqual(
+            differing(rebuiltState, try sliced.exportState()), [], "crm-facts rebuilt alone equals all rebuilt")
     }
 
     func testProjectionsLeftByACutOffRebuildStartAgainAndEqualAFullRebuild() async throws {
@@ -243,15 +276,19 @@ final class ProjectorTests: XCTestCase {
         try await company.seed()
         try await writeHistory(company, commands: 300, seed: 5)
         let directory = company.directory + "/projections"
-        let first = try Projector(store: company.store, directory: directory, projections: Projections.all(keys: company.keys))
+        let first = try Projector(
+            store: company.store, directory: directory, projections: Projections.all(keys: company.keys))
         try first.rebuild()
         let expected = try first.exportState()
         first.close()
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/bulk-load-in-progress"), "a finished rebuild leaves no marker")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: directory + "/bulk-load-in-progress"),
+            "a finished rebuild leaves no marker")
         // What a crash in the middle of a rebuild leaves behind: the marker, beside a file whose
         // unsynced pages cannot be trusted.
         FileManager.default.createFile(atPath: directory + "/bulk-load-in-progress", contents: Data())
-        let reopened = try Projector(store: company.store, directory: directory, projections: Projections.all(keys: company.keys))
+        let reopened = try Projector(
+            store: company.store, directory: directory, projections: Projections.all(keys: company.keys))
         defer { reopened.close() }
         XCTAssertTrue(reopened.state.discardedInterruptedBulkLoad)
         XCTAssertEqual(try reopened.checkpoint(), 0, "every projection starts again from position 1")
@@ -276,7 +313,9 @@ final class ProjectorTests: XCTestCase {
 
     /// Every projection over `company`'s log, in a directory of its own under DIR, closed when the test ends.
     private func projector(_ company: Company, in name: String) throws -> Projector {
-        let projector = try Projector(store: company.store, directory: company.directory + "/" + name, projections: Projections.all(keys: company.keys))
+        let projector = try Projector(
+            store: company.store, directory: company.directory + "/" + name,
+            projections: Projections.all(keys: company.keys))
         addTeardownBlock { projector.close() }
         return projector
     }

@@ -14,10 +14,15 @@ final class SearchTokenTests: XCTestCase {
                 (.emails, "reza@example.ir", "email"), (.name, "", "word"),
             ]
             for (field, value, kind) in cases {
-                let expected = HMAC<SHA256>.authenticationCode(for: Array("\(kind)\u{0}\(value)".utf8), using: SymmetricKey(data: key))
-                XCTAssertEqual(index.token(field, bytes: Array(value.utf8)), Array(Array(expected).prefix(16)), "\(keyLength)-byte key, \(field) \(value)")
+                let expected = HMAC<SHA256>.authenticationCode(
+                    for: Array("\(kind)\u{0}\(value)".utf8), using: SymmetricKey(data: key))
+                XCTAssertEqual(
+                    index.token(field, bytes: Array(value.utf8)), Array(Array(expected).prefix(16)),
+                    "\(keyLength)-byte key, \(field) \(value)")
             }
-            XCTAssertNotEqual(index.token(.name, bytes: [0x61]), index.token(.phones, bytes: [0x61]), "the field kind is part of the token")
+            XCTAssertNotEqual(
+                index.token(.name, bytes: [0x61]), index.token(.phones, bytes: [0x61]),
+                "the field kind is part of the token")
         }
     }
 }
