@@ -674,102 +674,130 @@ struct Story {
             return commands
         }
         switch deal.stage {
-        case 0:
-            commands.append(
-                Command(
-                    op: "call.log",
-                    args: [
-                        "customerId": .string(customer.id), "direction": "outbound", "at": at(day, 10),
-                        "durationSeconds": .int(Int64(120 + roll(900))),
-                        "outcome": "interested", "text": "نیاز مشتری بررسی شد", "agentId": .string(who),
-                    ], actor: who))
-            commands.append(
-                Command(op: "deal.move", args: ["dealId": .string(deal.id), "stage": "qualified"], actor: who))
-        case 1:
-            let line: JSON = .array([.object(["productId": .string(deal.product), "quantity": .int(deal.quantity)])])
-            commands.append(
-                Command(
-                    op: "quote.give",
-                    args: [
-                        "customerId": .string(customer.id), "agentId": .string(who),
-                        "channel": .string(pick(["phone", "email", "in_person"])),
-                        "lines": line, "validUntil": at(day + 14, 23),
-                    ], actor: who))
-            if chance(60) {
-                deal.proforma = id("pf")
-                commands.append(
-                    Command(
-                        op: "proforma.issue",
-                        args: [
-                            "proformaId": .string(deal.proforma!), "customerId": .string(customer.id),
-                            "agentId": .string(who),
-                            "lines": line, "dueAt": at(day + 10, 12),
-                        ], actor: who))
-            }
-            if chance(40) {
-                var meeting: JSONObject = [
-                    "customerId": .string(customer.id), "direction": "outbound", "at": at(day, 10),
-                    "durationSeconds": .int(Int64(1800 + roll(3600))),
-                    "outcome": "proposal_presented", "subject": "ارائه پیشنهاد", "agentId": .string(who),
-                ]
-                if let contact = customer.contacts.first { meeting["contactId"] = .string(contact) }
-                commands.append(Command(op: "meeting.log", args: meeting, actor: who))
-            }
-            commands.append(
-                Command(op: "deal.move", args: ["dealId": .string(deal.id), "stage": "proposal"], actor: who))
-        case 2:
-            deal.unitPrice = deal.unitPrice * Int64(85 + roll(16)) / 100 / 10_000 * 10_000
-            commands.append(
-                Command(
-                    op: "negotiation.log",
-                    args: [
-                        "customerId": .string(customer.id), "agentId": .string(who), "at": at(day, 10),
-                        "subject": "قیمت و شرایط پرداخت",
-                        "outcome": .string(pick(["discount_agreed", "terms_agreed", "pending"])),
-                        "text": .string("توافق روی \(deal.unitPrice) ریال برای هر واحد"),
-                    ], actor: who))
-            if chance(30) {
-                commands.append(
-                    Command(
-                        op: "customer.competitor.note",
-                        args: [
-                            "customerId": .string(customer.id), "competitor": .string(pick(Self.competitors)),
-                            "offer": "قیمت پایین‌تر با تحویل دیرتر",
-                            "price": Self.money(deal.unitPrice * Int64(90 + roll(10)) / 100),
-                        ], actor: who))
-            }
-            commands.append(
-                Command(op: "deal.move", args: ["dealId": .string(deal.id), "stage": "negotiation"], actor: who))
-        default:
-            commands.append(Command(op: "deal.win", args: ["dealId": .string(deal.id)], actor: who))
-            let invoice = Invoice(id: id("i"), open: deal.quantity * deal.unitPrice, nextPayment: day + 3 + roll(20))
-            var args: JSONObject = [
-                "invoiceId": .string(invoice.id), "customerId": .string(customer.id), "agentId": .string(who),
-                "dueAt": at(day + 30, 12),
-                "lines": .array([
-                    .object([
-                        "productId": .string(deal.product), "quantity": .int(deal.quantity),
-                        "unitPrice": Self.money(deal.unitPrice),
-                    ])
-                ]),
-            ]
-            if let proforma = deal.proforma { args["basedOn"] = .string(proforma) }
-            commands.append(Command(op: "invoice.issue", args: args, actor: who))
-            invoices.append(invoice)
-            if chance(25) {
-                commands.append(
-                    Command(
-                        op: "contract.support",
-                        args: [
-                            "customerId": .string(customer.id), "productId": .string(deal.product),
-                            "startsOn": date(day), "expiresOn": date(day + 365), "note": "پشتیبانی یک‌ساله",
-                        ], actor: who))
-            }
-            if chance(50) { commands.append(schedule(customer: customer, day: day, in: 20 + roll(40))) }
+        case 0: commands += qualify(deal, customer: customer, day: day)
+        case 1: commands += propose(&deal, customer: customer, day: day)
+        case 2: commands += negotiate(&deal, customer: customer, day: day)
+        default: commands += close(deal, customer: customer, day: day)
         }
         deal.stage += 1
         deal.nextStep = day + 2 + roll(12)
         deals[index] = deal
+        return commands
+    }
+
+    /// A lead qualified after a call.
+    private mutating func qualify(_ deal: Deal, customer: Customer, day: Int) -> [Command] {
+        let who = deal.agent
+        var commands: [Command] = []
+        commands.append(
+            Command(
+                op: "call.log",
+                args: [
+                    "customerId": .string(customer.id), "direction": "outbound", "at": at(day, 10),
+                    "durationSeconds": .int(Int64(120 + roll(900))),
+                    "outcome": "interested", "text": "نیاز مشتری بررسی شد", "agentId": .string(who),
+                ], actor: who))
+        commands.append(
+            Command(op: "deal.move", args: ["dealId": .string(deal.id), "stage": "qualified"], actor: who))
+        return commands
+    }
+
+    /// A proposal: a quote, often a pro-forma, sometimes a meeting.
+    private mutating func propose(_ deal: inout Deal, customer: Customer, day: Int) -> [Command] {
+        let who = deal.agent
+        var commands: [Command] = []
+        let line: JSON = .array([.object(["productId": .string(deal.product), "quantity": .int(deal.quantity)])])
+        commands.append(
+            Command(
+                op: "quote.give",
+                args: [
+                    "customerId": .string(customer.id), "agentId": .string(who),
+                    "channel": .string(pick(["phone", "email", "in_person"])),
+                    "lines": line, "validUntil": at(day + 14, 23),
+                ], actor: who))
+        if chance(60) {
+            deal.proforma = id("pf")
+            commands.append(
+                Command(
+                    op: "proforma.issue",
+                    args: [
+                        "proformaId": .string(deal.proforma!), "customerId": .string(customer.id),
+                        "agentId": .string(who),
+                        "lines": line, "dueAt": at(day + 10, 12),
+                    ], actor: who))
+        }
+        if chance(40) {
+            var meeting: JSONObject = [
+                "customerId": .string(customer.id), "direction": "outbound", "at": at(day, 10),
+                "durationSeconds": .int(Int64(1800 + roll(3600))),
+                "outcome": "proposal_presented", "subject": "ارائه پیشنهاد", "agentId": .string(who),
+            ]
+            if let contact = customer.contacts.first { meeting["contactId"] = .string(contact) }
+            commands.append(Command(op: "meeting.log", args: meeting, actor: who))
+        }
+        commands.append(
+            Command(op: "deal.move", args: ["dealId": .string(deal.id), "stage": "proposal"], actor: who))
+        return commands
+    }
+
+    /// A negotiation on price, sometimes against a competitor.
+    private mutating func negotiate(_ deal: inout Deal, customer: Customer, day: Int) -> [Command] {
+        let who = deal.agent
+        var commands: [Command] = []
+        deal.unitPrice = deal.unitPrice * Int64(85 + roll(16)) / 100 / 10_000 * 10_000
+        commands.append(
+            Command(
+                op: "negotiation.log",
+                args: [
+                    "customerId": .string(customer.id), "agentId": .string(who), "at": at(day, 10),
+                    "subject": "قیمت و شرایط پرداخت",
+                    "outcome": .string(pick(["discount_agreed", "terms_agreed", "pending"])),
+                    "text": .string("توافق روی \(deal.unitPrice) ریال برای هر واحد"),
+                ], actor: who))
+        if chance(30) {
+            commands.append(
+                Command(
+                    op: "customer.competitor.note",
+                    args: [
+                        "customerId": .string(customer.id), "competitor": .string(pick(Self.competitors)),
+                        "offer": "قیمت پایین‌تر با تحویل دیرتر",
+                        "price": Self.money(deal.unitPrice * Int64(90 + roll(10)) / 100),
+                    ], actor: who))
+        }
+        commands.append(
+            Command(op: "deal.move", args: ["dealId": .string(deal.id), "stage": "negotiation"], actor: who))
+        return commands
+    }
+
+    /// A deal won: the invoice, perhaps a support contract and a follow-up.
+    private mutating func close(_ deal: Deal, customer: Customer, day: Int) -> [Command] {
+        let who = deal.agent
+        var commands: [Command] = []
+        commands.append(Command(op: "deal.win", args: ["dealId": .string(deal.id)], actor: who))
+        let invoice = Invoice(id: id("i"), open: deal.quantity * deal.unitPrice, nextPayment: day + 3 + roll(20))
+        var args: JSONObject = [
+            "invoiceId": .string(invoice.id), "customerId": .string(customer.id), "agentId": .string(who),
+            "dueAt": at(day + 30, 12),
+            "lines": .array([
+                .object([
+                    "productId": .string(deal.product), "quantity": .int(deal.quantity),
+                    "unitPrice": Self.money(deal.unitPrice),
+                ])
+            ]),
+        ]
+        if let proforma = deal.proforma { args["basedOn"] = .string(proforma) }
+        commands.append(Command(op: "invoice.issue", args: args, actor: who))
+        invoices.append(invoice)
+        if chance(25) {
+            commands.append(
+                Command(
+                    op: "contract.support",
+                    args: [
+                        "customerId": .string(customer.id), "productId": .string(deal.product),
+                        "startsOn": date(day), "expiresOn": date(day + 365), "note": "پشتیبانی یک‌ساله",
+                    ], actor: who))
+        }
+        if chance(50) { commands.append(schedule(customer: customer, day: day, in: 20 + roll(40))) }
         return commands
     }
 

@@ -121,47 +121,89 @@ private struct ForwardWalk {
             if case .corrupted(_, let reason) = error { return fail(position, "events", reason) }
             throw error
         }
+        guard chains(event, stored: value, at: position),
+            try streamIndexAgrees(event, at: position, indexed: indexed, txn, databases),
+            try requestIndexAgrees(event, at: position, indexed: indexed, txn, databases)
+        else { return }
+        previousRequestId = event.requestId
+        lastVersions[event.stream] = event.version
+        previousHash = event.hash
+        previousTime = event.recordedAt
+        expected = position + 1
+    }
+
+    /// Whether the event follows the one before: its prevHash, its own hash, its time and its
+    /// stream's version.
+    private mutating func chains(
+        _ event: RecordedEvent, stored value: UnsafeRawBufferPointer, at position: Position
+    )
+        -> Bool
+    {
         guard event.prevHash == previousHash else {
-            return fail(
+            fail(
                 position, "events",
                 "prevHash \(event.prevHash) is not the hash of position \(position - 1) (\(previousHash))")
+            return false
         }
         let computed = EventCodec.computedHash(value)
         guard computed == event.hash else {
-            return fail(
+            fail(
                 position, "events",
                 "stored bytes hash to \(computed), not to the recorded \(event.hash): the event was altered")
+            return false
         }
         guard event.recordedAt >= previousTime else {
-            return fail(
+            fail(
                 position, "events",
                 "recordedAt \(event.recordedAt) is earlier than the previous event's \(previousTime)")
+            return false
         }
         let lastVersion = lastVersions[event.stream] ?? 0
         guard event.version == lastVersion + 1 else {
-            return fail(
+            fail(
                 position, "events", "stream '\(event.stream)' jumps from version \(lastVersion) to \(event.version)")
+            return false
         }
+        return true
+    }
+
+    /// Whether the stream index holds the event exactly when it lies within the indexed boundary.
+    private mutating func streamIndexAgrees(
+        _ event: RecordedEvent, at position: Position, indexed: Position, _ txn: LMDBTransaction,
+        _ databases: LogDatabases
+    ) throws -> Bool {
         // Up to `meta/indexed` every event is in the indexes; after it, none may be.
         let indexEntry = try EventStore.position(of: event.stream, version: event.version, txn, databases)
         if position <= indexed {
             guard indexEntry == position else {
                 let found = indexEntry.map { "position \($0)" } ?? "nothing"
-                return fail(position, "streams", "'\(event.stream)' version \(event.version) is indexed as \(found)")
+                fail(position, "streams", "'\(event.stream)' version \(event.version) is indexed as \(found)")
+                return false
             }
         } else if let indexEntry {
-            return fail(
+            fail(
                 position, "streams",
                 "'\(event.stream)' version \(event.version) is indexed (as \(indexEntry)) beyond the indexed boundary \(indexed)"
             )
+            return false
         }
+        return true
+    }
+
+    /// Whether the request index holds the event's request exactly when it lies within the
+    /// indexed boundary, at the event's positions.
+    private mutating func requestIndexAgrees(
+        _ event: RecordedEvent, at position: Position, indexed: Position, _ txn: LMDBTransaction,
+        _ databases: LogDatabases
+    ) throws -> Bool {
         if let requestId = event.requestId {
             let result = try txn.withValue(databases.requests, key: Array(requestId.utf8)) {
                 $0.flatMap(IndexKeys.decodeResult)
             }
             if position <= indexed {
                 guard let result else {
-                    return fail(position, "requests", "request id '\(requestId)' is not in the request index")
+                    fail(position, "requests", "request id '\(requestId)' is not in the request index")
+                    return false
                 }
                 guard
                     result.streams.contains(where: {
@@ -169,24 +211,22 @@ private struct ForwardWalk {
                             && (($0.firstVersion)...($0.lastVersion)).contains(event.version)
                     })
                 else {
-                    return fail(
+                    fail(
                         position, "requests",
                         "request '\(requestId)' is indexed with other positions for '\(event.stream)'")
+                    return false
                 }
             } else if let result {
                 // A request is written in one commit, so it lies wholly on one side of the boundary.
-                return fail(
+                fail(
                     position, "requests",
                     "request id '\(requestId)' is indexed (at \(result.firstPosition)) although this event lies beyond the indexed boundary \(indexed)"
                 )
+                return false
             }
             if requestId != previousRequestId { requestsStarted += 1 }
         }
-        previousRequestId = event.requestId
-        lastVersions[event.stream] = event.version
-        previousHash = event.hash
-        previousTime = event.recordedAt
-        expected = position + 1
+        return true
     }
 
     /// Walks the indexes in one transaction: each entry lies within the indexed boundary and

@@ -60,32 +60,10 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let keys = try KeyStore(directory: data.data + "/keys")
             let commands = CommandService(store: store, keys: keys)
-            do {
-                let reconciled = try commands.reconcileForgottenKeys()
-                if reconciled > 0 { log("destroyed \(reconciled) data key(s) of customers forgotten before a crash") }
-            } catch {
-                guard error.code == .unavailable else { throw error }
-                ServeCommand.logger.warning(
-                    "\(error.message): keys of customers forgotten before a crash are destroyed once there is room (customer.forget again does it too)"
-                )
-            }
+            try ServeCommand.finishForgetting(commands)
             let projector = try Projector(
                 store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
-            if projector.state.discardedInterruptedBulkLoad {
-                log(
-                    "a rebuild of the projections was cut off (its commits were not yet synced): they start again from position 1"
-                )
-            }
-            let lag = try projector.status().map(\.lag).max() ?? 0
-            if lag > 0 { log("folding \(lag) events into the projections …") }
-            do {
-                try projector.catchUp()
-            } catch StoreError.diskFull {
-                // Serve anyway: reads answer from what is folded, writes get `unavailable`, and the
-                // live projector folds the rest once there is room.
-                ServeCommand.logger.warning(
-                    "the disk is full: serving reads; the projections catch up once there is room")
-            }
+            try ServeCommand.bringUpToDate(projector)
             let router = RequestRouter(
                 commands: commands, queries: try CRMQueries(projector: projector, keys: keys),
                 access: try AccessSource(dataDirectory: data.data))
@@ -116,6 +94,37 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
+    /// Destroys the data keys of customers forgotten before a crash; on a full disk, later.
+    private static func finishForgetting(_ commands: CommandService) throws {
+        do {
+            let reconciled = try commands.reconcileForgottenKeys()
+            if reconciled > 0 { log("destroyed \(reconciled) data key(s) of customers forgotten before a crash") }
+        } catch {
+            guard error.code == .unavailable else { throw error }
+            logger.warning(
+                "\(error.message): keys of customers forgotten before a crash are destroyed once there is room (customer.forget again does it too)"
+            )
+        }
+    }
+
+    /// Folds what the projections have not seen yet before the socket opens.
+    private static func bringUpToDate(_ projector: Projector) throws {
+        if projector.state.discardedInterruptedBulkLoad {
+            log(
+                "a rebuild of the projections was cut off (its commits were not yet synced): they start again from position 1"
+            )
+        }
+        let lag = try projector.status().map(\.lag).max() ?? 0
+        if lag > 0 { log("folding \(lag) events into the projections …") }
+        do {
+            try projector.catchUp()
+        } catch StoreError.diskFull {
+            // Serve anyway: reads answer from what is folded, writes get `unavailable`, and the
+            // live projector folds the rest once there is room.
+            logger.warning("the disk is full: serving reads; the projections catch up once there is room")
+        }
+    }
+
     /// The daemon's log (swift-log, to stderr).
     private static let logger: Logger = {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
@@ -123,7 +132,11 @@ struct ServeCommand: AsyncParsableCommand {
     }()
 
     private func log(_ message: String) {
-        ServeCommand.logger.info("\(message)")
+        ServeCommand.log(message)
+    }
+
+    private static func log(_ message: String) {
+        logger.info("\(message)")
     }
 }
 
