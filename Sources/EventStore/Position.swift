@@ -1,96 +1,67 @@
-/// A global position in the log: gap-free, from 1, strictly increasing. 0 means "before the first event".
-public struct Position: RawRepresentable, Hashable, Strideable, Sendable, ExpressibleByIntegerLiteral,
+/// A number that counts events along the log or along one stream: positions and stream versions
+/// share their arithmetic, but are never mixed up with each other or with a plain count.
+public protocol EventOrdinal: RawRepresentable, Hashable, Strideable, Sendable, ExpressibleByIntegerLiteral,
     CustomStringConvertible
-{
+where RawValue == UInt64, Stride == Int64, IntegerLiteralType == UInt64 {
+    /// The ordinal numbered `rawValue`.
+    init(rawValue: UInt64)
+}
+
+extension EventOrdinal {
+    /// The ordinal numbered `value`, which must not be negative.
+    @inlinable public init<Number: BinaryInteger>(_ value: Number) { self.init(rawValue: UInt64(value)) }
+
+    /// An ordinal written as a literal, e.g. `1`.
+    @inlinable public init(integerLiteral value: UInt64) { self.init(rawValue: value) }
+
+    /// An ordinal written in decimal, e.g. `"42"`; nil for anything else.
+    @inlinable public init?<Text: StringProtocol>(_ text: Text) {
+        guard let value = UInt64(text) else { return nil }
+        self.init(rawValue: value)
+    }
+
+    /// Past every ordinal: reads to the end.
+    @inlinable public static var max: Self { Self(rawValue: .max) }
+
+    @inlinable public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// How many events lie from this one up to `other` (negative when it comes before).
+    @inlinable public func distance(to other: Self) -> Int64 { Int64(bitPattern: other.rawValue &- rawValue) }
+
+    /// The ordinal `count` events on (back, when negative).
+    @inlinable public func advanced(by count: Int64) -> Self { Self(rawValue: rawValue &+ UInt64(bitPattern: count)) }
+
+    /// The ordinal `count` events later.
+    @inlinable public static func + (lhs: Self, count: UInt64) -> Self { Self(rawValue: lhs.rawValue + count) }
+
+    /// The ordinal `count` events earlier.
+    @inlinable public static func - (lhs: Self, count: UInt64) -> Self { Self(rawValue: lhs.rawValue - count) }
+
+    /// Moves `count` events on.
+    @inlinable public static func += (lhs: inout Self, count: UInt64) { lhs = lhs + count }
+
+    @inlinable public var description: String { String(rawValue) }
+}
+
+/// A global position in the log: gap-free, from 1, strictly increasing. 0 means "before the first event".
+public struct Position: EventOrdinal {
     /// The position as a number.
     public var rawValue: UInt64
 
     /// The position numbered `rawValue`.
     public init(rawValue: UInt64) { self.rawValue = rawValue }
-
-    /// The position numbered `value`, which must not be negative.
-    public init<Number: BinaryInteger>(_ value: Number) { rawValue = UInt64(value) }
-
-    /// A position written as a literal, e.g. `1`.
-    public init(integerLiteral value: UInt64) { rawValue = value }
-
-    /// A position written in decimal, e.g. `"42"`; nil for anything else.
-    public init?<Text: StringProtocol>(_ text: Text) {
-        guard let value = UInt64(text) else { return nil }
-        rawValue = value
-    }
-
-    /// Past every position: reads to the end of the log.
-    public static let max = Position(rawValue: .max)
-
-    public static func < (lhs: Position, rhs: Position) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    /// The position `count` events later.
-    public static func + (lhs: Position, count: UInt64) -> Position { Position(rawValue: lhs.rawValue + count) }
-
-    /// The position `count` events earlier.
-    public static func - (lhs: Position, count: UInt64) -> Position { Position(rawValue: lhs.rawValue - count) }
-
-    /// How many events lie from this position up to `other` (negative when it comes before).
-    public func distance(to other: Position) -> Int64 { Int64(bitPattern: other.rawValue &- rawValue) }
-
-    /// The position `count` events on (back, when negative).
-    public func advanced(by count: Int64) -> Position { Position(rawValue: rawValue &+ UInt64(bitPattern: count)) }
-
-    /// Moves `count` events on.
-    public static func += (lhs: inout Position, count: UInt64) { lhs.rawValue += count }
-
-    public var description: String { String(rawValue) }
 }
 
 /// A version within one stream: gap-free, from 1. 0 means the stream does not exist yet.
-public struct StreamVersion: RawRepresentable, Hashable, Strideable, Sendable, ExpressibleByIntegerLiteral,
-    CustomStringConvertible
-{
+public struct StreamVersion: EventOrdinal {
     /// The version as a number.
     public var rawValue: UInt64
 
     /// The version numbered `rawValue`.
     public init(rawValue: UInt64) { self.rawValue = rawValue }
-
-    /// The version numbered `value`, which must not be negative.
-    public init<Number: BinaryInteger>(_ value: Number) { rawValue = UInt64(value) }
-
-    /// A version written as a literal, e.g. `1`.
-    public init(integerLiteral value: UInt64) { rawValue = value }
-
-    /// Past every version: reads to the end of a stream.
-    public static let max = StreamVersion(rawValue: .max)
-
-    public static func < (lhs: StreamVersion, rhs: StreamVersion) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    /// How many versions lie from this one up to `other` (negative when it comes before).
-    public func distance(to other: StreamVersion) -> Int64 { Int64(bitPattern: other.rawValue &- rawValue) }
-
-    /// The version `count` events on (back, when negative).
-    public func advanced(by count: Int64) -> StreamVersion {
-        StreamVersion(rawValue: rawValue &+ UInt64(bitPattern: count))
-    }
-
-    /// The version `count` events later.
-    public static func + (lhs: StreamVersion, count: UInt64) -> StreamVersion {
-        StreamVersion(rawValue: lhs.rawValue + count)
-    }
-
-    /// The version `count` events earlier.
-    public static func - (lhs: StreamVersion, count: UInt64) -> StreamVersion {
-        StreamVersion(rawValue: lhs.rawValue - count)
-    }
-
-    /// Moves `count` events on.
-    public static func += (lhs: inout StreamVersion, count: UInt64) { lhs.rawValue += count }
-
-    public var description: String { String(rawValue) }
 }
 
 extension BinaryInteger {
-    /// The number of a position (for arithmetic, keys and JSON).
-    public init(_ position: Position) { self.init(position.rawValue) }
-    /// The number of a stream version (for arithmetic, keys and JSON).
-    public init(_ version: StreamVersion) { self.init(version.rawValue) }
+    /// The number of a position or a stream version (for arithmetic, keys and JSON).
+    @inlinable public init<Ordinal: EventOrdinal>(_ ordinal: Ordinal) { self.init(ordinal.rawValue) }
 }
