@@ -99,7 +99,7 @@ extension CRMFacts {
             let previous = try fold.txn.get(Self.lastContacts, key).map { KeyPart.time(in: $0, at: 0) }
             if previous.map({ $0 <= business }) ?? true {
                 let contact = LastContactRow(at: e.at, kind: kind.rawValue, agentId: e.agentId, outcome: e.outcome)
-                try fold.txn.put(Self.lastContacts, key, KeyPart.time(business).bytes + JSON.encode(contact).bytes())
+                try fold.txn.put(Self.lastContacts, key, KeyPart.time(business).bytes + contact.json.bytes())
             }
         }
         try indexSearch(e.customerId, fold)

@@ -65,7 +65,7 @@ extension CRMQueries {
             for invoice in invoices { due.add(invoice.open, invoice.currency) }
             return .object([
                 "agentId": .string(a.agentId), "customers": .array(customerRows.map { .object(summary($0)) }),
-                "openDeals": .array(deals.map { .object($0.json) }),
+                "openDeals": .array(deals.map(\.json)),
                 "openQuotes": .array(quotes.map { .object($0.json) }),
                 "paymentsDue": .array(
                     invoices.map { row in

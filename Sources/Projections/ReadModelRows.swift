@@ -61,7 +61,7 @@ struct SaleLine: Codable, Equatable {
 }
 
 /// `sales`: an invoice, keyed by its issue time, with what was paid and whether it was voided.
-struct SaleRow: Codable, Equatable {
+struct SaleRow: Codable, Equatable, HandWrittenRow {
     var invoiceId: String
     var customerId: String
     var agentId: String
@@ -79,6 +79,23 @@ struct SaleRow: Codable, Equatable {
 
     /// What is still to be paid.
     var open: Int64 { total - paid }
+
+    var json: JSON {
+        .object([
+            "invoiceId": .string(invoiceId), "customerId": .string(customerId), "agentId": .string(agentId),
+            "branchId": branchId.map(JSON.string) ?? .null, "channel": channel.map(JSON.string) ?? .null,
+            "campaign": campaign.map(JSON.string) ?? .null, "issuedAt": .string(issuedAt),
+            "currency": .string(currency),
+            "total": .int(total), "paid": .int(paid), "void": .bool(void), "dueAt": dueAt.map(JSON.string) ?? .null,
+            "dueMicros": dueMicros.map(JSON.int) ?? .null,
+            "lines": .array(
+                lines.map {
+                    .object([
+                        "productId": .string($0.productId), "quantity": .int($0.quantity), "amount": .int($0.amount),
+                    ])
+                }),
+        ])
+    }
 }
 
 /// `quotes`: a quote, keyed by the time it was given.
@@ -104,23 +121,30 @@ struct QuoteRow: Codable, Equatable {
 }
 
 /// `interactions`: a call, meeting, email, SMS, note or negotiation, keyed by business time.
-struct InteractionRow: Codable, Equatable {
+struct InteractionRow: Codable, Equatable, HandWrittenRow {
     var customerId: String
     var agentId: String
     var kind: String
     var at: String
     var outcome: String?
     var direction: String?
+
+    var json: JSON {
+        .object([
+            "customerId": .string(customerId), "agentId": .string(agentId), "kind": .string(kind), "at": .string(at),
+            "outcome": outcome.map(JSON.string) ?? .null, "direction": direction.map(JSON.string) ?? .null,
+        ])
+    }
 }
 
 /// `last-contacts`: a customer's last call, meeting, email or SMS (stored after its business time).
-struct LastContactRow: Codable, Equatable {
+struct LastContactRow: Codable, Equatable, HandWrittenRow {
     var at: String
     var kind: String
     var agentId: String
     var outcome: String?
 
-    /// The contact as the dormant report shows it.
+    /// The contact as the dormant report shows it, and as it is stored.
     var json: JSON {
         .object([
             "at": .string(at), "kind": .string(kind), "agentId": .string(agentId),
@@ -146,7 +170,7 @@ struct StageStep: Codable, Equatable {
 }
 
 /// `deals`: a deal with every stage it passed through.
-struct DealRow: Codable, Equatable {
+struct DealRow: Codable, Equatable, HandWrittenRow {
     var dealId: String
     var customerId: String
     var agentId: String
@@ -166,8 +190,11 @@ struct DealRow: Codable, Equatable {
     /// When the deal last changed stage.
     var lastMove: Int64 { history.last?.at ?? 0 }
 
-    /// The deal as an agent's view shows it; the closing members only once it closed.
-    var json: JSONObject {
+    /// The deal as stored and as an agent's view shows it; the closing members only once it closed.
+    var json: JSON { .object(members) }
+
+    /// The deal's members, in the order they are shown.
+    var members: JSONObject {
         var object: JSONObject = [
             "dealId": .string(dealId), "customerId": .string(customerId), "agentId": .string(agentId),
             "branchId": branchId.map(JSON.string) ?? .null, "channel": channel.map(JSON.string) ?? .null,
@@ -183,7 +210,7 @@ struct DealRow: Codable, Equatable {
 }
 
 /// `followups`: a follow-up on an agent's agenda and what became of it.
-struct FollowupRow: Codable, Equatable {
+struct FollowupRow: Codable, Equatable, HandWrittenRow {
     var followupId: String
     var customerId: String
     var agentId: String
@@ -193,6 +220,14 @@ struct FollowupRow: Codable, Equatable {
     var status: String
     var deferrals: Int64
     var scheduledAt: String
+
+    var json: JSON {
+        .object([
+            "followupId": .string(followupId), "customerId": .string(customerId), "agentId": .string(agentId),
+            "due": .string(due), "dueMicros": .int(dueMicros), "kind": .string(kind), "status": .string(status),
+            "deferrals": .int(deferrals), "scheduledAt": .string(scheduledAt),
+        ])
+    }
 }
 
 /// `deferrals`: a follow-up moved to a later time, keyed by when that was recorded.
@@ -279,6 +314,15 @@ enum MoneyJSON {
     static func of(_ money: Money?) -> JSON {
         money.map { .object(["amount": .int($0.amount), "currency": .string($0.currency)]) } ?? .null
     }
+}
+
+/// A row written once per interaction, most of a CRM's log, whose JSON is written out by hand
+/// instead of through the Codable encoder: a rebuild of crm-facts over the 212k-event demo log
+/// spent about a tenth of its fold building these two rows through the generic containers.
+/// It is read back through the coder like any row; a test pins both forms to each other.
+protocol HandWrittenRow: Codable {
+    /// The row as stored: the same members the Codable encoding writes, absent values as null.
+    var json: JSON { get }
 }
 
 /// A table of the read models whose rows are one Codable type.

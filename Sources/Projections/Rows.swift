@@ -16,8 +16,20 @@ extension KeyValueTransaction {
         try put(table.name, key, try JSON.encode(row).bytes())
     }
 
+    /// Stores a row whose JSON is written by hand (see HandWrittenRow).
+    func put<Row: HandWrittenRow>(_ table: Table<Row>, _ key: [UInt8], _ row: Row) throws {
+        try put(table.name, key, row.json.bytes())
+    }
+
     /// Changes the row under `key` in place, if there is one.
     func update<Row>(_ table: Table<Row>, _ key: [UInt8], _ change: (inout Row) throws -> Void) throws {
+        guard var row = try row(table, key) else { return }
+        try change(&row)
+        try put(table, key, row)
+    }
+
+    /// Changes a row whose JSON is written by hand in place, if there is one.
+    func update<Row: HandWrittenRow>(_ table: Table<Row>, _ key: [UInt8], _ change: (inout Row) throws -> Void) throws {
         guard var row = try row(table, key) else { return }
         try change(&row)
         try put(table, key, row)
