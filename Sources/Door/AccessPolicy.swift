@@ -80,7 +80,9 @@ public enum AccessScope: Sendable, Equatable {
 
 /// The customer a record belongs to, and the agent serving that customer.
 public struct Ownership: Sendable, Equatable {
+    /// The customer the record belongs to.
     public var customerId: String
+    /// The agent serving that customer.
     public var agentId: String?
 
     /// Describes whose a record is.
