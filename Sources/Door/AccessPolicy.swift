@@ -192,11 +192,6 @@ public enum AccessPolicy {
         return .ownCustomers(agent)
     }
 
-    /// Whether `role` may call an op of `audience` at all, whatever its arguments.
-    public static func admits(_ role: Role, op: String, audience: Audience) -> Bool {
-        (try? admit(role, op: op, audience: audience)) != nil
-    }
-
     private static func admit(_ role: Role, op: String, audience: Audience) throws(WireError) {
         switch (audience, role) {
         case (_, .admin): return
