@@ -15,6 +15,10 @@ public enum QueryCatalogue {
     /// The op names, sorted.
     public static var names: [String] { ops.keys.sorted() }
 
+    /// `log.subscribe`: raw events from a position, then live. The connection streams it (it has
+    /// no handler here), and it is admitted like the raw log's other query.
+    public static let subscription = (name: "log.subscribe", audience: Audience.companyReading)
+
     /// Every query op with the schema of its arguments (what `crmd schemas` writes).
     public static var schemas: [(op: String, schema: Schema)] { definitions.map { ($0.name, $0.schema) } }
 

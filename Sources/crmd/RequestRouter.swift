@@ -17,9 +17,8 @@ final class RequestRouter: Sendable {
     let queries: CRMQueries
     let access: AccessSource
 
-    /// `log.subscribe` is answered by the connection, which streams it; it is admitted like the
-    /// raw log's other query.
-    static let subscribe = "log.subscribe"
+    /// `log.subscribe`, which the connection streams.
+    static let subscribe = QueryCatalogue.subscription.name
 
     /// Routes to `commands` and `queries`, identifying callers with `access`.
     init(commands: CommandService, queries: CRMQueries, access: AccessSource) {
@@ -104,8 +103,9 @@ final class RequestRouter: Sendable {
         if let definition = QueryCatalogue.definition(op) {
             return try AccessPolicy.authorise(caller, op: op, audience: definition.audience, args: args, facts: queries)
         }
-        if op == RequestRouter.subscribe {
-            return try AccessPolicy.authorise(caller, op: op, audience: .companyReading, args: args, facts: queries)
+        if op == QueryCatalogue.subscription.name {
+            let audience = QueryCatalogue.subscription.audience
+            return try AccessPolicy.authorise(caller, op: op, audience: audience, args: args, facts: queries)
         }
         throw WireError(.unknownOp, "unknown op \(op)")
     }

@@ -50,7 +50,7 @@ final class AccessPolicyTests: XCTestCase {
     ]
 
     static func audience(_ op: String) -> Audience? {
-        if op == "log.subscribe" { return .companyReading }
+        if op == QueryCatalogue.subscription.name { return QueryCatalogue.subscription.audience }
         return CommandCatalogue.audience(op) ?? QueryCatalogue.definition(op)?.audience
     }
 
