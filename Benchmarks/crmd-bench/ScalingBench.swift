@@ -35,7 +35,7 @@ func measureScaling(directory: String, sizes: [Int], seconds: Double) async thro
                     events: [
                         CRMEvent.agentHired(
                             AgentHired(agentId: "a\(i)", name: "کارمند \(i)", role: "agent", branchId: nil)
-                        ).proposed
+                        ).proposed(at: .now())
                     ])
             }))
     let perCustomer = 100
@@ -124,11 +124,11 @@ private func scalingCustomer(_ index: Int, agents: Int, events: Int, keys: KeySt
                 outcome: kind == .call ? "interested" : nil,
                 subject: kind == .email ? key.seal("پیش‌فاکتور") : nil,
                 text: key.seal("پیگیری سفارش \(n)"))
-        ).proposed
+        ).proposed(at: .now())
     }
     return AppendRequest(appends: [
         StreamAppend(
-            stream: "customer-\(id)", expected: .noStream, events: [CRMEvent.customerRegistered(registered).proposed]),
+            stream: "customer-\(id)", expected: .noStream, events: [CRMEvent.customerRegistered(registered).proposed(at: .now())]),
         StreamAppend(stream: "activity-\(id)", expected: .any, events: activity),
     ])
 }
@@ -164,7 +164,7 @@ private func appendBurst(
                     let call = Interaction(
                         interactionId: "burst-\(UUID().uuidString)", customerId: customer, agentId: "a\(appender % 20)",
                         at: "2026-03-03T09:15:00Z", direction: "inbound", durationSeconds: 184, outcome: "quoted")
-                    try await store.append(to: "activity-\(customer)", [CRMEvent.interaction(.call, call).proposed])
+                    try await store.append(to: "activity-\(customer)", [CRMEvent.interaction(.call, call).proposed(at: .now())])
                     count += 1
                 }
                 return count

@@ -2,6 +2,21 @@ import EventStore
 import Foundation
 import JSONKit
 
+/// A CRM event with its business time: what happened, and when it happened as the person who
+/// recorded it said (not when the log recorded it; see docs/design.md, "Two timelines").
+public struct Fact: Equatable, Sendable {
+    /// What happened.
+    public var event: CRMEvent
+    /// When it happened (business time).
+    public var at: Timestamp
+
+    /// Pairs an event with its business time.
+    public init(_ event: CRMEvent, at: Timestamp) {
+        self.event = event
+        self.at = at
+    }
+}
+
 /// Every CRM fact, decoded and upcast to the current schema: what folds and projections switch over.
 public enum CRMEvent: Equatable, Sendable {
     case customerRegistered(CustomerRegistered)
@@ -91,11 +106,20 @@ public enum CRMEvent: Equatable, Sendable {
         }
     }
 
-    /// The event ready to append: type, current schema version and canonical JSON payload.
-    public var proposed: ProposedEvent {
+    /// Whether the payload dates itself with its own `at` field (interactions and payments).
+    var datesItself: Bool {
+        switch self {
+        case .interaction, .paymentRecorded: true
+        default: false
+        }
+    }
+
+    /// The event ready to append, dated `at`: type, current schema version and canonical JSON
+    /// payload. A payload that dates itself already says `at`; the others get it beside their fields.
+    public func proposed(at: Timestamp) -> ProposedEvent {
         // Plain structs of strings and integers always encode. Keys are sorted, so a payload's
         // bytes depend only on its values.
-        let json: JSON
+        var json: JSON
         let version: UInt32
         switch self {
         case .interaction(_, let interaction):
@@ -105,6 +129,10 @@ public enum CRMEvent: Equatable, Sendable {
             let payload = payload!
             json = try! JSON.encode(payload)
             version = type(of: payload).schemaVersion
+        }
+        if !datesItself, case .object(var members) = json {
+            members["at"] = .string(at.rfc3339)
+            json = .object(members)
         }
         return ProposedEvent(type: eventType, schema: version, data: json.bytes(sortedKeys: true))
     }

@@ -2,10 +2,10 @@ import JSONKit
 /// A product entered the catalogue with its list price.
 ///
 /// Schema v2 replaced v1's separate `price` and `currency` with `unitPrice` and added `unit`;
-/// `ProductDefinedV1` below upcasts old events on read.
+/// `ProductDefinedV1` below upcasts old events on read. v3 added the business time `at`.
 public struct ProductDefined: EventPayload {
     public static let eventType = "ProductDefined"
-    public static let schemaVersion: UInt32 = 2
+    public static let schemaVersion: UInt32 = 3
     public static let schema = Schema.record(
         [
             "productId": .id, "name": .text(200), "unitPrice": .money, "unit": .text(32),

@@ -124,6 +124,8 @@ public struct InvoiceVoided: EventPayload {
 /// A payment against an invoice; never more than its open balance.
 public struct PaymentRecorded: EventPayload {
     public static let eventType = "PaymentRecorded"
+    /// A payment was dated (`at`, the day the money came in) from its first version.
+    public static let schemaVersion: UInt32 = 1
     public static let schema = Schema.record(
         [
             "invoiceId": .id, "customerId": .id, "paymentId": .id, "amount": .money, "at": .dateTime,

@@ -24,6 +24,11 @@ public enum EventDecodingError: Error, Equatable, Sendable, CustomStringConverti
 ///
 /// Old versions stay readable forever: `decode` turns them into the current payload on read
 /// and never touches the stored bytes.
+///
+/// Every fact carries its business time: interactions and payments in their own `at` field
+/// from v1, every other payload in an `at` member beside its fields from the version that
+/// added it (v2; v3 for `ProductDefined`). Facts written before that are dated by the time the
+/// log recorded them, which is when the old code said they happened.
 public enum EventCatalogue {
     /// One stored (type, version) pair.
     public struct Entry: Sendable {
@@ -35,55 +40,84 @@ public enum EventCatalogue {
         public let schema: Schema
         /// Whether code writes this version today (false for versions only upcast on read).
         public let current: Bool
-        let decode: @Sendable ([UInt8]) throws -> CRMEvent
+        /// Decodes a payload of this version, given the time the log recorded it.
+        let decode: @Sendable ([UInt8], Timestamp) throws -> Fact
     }
 
-    private static func entry<P: EventPayload>(_ type: P.Type, _ wrap: @escaping @Sendable (P) -> CRMEvent) -> Entry {
-        Entry(type: P.eventType, version: P.schemaVersion, schema: P.schema, current: true) {
-            wrap(try JSON.parse($0).decode(P.self))
+    /// The current, dated version of `P` and the undated one before it.
+    private static func dated<P: EventPayload>(
+        _ type: P.Type, _ wrap: @escaping @Sendable (P) -> CRMEvent
+    ) -> [Entry] {
+        [
+            Entry(
+                type: P.eventType, version: P.schemaVersion,
+                schema: P.schema.adding("at", .dateTime, required: true), current: true
+            ) { bytes, _ in
+                let json = try JSON.parse(bytes)
+                return Fact(wrap(try json.decode(P.self)), at: try businessTime(json["at"]))
+            },
+            Entry(type: P.eventType, version: P.schemaVersion - 1, schema: P.schema, current: false) {
+                Fact(wrap(try JSON.parse($0).decode(P.self)), at: $1)
+            },
+        ]
+    }
+
+    /// The time in an `at` member; a stored fact without a readable one is malformed.
+    private static func businessTime(_ value: JSON?) throws -> Timestamp {
+        guard case .string(let text) = value, let time = Timestamp(rfc3339: text) else {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: [], debugDescription: "at: missing or not an RFC 3339 time"))
         }
+        return time
     }
 
     /// All entries, current and historical.
     public static let entries: [Entry] = {
-        var entries: [Entry] = [
-            entry(CustomerRegistered.self, CRMEvent.customerRegistered),
-            entry(CustomerFieldEdited.self, CRMEvent.customerFieldEdited),
-            entry(CustomerAssigned.self, CRMEvent.customerAssigned),
-            entry(ContactAdded.self, CRMEvent.contactAdded),
-            entry(ContactRemoved.self, CRMEvent.contactRemoved),
-            entry(CompetitorNoted.self, CRMEvent.competitorNoted),
-            entry(CustomerForgotten.self, CRMEvent.customerForgotten),
-            entry(SupportContractRecorded.self, CRMEvent.supportContractRecorded),
-            entry(QuoteGiven.self, CRMEvent.quoteGiven),
-            entry(ProformaIssued.self, CRMEvent.proformaIssued),
-            entry(InvoiceIssued.self, CRMEvent.invoiceIssued),
-            entry(InvoiceVoided.self, CRMEvent.invoiceVoided),
-            entry(PaymentRecorded.self, CRMEvent.paymentRecorded),
-            entry(PipelineDefined.self, CRMEvent.pipelineDefined),
-            entry(DealOpened.self, CRMEvent.dealOpened),
-            entry(DealMoved.self, CRMEvent.dealMoved),
-            entry(DealWon.self, CRMEvent.dealWon),
-            entry(DealLost.self, CRMEvent.dealLost),
-            entry(FollowupScheduled.self, CRMEvent.followupScheduled),
-            entry(FollowupCompleted.self, CRMEvent.followupCompleted),
-            entry(FollowupDeferred.self, CRMEvent.followupDeferred),
-            entry(FollowupCancelled.self, CRMEvent.followupCancelled),
-            entry(ProductDefined.self, CRMEvent.productDefined),
-            entry(ProductRepriced.self, CRMEvent.productRepriced),
-            entry(ProductRetired.self, CRMEvent.productRetired),
-            entry(AgentHired.self, CRMEvent.agentHired),
-            entry(AgentLeft.self, CRMEvent.agentLeft),
-            entry(BranchOpened.self, CRMEvent.branchOpened),
-            entry(TargetSet.self, CRMEvent.targetSet),
+        var entries: [Entry] =
+            dated(CustomerRegistered.self, CRMEvent.customerRegistered)
+            + dated(CustomerFieldEdited.self, CRMEvent.customerFieldEdited)
+            + dated(CustomerAssigned.self, CRMEvent.customerAssigned)
+            + dated(ContactAdded.self, CRMEvent.contactAdded)
+            + dated(ContactRemoved.self, CRMEvent.contactRemoved)
+            + dated(CompetitorNoted.self, CRMEvent.competitorNoted)
+            + dated(CustomerForgotten.self, CRMEvent.customerForgotten)
+            + dated(SupportContractRecorded.self, CRMEvent.supportContractRecorded)
+            + dated(QuoteGiven.self, CRMEvent.quoteGiven)
+            + dated(ProformaIssued.self, CRMEvent.proformaIssued)
+            + dated(InvoiceIssued.self, CRMEvent.invoiceIssued)
+            + dated(InvoiceVoided.self, CRMEvent.invoiceVoided)
+            + dated(PipelineDefined.self, CRMEvent.pipelineDefined)
+            + dated(DealOpened.self, CRMEvent.dealOpened)
+            + dated(DealMoved.self, CRMEvent.dealMoved)
+            + dated(DealWon.self, CRMEvent.dealWon)
+            + dated(DealLost.self, CRMEvent.dealLost)
+            + dated(FollowupScheduled.self, CRMEvent.followupScheduled)
+            + dated(FollowupCompleted.self, CRMEvent.followupCompleted)
+            + dated(FollowupDeferred.self, CRMEvent.followupDeferred)
+            + dated(FollowupCancelled.self, CRMEvent.followupCancelled)
+            + dated(ProductDefined.self, CRMEvent.productDefined)
+            + dated(ProductRepriced.self, CRMEvent.productRepriced)
+            + dated(ProductRetired.self, CRMEvent.productRetired)
+            + dated(AgentHired.self, CRMEvent.agentHired)
+            + dated(AgentLeft.self, CRMEvent.agentLeft)
+            + dated(BranchOpened.self, CRMEvent.branchOpened)
+            + dated(TargetSet.self, CRMEvent.targetSet)
+        entries.append(
+            Entry(type: PaymentRecorded.eventType, version: 1, schema: PaymentRecorded.schema, current: true) {
+                bytes, recordedAt in
+                let payment = try JSON.parse(bytes).decode(PaymentRecorded.self)
+                return Fact(.paymentRecorded(payment), at: Timestamp(rfc3339: payment.at) ?? recordedAt)
+            })
+        entries.append(
             Entry(type: ProductDefined.eventType, version: 1, schema: ProductDefinedV1.schema, current: false) {
-                .productDefined(try JSON.parse($0).decode(ProductDefinedV1.self).upcast)
-            },
-        ]
+                Fact(.productDefined(try JSON.parse($0).decode(ProductDefinedV1.self).upcast), at: $1)
+            })
         for kind in InteractionKind.allCases {
             entries.append(
                 Entry(type: kind.eventType, version: 1, schema: Interaction.schema, current: true) {
-                    .interaction(kind, try Interaction(payload: $0))
+                    bytes, recordedAt in
+                    let interaction = try Interaction(payload: bytes)
+                    return Fact(.interaction(kind, interaction), at: Timestamp(rfc3339: interaction.at) ?? recordedAt)
                 })
         }
         return entries
@@ -98,21 +132,29 @@ public enum EventCatalogue {
     /// Whether crmd writes or has written events of this type.
     public static func isKnown(type: String) -> Bool { byType[type] != nil }
 
-    /// Decodes a stored payload, upcasting old schema versions to the current one.
-    public static func decode(type: String, schema: UInt32, data: [UInt8]) throws(EventDecodingError) -> CRMEvent {
+    /// Decodes a stored payload, upcasting old schema versions to the current one and dating
+    /// undated ones by `recordedAt`.
+    public static func decode(
+        type: String, schema: UInt32, data: [UInt8], recordedAt: Timestamp
+    ) throws(EventDecodingError) -> Fact {
         guard let versions = byType[type] else { throw .unknownType(type) }
         guard let entry = versions.first(where: { $0.version == schema }) else {
             throw .unknownVersion(type: type, schema: schema)
         }
         do {
-            return try entry.decode(data)
+            return try entry.decode(data, recordedAt)
         } catch {
             throw .malformed(type: type, schema: schema, reason: "\(error)")
         }
     }
 
-    /// Decodes a recorded event.
+    /// Decodes a recorded event with its business time.
+    public static func fact(_ event: RecordedEvent) throws(EventDecodingError) -> Fact {
+        try decode(type: event.type, schema: event.schema, data: event.data, recordedAt: event.recordedAt)
+    }
+
+    /// Decodes a recorded event (for callers that need what happened, not when).
     public static func decode(_ event: RecordedEvent) throws(EventDecodingError) -> CRMEvent {
-        try decode(type: event.type, schema: event.schema, data: event.data)
+        try fact(event).event
     }
 }

@@ -5,12 +5,14 @@ public protocol EventPayload: Codable, Equatable, Sendable {
     static var eventType: String { get }
     /// The current schema version written by this code.
     static var schemaVersion: UInt32 { get }
-    /// The payload's JSON Schema at `schemaVersion`.
+    /// The JSON Schema of the payload's own fields at `schemaVersion` (the catalogue adds the
+    /// business time `at` beside them, see `EventCatalogue`).
     static var schema: Schema { get }
 }
 
 extension EventPayload {
-    public static var schemaVersion: UInt32 { 1 }
+    /// Version 2 of every payload added its business time `at` beside the fields of version 1.
+    public static var schemaVersion: UInt32 { 2 }
 }
 
 /// An amount in a currency's minor unit (rials have none) with its ISO 4217 code.

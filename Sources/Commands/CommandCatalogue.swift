@@ -12,6 +12,9 @@ struct CommandDefinition: Sendable {
     var forgetsCustomer = false
     /// Reassigns, after the commit, customers given to the leaving agent while it was in flight.
     var sweepsCustomers = false
+    /// Whether it takes an `at`: when the facts it records happened (business time). Every
+    /// command that records something that happened does; forgetting a customer happens now.
+    let dated: Bool
     /// Decodes validated arguments (before the state is read) into the decision to make on it.
     let prepare: @Sendable (JSON) throws(WireError) -> Decider
 
@@ -20,11 +23,12 @@ struct CommandDefinition: Sendable {
 
     init<A: Decodable & Sendable>(
         _ name: String, _ audience: Audience, _ args: A.Type, _ schema: Schema, forgetsCustomer: Bool = false,
-        sweepsCustomers: Bool = false, _ decide: @escaping @Sendable (A, DecisionContext) throws(WireError) -> Decision
+        sweepsCustomers: Bool = false, dated: Bool = true, _ decide: @escaping @Sendable (A, DecisionContext) throws(WireError) -> Decision
     ) {
         self.name = name
         self.audience = audience
-        self.schema = schema
+        self.schema = dated ? schema.adding("at", .dateTime, required: false) : schema
+        self.dated = dated
         self.forgetsCustomer = forgetsCustomer
         self.sweepsCustomers = sweepsCustomers
         self.prepare = { (json: JSON) throws(WireError) -> Decider in
@@ -33,6 +37,10 @@ struct CommandDefinition: Sendable {
         }
     }
 }
+
+/// How far ahead of the daemon's clock a fact's `at` may be: a client's clock a little fast is
+/// not an error, a fact dated tomorrow is.
+public let allowedClockSkew: Int64 = 5 * 60 * 1_000_000
 
 /// Every command crmd accepts, by op name.
 public enum CommandCatalogue {

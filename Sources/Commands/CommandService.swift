@@ -22,7 +22,7 @@ public final class CommandService: Sendable {
     /// catch-up that meets them in the log: it applies them as decided instead of decoding their
     /// payloads again (the write side's hot path). A payload's bytes decide its event entirely,
     /// so a hit is exact, whichever command wrote it and whenever the catch-up runs.
-    private let written = Locked<[PayloadKey: CRMEvent]>([:])
+    private let written = Locked<[PayloadKey: Fact]>([:])
     private let clock: @Sendable () -> Timestamp
     /// The role an agent was hired with (`agent` or `manager`), or nil for no active agent; the
     /// access policy uses it when a gateway or admin acts `as` someone.
@@ -66,10 +66,11 @@ public final class CommandService: Sendable {
             throw WireError(.invalidArgs, violation.description, path: violation.path)
         }
         let decider = try definition.prepare(args)
+        let at = try businessTime(args)
         for _ in 0..<CommandService.maxAttempts {
             let decision: Decision
             do {
-                decision = try decide(decider, context)
+                decision = try decide(decider, context, at: at)
             } catch {
                 if definition.forgetsCustomer, error.rule == "customer_forgotten",
                     let id = args["customerId"]?.stringValue
@@ -116,11 +117,26 @@ public final class CommandService: Sendable {
         throw WireError(.conflict, "\(op) lost the race for its streams \(CommandService.maxAttempts) times; try again")
     }
 
-    private func decide(_ decider: CommandDefinition.Decider, _ context: CommandContext) throws(WireError) -> Decision {
+    /// The `at` a dated command was given, parsed (the schema checked only its shape).
+    private func businessTime(_ args: JSON) throws(WireError) -> Timestamp? {
+        guard let text = args["at"]?.stringValue else { return nil }
+        guard let time = Timestamp(rfc3339: text) else { throw .invalid("/at", "is not a valid time") }
+        return time
+    }
+
+    private func decide(
+        _ decider: CommandDefinition.Decider, _ context: CommandContext, at given: Timestamp?
+    ) throws(WireError) -> Decision {
         let now = clock()
+        let at = given ?? now
+        guard at.microsecondsSince1970 <= now.microsecondsSince1970 + allowedClockSkew else {
+            throw .rule(
+                "at_in_future", "\(at.rfc3339) is in the future; a fact is recorded once it has happened",
+                path: "/at")
+        }
         return try withCurrentState { (state: CompanyState) throws(WireError) -> Decision in
             let decisionContext = DecisionContext(
-                state: state, command: context, store: store, keys: keys, now: now, entropy: entropy)
+                state: state, command: context, store: store, keys: keys, now: now, at: at, entropy: entropy)
             var decision = try decider(decisionContext)
             decision.conditions = decisionContext.conditions(for: decision)
             if let expected = context.expectedVersion, state.version(decision.target) != expected {
@@ -147,7 +163,7 @@ public final class CommandService: Sendable {
     /// catch-up meeting them in the log, which may run before this command resumes, finds them.
     /// Returns the keys noted, for `forget`.
     private func remember(_ decision: Decision, _ encoded: [StreamAppend]) -> [PayloadKey] {
-        let events = decision.appends.flatMap(\.events)
+        let events = decision.facts
         let keys = encoded.flatMap(\.events).map { PayloadKey(type: $0.type, data: $0.data) }
         written.withLock { cache in
             // Bounded: entries of appends that never landed and were never forgotten (a crash
@@ -207,10 +223,11 @@ public final class CommandService: Sendable {
             let decision = try withCurrentState { (state: CompanyState) throws(WireError) -> Decision? in
                 let stranded = (state.customersByAgent[left.agentId] ?? []).sorted()
                 guard !stranded.isEmpty else { return nil }
+                let now = clock()
                 let context = DecisionContext(
-                    state: state, command: context, store: store, keys: keys, now: clock(), entropy: entropy)
+                    state: state, command: context, store: store, keys: keys, now: now, at: now, entropy: entropy)
                 return Decision(
-                    target: AggregateKind.customer.stream(try! EntityID(stranded[0])), id: left.agentId,
+                    target: AggregateKind.customer.stream(try! EntityID(stranded[0])), at: now, id: left.agentId,
                     appends: stranded.map { customerId in
                         let stream = AggregateKind.customer.stream(try! EntityID(customerId))
                         return Decision.Append(

@@ -106,15 +106,18 @@ enum CompanyOps {
 
     static func reprice(_ args: Reprice, _ context: DecisionContext) throws(WireError) -> Decision {
         let product = try activeProduct(args.productId, context)
-        guard product.price != args.unitPrice else {
-            throw .rule("no_change", "product \(args.productId) already costs \(product.price)", path: "/unitPrice")
+        try context.notBefore(
+            product.definedAt, rule: "price_before_product", "product \(args.productId) entered the catalogue")
+        let price = product.price(at: context.at)
+        guard price != args.unitPrice else {
+            throw .rule("no_change", "product \(args.productId) already costs \(price)", path: "/unitPrice")
         }
         return context.write(
             AggregateKind.product.stream(try! EntityID(args.productId)), id: args.productId,
             [
                 .productRepriced(
                     ProductRepriced(
-                        productId: args.productId, from: product.price, to: args.unitPrice))
+                        productId: args.productId, from: price, to: args.unitPrice))
             ])
     }
 
@@ -151,6 +154,7 @@ enum CompanyOps {
         guard !agent.left else {
             throw .rule("agent_outside_company", "agent \(args.agentId) has already left", path: "/agentId")
         }
+        try context.notBefore(agent.hiredAt, rule: "leave_before_hire", "agent \(args.agentId) was hired")
         guard let successorId = args.successorId else {
             throw .rule(
                 "successor_required", "an agent leaves only with a successor who takes over their customers",

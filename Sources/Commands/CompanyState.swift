@@ -18,19 +18,43 @@ struct CompanyState: Sendable, Equatable {
     }
     struct Agent: Sendable, Equatable {
         var role: String
+        var hiredAt: Timestamp
         var left = false
     }
     struct Product: Sendable, Equatable {
-        var price: Money
+        /// Its list prices by business time, oldest first: a back-dated quote is priced as the
+        /// catalogue stood on its date.
+        var prices: [(at: Timestamp, price: Money)]
         var retired = false
+
+        /// When it entered the catalogue (business time).
+        var definedAt: Timestamp { prices[0].at }
+        /// The list price now.
+        var price: Money { prices[prices.count - 1].price }
+
+        /// The list price on `time`; before it entered the catalogue, its first price.
+        func price(at time: Timestamp) -> Money {
+            prices.last { $0.at <= time }?.price ?? prices[0].price
+        }
+
+        mutating func reprice(_ price: Money, at time: Timestamp) {
+            let index = prices.lastIndex { $0.at <= time }.map { $0 + 1 } ?? 0
+            prices.insert((time, price), at: index)
+        }
+
+        static func == (lhs: Product, rhs: Product) -> Bool {
+            lhs.retired == rhs.retired && lhs.prices.elementsEqual(rhs.prices) { $0.at == $1.at && $0.price == $1.price }
+        }
     }
     struct Quote: Sendable, Equatable {
         var customerId: String
         var currency: String
+        var givenAt: Timestamp
     }
     struct Invoice: Sendable, Equatable {
         var customerId: String
         var currency: String
+        var issuedAt: Timestamp
         var total: Int64
         var paid: Int64 = 0
         var voided = false
@@ -42,6 +66,9 @@ struct CompanyState: Sendable, Equatable {
         var customerId: String
         var pipelineId: String
         var stage: String
+        var openedAt: Timestamp
+        /// When it last changed stage (business time); its opening until it moves.
+        var movedAt: Timestamp
         var outcome = DealOutcome.open
     }
     enum FollowupStatus: String, Sendable { case scheduled, completed, cancelled }
@@ -49,6 +76,7 @@ struct CompanyState: Sendable, Equatable {
         var customerId: String
         var agentId: String
         var due: String
+        var scheduledAt: Timestamp
         var status = FollowupStatus.scheduled
     }
 
@@ -78,8 +106,8 @@ struct CompanyState: Sendable, Equatable {
     }
 
     /// Folds an event this process decided and appended, already typed, at its recorded place.
-    mutating func apply(_ event: CRMEvent, recorded: RecordedEvent) {
-        apply(event)
+    mutating func apply(_ fact: Fact, recorded: RecordedEvent) {
+        apply(fact)
         position = recorded.position
         versions[recorded.stream] = recorded.version
     }
@@ -89,7 +117,7 @@ struct CompanyState: Sendable, Equatable {
     /// An event of a known type that cannot be decoded (a version written by newer code) throws
     /// and leaves the state where it was: deciding on a state that skipped a fact would be wrong.
     mutating func apply(_ recorded: RecordedEvent) throws(EventDecodingError) {
-        if EventCatalogue.isKnown(type: recorded.type) { apply(try EventCatalogue.decode(recorded)) }
+        if EventCatalogue.isKnown(type: recorded.type) { apply(try EventCatalogue.fact(recorded)) }
         position = recorded.position
         versions[recorded.stream] = recorded.version
     }
@@ -100,8 +128,10 @@ struct CompanyState: Sendable, Equatable {
         customersByAgent[agentId, default: []].insert(customerId)
     }
 
-    mutating func apply(_ event: CRMEvent) {
-        switch event {
+    /// Folds one fact, dated by its business time.
+    mutating func apply(_ fact: Fact) {
+        let at = fact.at
+        switch fact.event {
         case .customerRegistered(let e):
             customers[e.customerId] = Customer(agentId: e.agentId)
             customersByAgent[e.agentId, default: []].insert(e.customerId)
@@ -120,12 +150,13 @@ struct CompanyState: Sendable, Equatable {
         case .customerFieldEdited, .competitorNoted:
             break
         case .quoteGiven(let e):
-            quotes[e.quoteId] = Quote(customerId: e.customerId, currency: e.currency)
+            quotes[e.quoteId] = Quote(customerId: e.customerId, currency: e.currency, givenAt: at)
         case .proformaIssued(let e):
-            proformas[e.document.documentId] = Quote(customerId: e.document.customerId, currency: e.document.currency)
+            let d = e.document
+            proformas[d.documentId] = Quote(customerId: d.customerId, currency: d.currency, givenAt: at)
         case .invoiceIssued(let e):
             let d = e.document
-            invoices[d.documentId] = Invoice(customerId: d.customerId, currency: d.currency, total: d.total)
+            invoices[d.documentId] = Invoice(customerId: d.customerId, currency: d.currency, issuedAt: at, total: d.total)
         case .invoiceVoided(let e):
             invoices[e.invoiceId]?.voided = true
         case .paymentRecorded(let e):
@@ -134,17 +165,22 @@ struct CompanyState: Sendable, Equatable {
         case .pipelineDefined(let e):
             pipelines[e.pipelineId] = e.stages
         case .dealOpened(let e):
-            deals[e.dealId] = Deal(customerId: e.customerId, pipelineId: e.pipelineId, stage: e.stage)
+            deals[e.dealId] = Deal(
+                customerId: e.customerId, pipelineId: e.pipelineId, stage: e.stage, openedAt: at, movedAt: at)
         case .dealMoved(let e):
             deals[e.dealId]?.stage = e.to
+            deals[e.dealId]?.movedAt = at
         case .dealWon(let e):
             deals[e.dealId]?.stage = "won"
             deals[e.dealId]?.outcome = .won
+            deals[e.dealId]?.movedAt = at
         case .dealLost(let e):
             deals[e.dealId]?.stage = "lost"
             deals[e.dealId]?.outcome = .lost
+            deals[e.dealId]?.movedAt = at
         case .followupScheduled(let e):
-            followups[e.followupId] = Followup(customerId: e.customerId, agentId: e.agentId, due: e.due)
+            followups[e.followupId] = Followup(
+                customerId: e.customerId, agentId: e.agentId, due: e.due, scheduledAt: at)
         case .followupCompleted(let e):
             followups[e.followupId]?.status = .completed
         case .followupDeferred(let e):
@@ -152,13 +188,13 @@ struct CompanyState: Sendable, Equatable {
         case .followupCancelled(let e):
             followups[e.followupId]?.status = .cancelled
         case .productDefined(let e):
-            products[e.productId] = Product(price: e.unitPrice)
+            products[e.productId] = Product(prices: [(at, e.unitPrice)])
         case .productRepriced(let e):
-            products[e.productId]?.price = e.to
+            products[e.productId]?.reprice(e.to, at: at)
         case .productRetired(let e):
             products[e.productId]?.retired = true
         case .agentHired(let e):
-            agents[e.agentId] = Agent(role: e.role)
+            agents[e.agentId] = Agent(role: e.role, hiredAt: at)
         case .agentLeft(let e):
             agents[e.agentId]?.left = true
         case .branchOpened(let e):

@@ -132,7 +132,7 @@ enum CustomerOps {
             .record(
                 [
                     "customerId": .id, "reason": .choice(["customer_request", "legal_obligation", "other"]),
-                ], required: ["customerId"]), forgetsCustomer: true, forget),
+                ], required: ["customerId"]), forgetsCustomer: true, dated: false, forget),
         CommandDefinition(
             "contract.support", .customerWork(.customer(at: "/customerId")), SupportContract.self,
             .record(

@@ -132,6 +132,8 @@ enum DealOps {
             throw .rule(
                 "deal_closed", "deal \(id) was already \(deal.outcome == .won ? "won" : "lost")", path: "/dealId")
         }
+        try context.notBefore(deal.openedAt, rule: "deal_before_opened", "deal \(id) was opened")
+        try context.notBefore(deal.movedAt, rule: "deal_before_last_move", "deal \(id) last changed stage")
         return deal
     }
 

@@ -19,6 +19,8 @@ struct Decision: Sendable {
 
     /// The command's target stream (its result names this stream).
     var target: StreamName
+    /// When its facts happened (business time): the command's `at`, else the time it was decided.
+    var at: Timestamp
     /// The id of the entity the command created or acted on.
     var id: String
     /// Every stream written, target first.
@@ -28,8 +30,14 @@ struct Decision: Sendable {
 
     /// The appends as the store takes them.
     var encoded: [StreamAppend] {
-        appends.map { StreamAppend(stream: $0.stream, expected: $0.expected, events: $0.events.map(\.proposed)) }
+        appends.map { append in
+            StreamAppend(
+                stream: append.stream, expected: append.expected, events: append.events.map { $0.proposed(at: at) })
+        }
     }
+
+    /// The facts in the order the store records them.
+    var facts: [Fact] { appends.flatMap { $0.events.map { Fact($0, at: at) } } }
 
     /// The event types in the order the store records them.
     var eventTypes: [String] { appends.flatMap { $0.events.map(\.eventType) } }
@@ -48,6 +56,8 @@ struct DecisionContext {
     let store: EventStore
     let keys: KeyStore
     let now: Timestamp
+    /// When the command's facts happened (business time): its `at`, else `now`.
+    let at: Timestamp
     let entropy: Entropy
     /// Filled by the lookups below, so that every fact a rule used is guarded.
     let read = ReadStreams()
@@ -67,7 +77,7 @@ struct DecisionContext {
     /// A decision writing `events` to one target stream, expected at the version the state saw.
     func write(_ stream: StreamName, id: String, _ events: [CRMEvent]) -> Decision {
         Decision(
-            target: stream, id: id,
+            target: stream, at: at, id: id,
             appends: [Decision.Append(stream: stream, expected: expected(stream), events: events)])
     }
 
@@ -75,7 +85,8 @@ struct DecisionContext {
     /// them depends on the stream's earlier events, so concurrent ones must not conflict. What
     /// they do depend on (the customer, the agent) is guarded through `read`.
     func add(_ stream: StreamName, id: String, _ events: [CRMEvent]) -> Decision {
-        Decision(target: stream, id: id, appends: [Decision.Append(stream: stream, expected: .any, events: events)])
+        Decision(
+            target: stream, at: at, id: id, appends: [Decision.Append(stream: stream, expected: .any, events: events)])
     }
 
     /// The id from the arguments, else one derived from the request id, else a random one.
@@ -133,6 +144,14 @@ struct DecisionContext {
         var key = DataKey(owner: CommandService.keyOwner(id), bytes: stored)
         key.entropy = entropy
         return key
+    }
+
+    /// Refuses a fact dated before `earlier`, the business time of what it follows (a payment
+    /// and its invoice, a deal's move and its opening), with the rule's own reason.
+    func notBefore(_ earlier: Timestamp, rule: String, _ message: String) throws(WireError) {
+        guard at >= earlier else {
+            throw .rule(rule, "\(message) (\(earlier.rfc3339)); at \(at.rfc3339) is before it", path: "/at")
+        }
     }
 
     /// Parses an RFC 3339 argument; the schema checked its shape, this checks it names a real time.

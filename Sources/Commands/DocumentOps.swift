@@ -50,7 +50,6 @@ enum DocumentOps {
         var invoiceId: String
         var amount: Int64
         var currency: String?
-        var at: String?
         var method: String
         var reference: String?
     }
@@ -94,7 +93,7 @@ enum DocumentOps {
                 [
                     "paymentId": .id, "invoiceId": .id,
                     "amount": .integer(minimum: 1, maximum: SchemaDefinitions.maxAmount),
-                    "currency": .currency, "at": .dateTime,
+                    "currency": .currency,
                     "method": .choice(["cash", "card", "transfer", "cheque", "other"]),
                     "reference": .text(128),
                 ], required: ["invoiceId", "amount", "method"]), pay),
@@ -120,7 +119,7 @@ enum DocumentOps {
                     path: "/lines/\(i)/productId")
             }
             context.relied(on: .product, line.productId)
-            let unitPrice = line.unitPrice ?? product.price
+            let unitPrice = line.unitPrice ?? product.price(at: context.at)
             if let documentCurrency, documentCurrency != unitPrice.currency {
                 throw .rule(
                     "mixed_currencies",
@@ -179,6 +178,7 @@ enum DocumentOps {
                     "document_of_another_customer", "\(basedOn) was made out to customer \(earlier.customerId)",
                     path: "/basedOn")
             }
+            try context.notBefore(earlier.givenAt, rule: "document_before_basis", "\(basedOn) was given")
         }
         if let dueAt = args.dueAt { _ = try context.time(dueAt, path: "/dueAt") }
         let (lines, currency, total) = try price(args.lines, currency: args.currency, context)
@@ -198,6 +198,7 @@ enum DocumentOps {
 
     static func void(_ args: VoidArgs, _ context: DecisionContext) throws(WireError) -> Decision {
         let invoice = try invoice(args.invoiceId, context)
+        try context.notBefore(invoice.issuedAt, rule: "void_before_invoice", "invoice \(args.invoiceId) was issued")
         guard !invoice.voided else {
             throw .rule("invoice_already_void", "invoice \(args.invoiceId) is already void", path: "/invoiceId")
         }
@@ -222,6 +223,8 @@ enum DocumentOps {
         guard !invoice.voided else {
             throw .rule("invoice_void", "invoice \(args.invoiceId) is void and cannot be paid", path: "/invoiceId")
         }
+        try context.notBefore(
+            invoice.issuedAt, rule: "payment_before_invoice", "invoice \(args.invoiceId) was issued")
         if let currency = args.currency, currency != invoice.currency {
             throw .rule(
                 "mixed_currencies", "invoice \(args.invoiceId) is in \(invoice.currency), the payment in \(currency)",
@@ -237,15 +240,13 @@ enum DocumentOps {
         guard !invoice.payments.contains(paymentId) else {
             throw WireError(.conflict, "payment \(paymentId) already exists", path: "/paymentId")
         }
-        let at = args.at ?? context.now.rfc3339
-        _ = try context.time(at, path: "/at")
         return context.write(
             AggregateKind.invoice.stream(try! EntityID(args.invoiceId)), id: paymentId,
             [
                 .paymentRecorded(
                     PaymentRecorded(
                         invoiceId: args.invoiceId, customerId: invoice.customerId, paymentId: paymentId,
-                        amount: Money(amount: args.amount, currency: invoice.currency), at: at, method: args.method,
+                        amount: Money(amount: args.amount, currency: invoice.currency), at: context.at.rfc3339, method: args.method,
                         reference: args.reference, balance: invoice.open - args.amount))
             ])
     }

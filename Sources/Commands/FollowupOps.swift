@@ -94,7 +94,9 @@ enum FollowupOps {
         guard let followup = context.state.followups[id] else { throw .notFound("follow-up", id, path: "/followupId") }
         _ = try context.customer(followup.customerId, path: "/followupId")
         switch followup.status {
-        case .scheduled: return followup
+        case .scheduled:
+            try context.notBefore(followup.scheduledAt, rule: "followup_before_scheduled", "follow-up \(id) was scheduled")
+            return followup
         case .cancelled: throw .rule("followup_cancelled", "follow-up \(id) was cancelled", path: "/followupId")
         case .completed: throw .rule("followup_completed", "follow-up \(id) was already completed", path: "/followupId")
         }

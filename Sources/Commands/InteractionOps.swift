@@ -16,7 +16,6 @@ enum InteractionOps {
         var interactionId: String?
         var customerId: String
         var agentId: String?
-        var at: String?
         var direction: String?
         var durationSeconds: Int64?
         var outcome: String?
@@ -37,7 +36,7 @@ enum InteractionOps {
         }
         return .record(
             [
-                "interactionId": .id, "customerId": .id, "agentId": .id, "at": .dateTime,
+                "interactionId": .id, "customerId": .id, "agentId": .id,
                 "direction": .choice(["inbound", "outbound"]),
                 "durationSeconds": .integer(minimum: 0, maximum: 86_400 * 7),
                 "outcome": .text(64), "subject": .text(500), "text": .text(20_000), "address": .text(320),
@@ -62,11 +61,9 @@ enum InteractionOps {
         if let contactId = args.contactId, !customer.contacts.contains(contactId) {
             throw .notFound("contact", contactId, path: "/contactId")
         }
-        let at = args.at ?? context.now.rfc3339
-        _ = try context.time(at, path: "/at")
         let key = try context.key(forCustomer: args.customerId)
         let interaction = Interaction(
-            interactionId: id, customerId: args.customerId, agentId: agentId, at: at, direction: args.direction,
+            interactionId: id, customerId: args.customerId, agentId: agentId, at: context.at.rfc3339, direction: args.direction,
             durationSeconds: args.durationSeconds, outcome: args.outcome, subject: args.subject.map(key.seal),
             text: args.text.map(key.seal), address: args.address.map(key.seal), contactId: args.contactId)
         let stream = AggregateKind.activity.stream(try! EntityID(args.customerId))

@@ -32,3 +32,19 @@ extension Schema {
         .object(ObjectRule(properties.map { ($0.key, $0.value) }, required: required))
     }
 }
+
+extension Schema {
+    /// The same object schema with one more member (a field every version of a family gains).
+    public func adding(_ name: String, _ member: Schema, required: Bool) -> Schema {
+        switch self {
+        case .object(var rule):
+            rule.properties.append((name: name, schema: member))
+            if required { rule.required.append(name) }
+            return .object(rule)
+        case .described(let inner, let text):
+            return .described(inner.adding(name, member, required: required), text)
+        default:
+            preconditionFailure("only an object schema gains members")
+        }
+    }
+}

@@ -16,8 +16,8 @@ import KeyValue
 /// each family of events is folded by a function of its own (CRMFacts+Folds.swift).
 public struct CRMFacts: Projection {
     public static let name = "crm-facts"
-    /// 4: rows are typed; absent values are left out of the stored JSON.
-    public static let version = 4
+    /// 4: rows are typed; absent values are left out of the stored JSON. 5: dated by business time.
+    public static let version = 5
 
     static let customers = Table<CustomerRow>("customers")
     static let sales = Table<SaleRow>("sales")
@@ -161,21 +161,22 @@ public struct CRMFacts: Projection {
 }
 
 /// One event being folded into crm-facts: the event, the search tokens made ahead for it, the
-/// transaction, and the time the log recorded it (what documents and deals are dated by).
+/// transaction, and when it happened (business time, what reports, the funnel and the agenda
+/// go by).
 struct Fold {
     let projected: ProjectedEvent
     let prepared: (any Sendable)?
     let txn: KeyValueTransaction
-    /// The recorded time, in microseconds.
+    /// The business time, in microseconds.
     let at: Int64
-    /// The recorded time, RFC 3339.
+    /// The business time, RFC 3339.
     let when: String
 
     init(projected: ProjectedEvent, prepared: (any Sendable)?, txn: KeyValueTransaction) {
         self.projected = projected
         self.prepared = prepared
         self.txn = txn
-        at = projected.recorded.recordedAt.microsecondsSince1970
-        when = projected.recorded.recordedAt.rfc3339
+        at = projected.at.microsecondsSince1970
+        when = projected.at.rfc3339
     }
 }

@@ -93,17 +93,17 @@ public struct CustomerFile: Sendable {
         let recorded = projected.recorded
         asOfPosition = recorded.position
         guard let event = projected.event else { return }
-        let when = JSON.string(recorded.recordedAt.rfc3339)
+        let when = JSON.string(projected.at.rfc3339)
         timeline.append(
             .object([
-                "position": .int(Int64(recorded.position)), "recordedAt": when, "type": .string(recorded.type),
-                "actor": .string(recorded.actor.principal),
+                "position": .int(Int64(recorded.position)), "recordedAt": .string(recorded.recordedAt.rfc3339),
+                "at": when, "type": .string(recorded.type), "actor": .string(recorded.actor.principal),
             ]))
         switch event {
         case .customerRegistered, .customerFieldEdited, .customerAssigned, .contactAdded, .contactRemoved,
             .competitorNoted,
             .customerForgotten, .supportContractRecorded:
-            applyCustomer(event, recorded: recorded)
+            applyCustomer(event, projected: projected)
         case .interaction(let kind, let interaction):
             applyInteraction(kind, interaction)
         case .quoteGiven, .proformaIssued, .invoiceIssued, .invoiceVoided, .paymentRecorded:
@@ -119,14 +119,14 @@ public struct CustomerFile: Sendable {
     }
 
     /// Registration, edits, assignment, contacts, competitors, forgetting and support contracts.
-    private mutating func applyCustomer(_ event: CRMEvent, recorded: RecordedEvent) {
-        let when = JSON.string(recorded.recordedAt.rfc3339)
+    private mutating func applyCustomer(_ event: CRMEvent, projected: ProjectedEvent) {
+        let when = JSON.string(projected.at.rfc3339)
         switch event {
         case .customerRegistered(let e):
             exists = true
             customerId = e.customerId
             agentId = e.agentId
-            registeredAt = recorded.recordedAt.rfc3339
+            registeredAt = projected.at.rfc3339
             fields["kind"] = .string(e.kind)
             fields["name"] = open(e.name)
             fields["phones"] = openAll(e.phones)
@@ -163,7 +163,7 @@ public struct CustomerFile: Sendable {
             competitors.append(
                 .object([
                     "competitor": .string(e.competitor), "offer": open(e.offer), "price": CustomerFile.money(e.price),
-                    "recordedAt": when,
+                    "at": when, "recordedAt": .string(projected.recorded.recordedAt.rfc3339),
                 ]))
         case .customerForgotten:
             forgotten = true

@@ -12,11 +12,14 @@ public final class ProjectedEvent: Sendable {
     public let recorded: RecordedEvent
     /// The payload decoded and upcast to the current schema; nil for events that are not CRM events.
     public let event: CRMEvent?
+    /// When it happened (business time); the recorded time for events that are not CRM events.
+    public let at: Timestamp
 
-    /// Pairs an envelope with its decoded payload.
-    public init(recorded: RecordedEvent, event: CRMEvent?) {
+    /// Pairs an envelope with its decoded fact.
+    public init(recorded: RecordedEvent, fact: Fact?) {
         self.recorded = recorded
-        self.event = event
+        self.event = fact?.event
+        self.at = fact?.at ?? recorded.recordedAt
     }
 
     /// Decodes `recorded`; events of unknown types (not the CRM's) project as nil, events of a
@@ -24,7 +27,7 @@ public final class ProjectedEvent: Sendable {
     public convenience init(_ recorded: RecordedEvent) throws(EventDecodingError) {
         self.init(
             recorded: recorded,
-            event: EventCatalogue.isKnown(type: recorded.type) ? try EventCatalogue.decode(recorded) : nil)
+            fact: EventCatalogue.isKnown(type: recorded.type) ? try EventCatalogue.fact(recorded) : nil)
     }
 }
 

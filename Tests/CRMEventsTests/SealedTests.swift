@@ -29,7 +29,7 @@ final class InteractionDecodingTests: XCTestCase {
             address: Sealed(text: "v1.CCCC"), contactId: "ceo")
         let bare = Interaction(interactionId: "i2", customerId: "c1", agentId: "a1", at: "2026-03-03T09:30:00Z")
         for interaction in [full, bare] {
-            let bytes = CRMEvent.interaction(.call, interaction).proposed.data
+            let bytes = CRMEvent.interaction(.call, interaction).proposed(at: .now()).data
             XCTAssertEqual(
                 try Interaction(payload: bytes), try JSONDecoder().decode(Interaction.self, from: Data(bytes)))
             XCTAssertEqual(try Interaction(payload: bytes), interaction)

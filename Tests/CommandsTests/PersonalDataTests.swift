@@ -118,7 +118,7 @@ final class PersonalDataTests: XCTestCase {
         try await company.register("c1")
         // The state a crash between the commit and the key's destruction leaves behind.
         let event = CRMEvent.customerForgotten(CustomerForgotten(customerId: "c1", reason: "customer_request"))
-        _ = try await company.store.append(to: "customer-c1", expected: .exact(1), [event.proposed])
+        _ = try await company.store.append(to: "customer-c1", expected: .exact(1), [event.proposed(at: .now())])
         XCTAssertNotNil(try company.key("c1"))
         XCTAssertEqual(try company.service.reconcileForgottenKeys(), 1)
         XCTAssertNil(try company.key("c1"))

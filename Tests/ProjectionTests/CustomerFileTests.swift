@@ -74,7 +74,7 @@ final class CustomerFileTests: XCTestCase {
         XCTAssertEqual(file["interactions"]?.arrayValue?.count, 3)
         XCTAssertEqual(
             file["lastContact"],
-            .object(["at": "2026-03-05T11:00:00+03:30", "kind": "meeting", "agentId": "ali", "outcome": "order"]),
+            .object(["at": "2026-03-05T07:30:00.000000Z", "kind": "meeting", "agentId": "ali", "outcome": "order"]),
             "the last contact is the latest call, meeting, email or SMS by business time; notes are not contact")
         XCTAssertEqual(
             file["quotes"]?.arrayValue?.first?["total"], .object(["amount": 500_000_000, "currency": "IRR"]))

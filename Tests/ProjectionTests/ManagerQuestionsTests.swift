@@ -53,7 +53,7 @@ final class ManagerQuestionsTests: XCTestCase {
         try await company.send(
             "customer.register", #"{"customerId": "quiet", "name": "مشتری خاموش", "agentId": "ali"}"#)
 
-        at("2026-03-02T07:00:00Z")
+        at("2026-03-02T07:30:00Z")
         try await company.send(
             "call.log",
             #"{"customerId": "reza", "direction": "inbound", "at": "2026-03-02T10:30:00+03:30", "outcome": "interested", "text": "قیمت چاپگر را پرسید"}"#,
@@ -85,7 +85,7 @@ final class ManagerQuestionsTests: XCTestCase {
             #"{"invoiceId": "i1", "customerId": "reza", "basedOn": "q1", "lines": [{"productId": "printer", "quantity": 1}], "dueAt": "2026-03-25T00:00:00Z"}"#,
             as: "maryam")
 
-        at("2026-03-03T07:30:00Z")
+        at("2026-03-03T08:05:00Z")
         try await company.send(
             "followup.defer", #"{"followupId": "fu1", "to": "2026-03-09T07:00:00Z", "reason": "مدیر خرید در سفر است"}"#,
             as: "ali")
@@ -98,7 +98,7 @@ final class ManagerQuestionsTests: XCTestCase {
             #"{"customerId": "reza", "direction": "outbound", "at": "2026-03-03T08:05:00Z", "text": "فاکتور ارسال شد"}"#,
             as: "maryam")
 
-        at("2026-03-19T10:00:00Z")
+        at("2026-03-19T10:30:00Z")
         try await company.send(
             "invoice.issue",
             #"{"invoiceId": "i2", "customerId": "pars", "basedOn": "q2", "lines": [{"productId": "toner", "quantity": 10}], "dueAt": "2026-04-05T00:00:00Z"}"#,
@@ -150,7 +150,7 @@ final class ManagerQuestionsTests: XCTestCase {
         let file = try query("customer.get", #"{"customerId": "reza"}"#)
         XCTAssertEqual(
             file["lastContact"],
-            .object(["at": "2026-03-03T08:05:00Z", "kind": "sms", "agentId": "maryam", "outcome": .null]))
+            .object(["at": "2026-03-03T08:05:00.000000Z", "kind": "sms", "agentId": "maryam", "outcome": .null]))
         let pars = try query("customer.get", #"{"customerId": "pars"}"#)
         XCTAssertEqual(pars["lastContact"]?["outcome"], "no_answer")
         XCTAssertEqual(pars["lastContact"]?["agentId"], "ali")
