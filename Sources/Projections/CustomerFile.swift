@@ -91,7 +91,7 @@ public struct CustomerFile: Sendable {
     /// Folds one event about this customer.
     public mutating func apply(_ projected: ProjectedEvent) {
         let recorded = projected.recorded
-        asOfPosition = recorded.position
+        asOfPosition = max(asOfPosition, recorded.position)
         guard let event = projected.event else { return }
         let when = JSON.string(projected.at.rfc3339)
         timeline.append(

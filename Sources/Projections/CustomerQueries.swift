@@ -20,15 +20,23 @@ public struct CustomerQueries: Sendable {
         return try keys.key(for: owner).map { DataKey(owner: owner, bytes: $0) }
     }
 
-    /// The customer file; with `asOf`, exactly as the log knew it at that recorded time.
-    public func get(_ customerId: String, asOf: Timestamp? = nil) throws -> CustomerFile {
-        let history = try asOf.map { try events.events(of: customerId, asOf: $0) } ?? events.events(of: customerId)
+    /// The customer file. With `asOf`, exactly as the log knew it at that recorded time; with
+    /// `at`, as things stood at that business time according to everything the log knew (then
+    /// or now): the facts that had happened by `at`, applied in the order they happened.
+    public func get(_ customerId: String, asOf: Timestamp? = nil, at: Timestamp? = nil) throws -> CustomerFile {
+        var history = try asOf.map { try events.events(of: customerId, asOf: $0) } ?? events.events(of: customerId)
+        if let at {
+            history = history.enumerated()
+                .filter { $0.element.at <= at }
+                .sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
+                .map(\.element)
+        }
         let file = CustomerFile.fold(history, key: try key(customerId))
         guard file.exists else {
-            throw WireError(
-                .notFound,
-                asOf == nil ? "no customer \(customerId)" : "no customer \(customerId) as of \(asOf!.rfc3339)",
-                path: "/customerId")
+            var message = "no customer \(customerId)"
+            if let asOf { message += " as the log knew it at \(asOf.rfc3339)" }
+            if let at { message += " as things stood at \(at.rfc3339)" }
+            throw WireError(.notFound, message, path: "/customerId")
         }
         return file
     }
@@ -66,7 +74,8 @@ public struct CustomerQueries: Sendable {
             }
             for (name, old, new) in changed where field == nil || field == name {
                 var entry: JSONObject = [
-                    "position": .int(Int64(recorded.position)), "at": .string(recorded.recordedAt.rfc3339),
+                    "position": .int(Int64(recorded.position)), "at": .string(event.at.rfc3339),
+                    "recordedAt": .string(recorded.recordedAt.rfc3339),
                     "by": .string(recorded.actor.principal), "field": .string(name), "old": old, "new": new,
                 ]
                 if let uid = recorded.actor.uid { entry["uid"] = .int(Int64(uid)) }

@@ -27,10 +27,18 @@ public enum QueryCatalogue {
     static let customers: [QueryDefinition] = [
         QueryDefinition(
             "customer.get", .customerReading(.customer(at: "/customerId")), CustomerGetArgs.self,
-            .record(["customerId": .id, "asOf": .dateTime], required: ["customerId"])
+            .record(
+                [
+                    "customerId": .id, "asOf": .anyOf([.dateTime, .date]), "at": .anyOf([.dateTime, .date]),
+                ], required: ["customerId"])
         ) { a, context in
-            let asOf = try a.asOf.map { Timestamp(microsecondsSince1970: try micros($0, "/asOf")) }
-            return try context.queries.customerQueries.get(a.customerId, asOf: asOf).json
+            let asOf = try a.asOf.map { text throws(WireError) in try instant(text, "/asOf") }
+            let at = try a.at.map { text throws(WireError) in try instant(text, "/at") }
+            let file = try context.queries.customerQueries.get(a.customerId, asOf: asOf, at: at).json
+            guard case .object(var members) = file else { return file }
+            if let asOf { members["asOf"] = .string(asOf.rfc3339) }
+            if let at { members["at"] = .string(at.rfc3339) }
+            return .object(members)
         },
         QueryDefinition(
             "customer.find", .customerReading(.none), FindArgs.self,
@@ -151,10 +159,12 @@ public enum QueryCatalogue {
     ]
 }
 
-/// `customer.get`: a customer, now or as the log knew it at `asOf`.
+/// `customer.get`: a customer now; as the log knew it at `asOf` (recorded time); as things stood
+/// at `at` (business time) by everything known; or both.
 struct CustomerGetArgs: Decodable, Sendable {
     var customerId: String
     var asOf: String?
+    var at: String?
 }
 
 /// `customer.history`: a customer's changes, of one field or all.
