@@ -41,6 +41,15 @@ public struct CustomerQueries: Sendable {
         return file
     }
 
+    /// The file as `customer.get` answers it: `get`'s file with the times it was asked for.
+    public func answer(_ customerId: String, asOf: Timestamp? = nil, at: Timestamp? = nil) throws -> JSON {
+        let file = try get(customerId, asOf: asOf, at: at).json
+        guard case .object(var members) = file else { return file }
+        if let asOf { members["asOf"] = .string(asOf.rfc3339) }
+        if let at { members["at"] = .string(at.rfc3339) }
+        return .object(members)
+    }
+
     /// Every change to the customer's fields and agent: who, when, old and new (decrypted), oldest first.
     public func history(_ customerId: String, field: String? = nil) throws -> [JSON] {
         let all = try events.events(of: customerId)

@@ -34,11 +34,7 @@ public enum QueryCatalogue {
         ) { a, context in
             let asOf = try a.asOf.map { text throws(WireError) in try instant(text, "/asOf") }
             let at = try a.at.map { text throws(WireError) in try instant(text, "/at") }
-            let file = try context.queries.customerQueries.get(a.customerId, asOf: asOf, at: at).json
-            guard case .object(var members) = file else { return file }
-            if let asOf { members["asOf"] = .string(asOf.rfc3339) }
-            if let at { members["at"] = .string(at.rfc3339) }
-            return .object(members)
+            return try context.queries.customerQueries.answer(a.customerId, asOf: asOf, at: at)
         },
         QueryDefinition(
             "customer.find", .customerReading(.none), FindArgs.self,

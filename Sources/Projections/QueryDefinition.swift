@@ -49,7 +49,7 @@ struct NoArgs: Decodable, Sendable {}
 /// An RFC 3339 argument as microseconds: the schema checked its shape, this checks it names a real time.
 /// The instant a point-in-time argument names: an RFC 3339 time, or a bare date meaning the end
 /// of that day (UTC), so that "as of 3 March" includes everything of 3 March.
-func instant(_ text: String, _ path: String) throws(WireError) -> Timestamp {
+public func instant(_ text: String, _ path: String) throws(WireError) -> Timestamp {
     guard let time = Timestamp(rfc3339: text) else { throw WireError.invalid(path, "is not a valid time or date") }
     return text.utf8.count == 10 ? Timestamp(microsecondsSince1970: time.microsecondsSince1970 + 86_400_000_000 - 1) : time
 }

@@ -26,10 +26,14 @@ struct ReplayCommand: ParsableCommand {
             let projector = try Projector(
                 store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
             let time = try asOf.map { text -> Timestamp in
-                guard let time = Timestamp(rfc3339: text) else {
-                    throw CLIError("--as-of: '\(text)' is not an RFC 3339 time such as 2026-03-03T09:15:00Z")
+                do { return try instant(text, "--as-of") } catch {
+                    throw CLIError("--as-of: '\(text)' is not an RFC 3339 time or a date such as 2026-03-03T09:15:00Z")
                 }
-                return time
+            }
+            let business = try at.map { text -> Timestamp in
+                do { return try instant(text, "--at") } catch {
+                    throw CLIError("--at: '\(text)' is not an RFC 3339 time or a date such as 2026-01-01")
+                }
             }
             let queries = CustomerQueries(projector: projector, keys: keys)
             if !diff.isEmpty {
@@ -38,13 +42,16 @@ struct ReplayCommand: ParsableCommand {
                     throw CLIError("--diff takes two RFC 3339 times: FROM TO")
                 }
                 let changes = try queries.history(customerId).filter { change in
-                    guard let at = change["at"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) else { return false }
-                    return at >= from && at <= to
+                    guard let recorded = change["recordedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) else {
+                        return false
+                    }
+                    return recorded >= from && recorded <= to
                 }
-                let table = TableWriter(columns: ["at", "by", "field", "old", "new"])
+                let table = TableWriter(columns: ["recordedAt", "at", "by", "field", "old", "new"])
                 for change in changes {
                     table.add([
-                        change["at"]?.stringValue ?? "", change["by"]?.stringValue ?? "",
+                        change["recordedAt"]?.stringValue ?? "", change["at"]?.stringValue ?? "",
+                        change["by"]?.stringValue ?? "",
                         change["field"]?.stringValue ?? "",
                         ReplayCommand.cell(change["old"]), ReplayCommand.cell(change["new"]),
                     ])
@@ -52,8 +59,7 @@ struct ReplayCommand: ParsableCommand {
                 table.print()
                 return
             }
-            let file = try queries.get(customerId, asOf: time)
-            print(file.json.pretty())
+            print(try queries.answer(customerId, asOf: time, at: business).pretty())
         } catch let error as WireError {
             exitWithOneLine(CLIError(error.message))
         } catch {
@@ -70,12 +76,15 @@ struct ReplayCommand: ParsableCommand {
             an event; --stream, --type and --actor select by name.
 
             With --customer ID the customer file is printed instead, folded from that customer's
-            own events; with --as-of TIME exactly as the log knew it then; with --diff FROM TO every
-            field change in between, who made it, the old and the new value.
+            own events; with --as-of TIME exactly as the log knew it then; with --at TIME as things
+            stood then by business time (both: what the log believed at --as-of about --at); with
+            --diff FROM TO every field change recorded in between, who made it, when it happened,
+            the old and the new value.
 
             Examples:
               crmd replay --data ./crm-data --from 1 --to 100
               crmd replay --customer c42 --as-of 2026-03-03T12:00:00Z
+              crmd replay --customer c42 --at 2026-01-01 --as-of 2026-03-01
               crmd replay --customer c42 --diff 2026-03-01T00:00:00Z 2026-03-31T23:59:59Z
               crmd replay --stream customer-c42 --until 2026-03-03T23:59:59Z --format table
               crmd replay --actor maryam --since 2026-03-01T00:00:00Z --format table
@@ -117,8 +126,15 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(
         name: .customLong("as-of"),
-        help: ArgumentHelp("With --customer: the file as the log knew it at this RFC 3339 time.", valueName: "TIME"))
+        help: ArgumentHelp(
+            "With --customer: the file as the log knew it at this RFC 3339 time (a date: its end).", valueName: "TIME"))
     var asOf: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --customer: the file as things stood at this business time, by everything the log knew (then, with --as-of).",
+            valueName: "TIME"))
+    var at: String?
 
     @Option(
         name: .customLong("diff"), parsing: .upToNextOption,

@@ -80,6 +80,15 @@ final class ToolTests: XCTestCase {
         let replayed = try crmd(["replay", "--data", backup, "--customer", "c1", "--as-of", asOf])
         XCTAssertEqual(replayed.status, 0, replayed.output)
         XCTAssertEqual(try JSON.parse(replayed.output), served["result"])
+        let business = "2023-03-24"
+        let servedAt = try DaemonProcess(self, directory: backup)
+        let then = try servedAt.connect().call(
+            "customer.get", #"{"customerId": "c1", "asOf": "\#(asOf)", "at": "\#(business)"}"#)
+        servedAt.stop()
+        XCTAssertEqual(then["ok"], true, then.serialized())
+        let replayedAt = try crmd(["replay", "--data", backup, "--customer", "c1", "--as-of", asOf, "--at", business])
+        XCTAssertEqual(replayedAt.status, 0, replayedAt.output)
+        XCTAssertEqual(try JSON.parse(replayedAt.output), then["result"], "replay --at answers as customer.get at does")
         let byAgent = try crmd([
             "replay", "--data", backup, "--actor", "a1", "--since", "2023-03-22T00:00:00Z", "--until",
             "2023-06-01T00:00:00Z",
@@ -105,7 +114,7 @@ final class ToolTests: XCTestCase {
         ])
         XCTAssertEqual(diff.status, 0, diff.output)
         let lines = diff.output.split(separator: "\n")
-        XCTAssertTrue(lines.first?.hasPrefix("at") ?? false)
+        XCTAssertTrue(lines.first?.hasPrefix("recordedAt") ?? false)
         XCTAssertTrue(
             lines.contains { $0.contains(" name ") }, "the registration shows who set the name: \(diff.output)")
     }
