@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
@@ -42,12 +43,22 @@ let package = Package(
                 "Door", "KeyValue", "JSONKit", "EventStore", "CRMEvents",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        // Spreadsheets in, commands out: CSV in any encoding Excel writes, XLSX, Persian and English
+        // headers, Jalali dates and Persian digits (crmd import, crmd export).
+        .target(
+            name: "Importer",
+            dependencies: [
+                "JSONKit", "Projections", "Door",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // A realistic synthetic company history, written through the real commands (crmd demo, make bench).
         .target(name: "Demo", dependencies: ["Commands", "CRMEvents", "EventStore", "JSONKit", "Door"]),
         .executableTarget(
             name: "crmd",
             dependencies: [
                 "EventStore", "KeyValue", "JSONKit", "Door", "CRMEvents", "Commands", "Projections", "Demo",
+                "Importer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -86,7 +97,7 @@ let package = Package(
         // End to end: the real `crmd serve` over its socket.
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["JSONKit", "Door", "CRMEvents", "EventStore", "Commands", "Projections", "crmd"]),
+            dependencies: ["JSONKit", "Door", "CRMEvents", "EventStore", "Commands", "Projections", "Importer", "crmd"]),
         .testTarget(
             name: "ProjectionTests",
             dependencies: [
@@ -100,5 +111,7 @@ let package = Package(
                 "Commands", "Demo", "KeyValue", "JSONKit", "Door", "CRMEvents", "EventStore", "Projections",
                 "CRMTestSupport",
             ]),
+        // Reading spreadsheets (fixtures written by real spreadsheet programs) and planning imports.
+        .testTarget(name: "ImporterTests", dependencies: ["Importer", "JSONKit"], resources: [.copy("Fixtures")]),
     ]
 )

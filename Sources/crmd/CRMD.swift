@@ -17,7 +17,7 @@ struct CRMD: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, SendCommand.self, ReplayCommand.self, VerifyCommand.self, RebuildCommand.self,
-            BackupCommand.self,
+            BackupCommand.self, ImportCommand.self,
             DemoCommand.self, ReportCommand.self, StatusCommand.self, SelftestCommand.self, SchemasCommand.self,
         ])
 }

@@ -90,6 +90,9 @@ final class SocketClient {
 
     deinit { close(fd) }
 
+    /// Bytes read past the last line returned.
+    private var buffered: [UInt8] = []
+
     /// Sends one request line and reads one response line.
     func roundTrip(_ request: JSON) throws -> JSON {
         var bytes = request.bytes()
@@ -100,13 +103,21 @@ final class SocketClient {
             guard n > 0 else { throw CLIError("the daemon closed the connection") }
             sent += n
         }
-        var response: [UInt8] = []
+        return try JSON.parse(try readLine())
+    }
+
+    /// The next response line (without its newline).
+    func readLine() throws -> [UInt8] {
         var chunk = [UInt8](repeating: 0, count: 65536)
-        while !response.contains(UInt8(ascii: "\n")) {
+        while true {
+            if let end = buffered.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(buffered[..<end])
+                buffered.removeSubrange(...end)
+                return line
+            }
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             guard n > 0 else { throw CLIError("the daemon closed the connection without answering") }
-            response += chunk[0..<n]
+            buffered += chunk[0..<n]
         }
-        return try JSON.parse(Array(response.prefix { $0 != UInt8(ascii: "\n") }))
     }
 }
