@@ -150,11 +150,13 @@ public struct Columns: Sendable {
         }
         var fields: [Int: Field] = [:]
         var taken = Set<Field>()
-        for (index, header) in headers.enumerated() {
-            let key = Field.comparable(header)
-            guard let field = mapped[key] ?? byName[key], !taken.contains(field) else { continue }
-            fields[index] = field
-            taken.insert(field)
+        // The mapping's columns first, so a column it names wins over one recognised by name.
+        for names in [mapped, byName] {
+            for (index, header) in headers.enumerated() where fields[index] == nil {
+                guard let field = names[Field.comparable(header)], !taken.contains(field) else { continue }
+                fields[index] = field
+                taken.insert(field)
+            }
         }
         let missing = kind.required.filter { !taken.contains($0) }
         guard missing.isEmpty else {

@@ -85,6 +85,20 @@ public enum TextEncoding: String, Sendable, CaseIterable {
         }
     }
 
+    /// `text` with the Arabic yeh and kaf that Windows-1256 forces on Persian text (it has no
+    /// Persian yeh; Excel writes ي for ی) turned back into the Persian letters the user typed.
+    public static func persianLetters(_ text: String) -> String {
+        String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.map { scalar in
+                    switch scalar.value {
+                    case 0x064A: "\u{06CC}"
+                    case 0x0643: "\u{06A9}"
+                    default: scalar
+                    }
+                }))
+    }
+
     /// Code points of bytes 0x80...0xFF in Windows-1256 (from the published code page).
     static let windows1256High: [UInt16] = [
         0x20AC, 0x067E, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,

@@ -84,7 +84,7 @@ public enum XLSXFile {
             case "\"": quoted.toggle()
             case "[": bracket = true
             case "]": bracket = false
-            case "d", "m", "y" where !quoted && !bracket: return true
+            case "d", "m", "y": if !quoted && !bracket { return true }
             default: continue
             }
         }

@@ -92,7 +92,8 @@ struct ImportCommand: AsyncParsableCommand {
         }
         let detected = TextEncoding.detect(bytes)
         let chosen = encoding ?? detected.encoding
-        let text = chosen.decode(bytes.dropFirst(chosen == detected.encoding ? detected.bom : 0))
+        let decoded = chosen.decode(bytes.dropFirst(chosen == detected.encoding ? detected.bom : 0))
+        let text = chosen == .windows1256 ? TextEncoding.persianLetters(decoded) : decoded
         let delimiter = CSVFile.delimiter(of: text)
         return (CSVFile.records(text, delimiter: delimiter), chosen, delimiter)
     }
