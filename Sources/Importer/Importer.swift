@@ -181,11 +181,15 @@ public final class Importer: @unchecked Sendable {
         }
         var registers: [(CustomerRecord, CRMRequest)] = []
         var updates: [(CustomerRecord, String)] = []
+        // The customer each fresh row turned out to be: its own, or the one it duplicates.
+        var customerOfRow: [Int: String] = [:]
         for (index, record) in fresh.enumerated() {
             let id = record.id ?? derivedID("c", "row \(record.row)")
+            customerOfRow[record.row] = id
             if existing[index].contains(id) {
                 summary.alreadyImported += 1
             } else if let other = existing[index].first {
+                customerOfRow[record.row] = other
                 for key in keys(record) { seen[key] = (other, record.row) }
                 if onDuplicate == .update { updates.append((record, other)) } else { summary.duplicates += 1 }
             } else {
@@ -206,7 +210,8 @@ public final class Importer: @unchecked Sendable {
                 summary.imported += 1
             }
         }
-        for (record, id, row) in ofEarlierRows {
+        for (record, earlierID, row) in ofEarlierRows {
+            let id = customerOfRow[row] ?? earlierID
             if rejectedRows.contains(row) {
                 reject(
                     Rejection(
@@ -221,8 +226,23 @@ public final class Importer: @unchecked Sendable {
         try await update(updates)
     }
 
-    /// Adds each row's phones and emails to its customer and sets the other fields it gives.
+    /// Adds each row's phones and emails to its customer and sets the other fields it gives;
+    /// rows of one customer in turn, so each merges onto what the one before it wrote.
     private func update(_ updates: [(CustomerRecord, String)]) async throws {
+        var pending = updates
+        while !pending.isEmpty {
+            var round: [(CustomerRecord, String)] = []
+            var later: [(CustomerRecord, String)] = []
+            var customers = Set<String>()
+            for update in pending {
+                if customers.insert(update.1).inserted { round.append(update) } else { later.append(update) }
+            }
+            try await updateOnce(round)
+            pending = later
+        }
+    }
+
+    private func updateOnce(_ updates: [(CustomerRecord, String)]) async throws {
         guard !updates.isEmpty else { return }
         let files = try await connection.send(updates.map { CRMRequest("customer.get", .object(["customerId": .string($0.1)])) })
         var edits: [(CustomerRecord, CRMRequest)] = []
