@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "Importer",
             dependencies: [
-                "JSONKit", "Projections", "Door",
+                "JSONKit", "Projections", "Door", "CRMEvents", "EventStore", "KeyValue",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),

@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 import Projections
 
@@ -108,9 +109,7 @@ public struct CellValues: Sendable {
     /// Tehran and in UTC), or now when that noon is still ahead.
     public func instant(_ text: String, now: Date = Date()) -> String? {
         let latin = CellValues.latinDigits(text).trimmingCharacters(in: .whitespaces)
-        if latin.count > 10, let exact = ISO8601DateFormatter().date(from: latin) {
-            return CellValues.rfc3339(exact)
-        }
+        if latin.count > 10, let exact = Timestamp(rfc3339: latin) { return exact.rfc3339 }
         guard let day = day(latin) else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
@@ -124,11 +123,7 @@ public struct CellValues: Sendable {
         return CellValues.rfc3339(date)
     }
 
-    static func rfc3339(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
-    }
+    static func rfc3339(_ date: Date) -> String { Timestamp(date).rfc3339 }
 
     // MARK: Amounts
 

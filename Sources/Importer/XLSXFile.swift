@@ -307,3 +307,92 @@ private final class SheetReader: NSObject, XMLParserDelegate {
         }
     }
 }
+
+extension XLSXFile {
+    /// A workbook of one sheet holding `rows`, every cell as text (so phone numbers keep their
+    /// leading zero and dates their written form), right to left when `rightToLeft`.
+    public static func workbook(_ rows: [[String]], sheetName: String = "crmd", rightToLeft: Bool = false) throws
+        -> Data
+    {
+        func escaped(_ text: String) -> String {
+            var out = ""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "&": out += "&amp;"
+                case "<": out += "&lt;"
+                case ">": out += "&gt;"
+                case "\"": out += "&quot;"
+                case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+                default:
+                    // Control characters are not allowed in XML 1.0 at all.
+                    if scalar.value >= 0x20 { out.unicodeScalars.append(scalar) }
+                }
+            }
+            return out
+        }
+        func columnName(_ index: Int) -> String {
+            var name = ""
+            var n = index + 1
+            while n > 0 {
+                let remainder = (n - 1) % 26
+                name = String(UnicodeScalar(UInt8(65 + remainder))) + name
+                n = (n - 1) / 26
+            }
+            return name
+        }
+        var sheet = """
+            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+            <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetViews><sheetView workbookViewId="0"\(rightToLeft ? " rightToLeft=\"1\"" : "")/></sheetViews><sheetData>
+            """
+        for (r, row) in rows.enumerated() {
+            sheet += "<row r=\"\(r + 1)\">"
+            for (c, cell) in row.enumerated() where !cell.isEmpty {
+                sheet += "<c r=\"\(columnName(c))\(r + 1)\" t=\"inlineStr\"><is><t xml:space=\"preserve\">\(escaped(cell))</t></is></c>"
+            }
+            sheet += "</row>"
+        }
+        sheet += "</sheetData></worksheet>"
+        let parts: [(String, String)] = [
+            (
+                "[Content_Types].xml",
+                """
+                <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+                <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>
+                """
+            ),
+            (
+                "_rels/.rels",
+                """
+                <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+                <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>
+                """
+            ),
+            (
+                "xl/workbook.xml",
+                """
+                <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+                <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="\(escaped(sheetName))" sheetId="1" r:id="rId1"/></sheets></workbook>
+                """
+            ),
+            (
+                "xl/_rels/workbook.xml.rels",
+                """
+                <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+                <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>
+                """
+            ),
+            ("xl/worksheets/sheet1.xml", sheet),
+        ]
+        let archive = try Archive(data: Data(), accessMode: .create)
+        for (path, text) in parts {
+            let bytes = Data(text.utf8)
+            try archive.addEntry(
+                with: path, type: .file, uncompressedSize: Int64(bytes.count), compressionMethod: .deflate
+            ) { position, size in
+                bytes.subdata(in: Int(position)..<Int(position) + size)
+            }
+        }
+        guard let data = archive.data else { throw SpreadsheetError(description: "the workbook could not be written") }
+        return data
+    }
+}

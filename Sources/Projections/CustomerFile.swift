@@ -373,6 +373,13 @@ public struct CustomerFile: Sendable {
         return next.map(JSON.object) ?? .null
     }
 
+    /// The interactions in the order they happened (stable on the order they were recorded):
+    /// a call entered today about last week sits where last week is.
+    var interactionsByBusinessTime: [JSON] {
+        let times = interactions.map { Timestamp(rfc3339: $0["at"]?.stringValue ?? "")?.microsecondsSince1970 ?? 0 }
+        return interactions.indices.sorted { (times[$0], $0) < (times[$1], $1) }.map { interactions[$0] }
+    }
+
     /// The whole file as the `customer.get` result.
     public var json: JSON {
         var object: JSONObject = ["customerId": .string(customerId), "asOfPosition": .int(Int64(asOfPosition))]
@@ -383,7 +390,7 @@ public struct CustomerFile: Sendable {
         object["registeredAt"] = registeredAt.map(JSON.string) ?? .null
         object["contacts"] = .array(contacts.map { .object($0.value) })
         object["competitors"] = .array(competitors)
-        object["interactions"] = .array(interactions)
+        object["interactions"] = .array(interactionsByBusinessTime)
         object["lastContact"] = lastContact.map(JSON.object) ?? .null
         object["quotes"] = .array(quotes)
         object["proformas"] = .array(proformas)

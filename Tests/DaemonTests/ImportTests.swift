@@ -240,6 +240,84 @@ final class ImportTests: XCTestCase {
     }
 }
 
+extension ImportTests {
+    func testExportThenImportIntoAnEmptyDirectoryGivesTheSameCustomers() throws {
+        let source = try DaemonProcess(self)
+        let a = try staffed(source)
+        _ = try crmd(["import", "customers", try copy("customers-excel-1256.csv"), "--data", source.directory])
+        _ = try crmd(["import", "interactions", try copy("interactions-unicode-text.txt"), "--data", source.directory])
+        _ = try crmd(["import", "invoices", try copy("invoices-libreoffice.xlsx"), "--data", source.directory])
+        let scratch = NSTemporaryDirectory() + "crmd-export-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: scratch) }
+        // Exported while the daemon serves: CSV for customers and interactions, XLSX for invoices.
+        for (kind, format) in [("customers", "csv"), ("interactions", "csv"), ("invoices", "xlsx")] {
+            let export = try crmd([
+                "export", kind, "--format", format, "--output", "\(scratch)/\(kind).\(format)", "--data", source.directory,
+            ])
+            XCTAssertEqual(export.status, 0, export.errors)
+        }
+        let csv = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: scratch + "/customers.csv")))
+        XCTAssertEqual(Array(csv.prefix(3)), [0xEF, 0xBB, 0xBF], "a BOM, so Excel shows Persian")
+
+        let target = try DaemonProcess(self)
+        let b = try staffed(target)
+        for (kind, format) in [("customers", "csv"), ("interactions", "csv"), ("invoices", "xlsx")] {
+            let run = try crmd(["import", kind, "\(scratch)/\(kind).\(format)", "--data", target.directory])
+            XCTAssertTrue(run.output.contains(" 0 rejected"), "\(kind): \(run.output) \(run.errors)")
+        }
+        let ids = CSVFile.records(TextEncoding.utf8.decode(csv.dropFirst(3))).dropFirst().map { $0[0] }
+        XCTAssertEqual(ids.count, 4, "the four customers the fixture imports")
+        for id in ids {
+            let before = try XCTUnwrap(a.call("customer.get", #"{"customerId": "\#(id)"}"#)["result"])
+            let after = try XCTUnwrap(b.call("customer.get", #"{"customerId": "\#(id)"}"#)["result"], id)
+            for field in ["name", "kind", "phones", "emails", "tags", "address", "birthday", "agentId", "registeredAt"] {
+                XCTAssertEqual(after[field], before[field], "\(id) \(field)")
+            }
+            XCTAssertEqual(after["source"]?["channel"], before["source"]?["channel"], id)
+            func interactions(_ file: JSON) -> [[JSON?]] {
+                (file["interactions"]?.arrayValue ?? []).map { [$0["kind"], $0["at"], $0["text"], $0["direction"], $0["agentId"]] }
+            }
+            XCTAssertEqual(interactions(after), interactions(before), id)
+            func invoices(_ file: JSON) -> [[JSON?]] {
+                (file["invoices"]?.arrayValue ?? []).map { [$0["invoiceId"], $0["issuedAt"], $0["total"], $0["paid"], $0["dueAt"]] }
+            }
+            XCTAssertEqual(invoices(after), invoices(before), id)
+        }
+    }
+
+    func testTheSubjectAccessPackageOpensEverythingAndIsRefusedForTheForgotten() throws {
+        let daemon = try DaemonProcess(self)
+        let c = try staffed(daemon)
+        _ = try crmd(["import", "customers", try copy("customers-excel-1256.csv"), "--data", daemon.directory])
+        _ = try crmd(["import", "interactions", try copy("interactions-unicode-text.txt"), "--data", daemon.directory])
+        let id = try XCTUnwrap(customer(c, phone: "09123456789")?["customerId"]?.stringValue)
+        let package = try crmd(["export", "customer", id, "--data", daemon.directory])
+        XCTAssertEqual(package.status, 0, package.errors)
+        let document = try JSON.parse(package.output)
+        XCTAssertEqual(document["subject"]?.stringValue, id)
+        XCTAssertEqual(document["file"]?["name"], "رضا رضایی")
+        let events = document["events"]?.arrayValue ?? []
+        XCTAssertEqual(events.map { $0["type"]?.stringValue }, ["CustomerRegistered", "CallLogged", "SmsLogged"])
+        XCTAssertEqual(events[0]["data"]?["name"], "رضا رضایی", "personal data opened, not the sealed text")
+        XCTAssertEqual(events[1]["data"]?["text"], "قیمت چاپگر را پرسید")
+        XCTAssertEqual(events[1]["at"], "2023-04-21T07:00:00.000000Z")
+        XCTAssertNotNil(events[1]["recordedAt"]?.stringValue)
+        let position = try XCTUnwrap(events[0]["position"]?.intValue)
+        let stored = c.call("log.read", #"{"from": \#(position), "limit": 1}"#)["result"]?["events"]?.arrayValue?.first
+        XCTAssertEqual(events[0]["recordedBy"], stored?["actor"]?["principal"], "who recorded it, as the log says")
+        XCTAssertNotNil(events[0]["recordedBy"]?.stringValue)
+        XCTAssertFalse(package.output.contains("\"v1."), "no sealed value is left closed")
+
+        XCTAssertEqual(c.call("customer.forget", #"{"customerId": "\#(id)", "reason": "customer_request"}"#)["ok"], true)
+        let refused = try crmd(["export", "customer", id, "--data", daemon.directory])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.errors.contains("was forgotten"), refused.errors)
+        let sheet = try crmd(["export", "customers", "--data", daemon.directory])
+        XCTAssertFalse(sheet.output.contains(id), "an erased customer is not exported")
+    }
+}
+
 /// A value shared with a reader thread.
 final class SharedBox<Value>: @unchecked Sendable {
     private var value: Value
