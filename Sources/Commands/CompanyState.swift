@@ -20,6 +20,8 @@ struct CompanyState: Sendable, Equatable {
         var role: String
         var hiredAt: Timestamp
         var left = false
+        /// When they left (business time).
+        var leftAt: Timestamp?
     }
     struct Product: Sendable, Equatable {
         /// Its list prices by business time, oldest first: a back-dated quote is priced as the
@@ -197,6 +199,7 @@ struct CompanyState: Sendable, Equatable {
             agents[e.agentId] = Agent(role: e.role, hiredAt: at)
         case .agentLeft(let e):
             agents[e.agentId]?.left = true
+            agents[e.agentId]?.leftAt = at
         case .branchOpened(let e):
             branches.insert(e.branchId)
         case .targetSet(let e):

@@ -91,7 +91,7 @@ enum DealOps {
 
     static func open(_ args: Open, _ context: DecisionContext) throws(WireError) -> Decision {
         _ = try context.customer(args.customerId)
-        let agentId = try context.activeAgent(args.agentId)
+        let agentId = try context.recordingAgent(args.agentId)
         let pipelineId = args.pipelineId ?? "default"
         guard let stages = context.state.stages(of: pipelineId) else {
             throw .notFound("pipeline", pipelineId, path: "/pipelineId")

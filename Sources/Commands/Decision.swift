@@ -127,6 +127,25 @@ struct DecisionContext {
         return id
     }
 
+    /// The agent id to record on a fact (the argument, else the acting principal): an agent of
+    /// the company when the fact happened. History entered late may name staff who have left
+    /// since, as long as it happened before they left.
+    func recordingAgent(_ given: String?, path: String = "/agentId") throws(WireError) -> String {
+        let id = given ?? command.actor.principal
+        guard let agent = state.agents[id] else {
+            if given == nil { throw .invalid(path, "is required when the request is not sent as an agent") }
+            throw .rule("agent_outside_company", "\(id) is not an agent of the company", path: path)
+        }
+        if agent.left, at >= agent.leftAt ?? at {
+            throw .rule(
+                "agent_outside_company",
+                "agent \(id) left the company on \((agent.leftAt ?? at).rfc3339); a fact after that is not theirs",
+                path: path)
+        }
+        read.streams.insert(AggregateKind.agent.stream(try! EntityID(id)))
+        return id
+    }
+
     /// Notes that the decision relied on `stream`'s current state.
     func relied(on kind: AggregateKind, _ id: String) {
         if let entity = try? EntityID(id) { read.streams.insert(kind.stream(entity)) }

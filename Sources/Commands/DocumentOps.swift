@@ -142,7 +142,7 @@ enum DocumentOps {
 
     static func give(_ args: Give, _ context: DecisionContext) throws(WireError) -> Decision {
         _ = try context.customer(args.customerId)
-        let agentId = try context.activeAgent(args.agentId)
+        let agentId = try context.recordingAgent(args.agentId)
         let id = context.newID(args.quoteId, prefix: "q")
         guard context.state.quotes[id] == nil else {
             throw WireError(.conflict, "quote \(id) already exists", path: "/quoteId")
@@ -163,7 +163,7 @@ enum DocumentOps {
 
     static func issue(_ kind: AggregateKind, _ args: Issue, _ context: DecisionContext) throws(WireError) -> Decision {
         _ = try context.customer(args.customerId)
-        let agentId = try context.activeAgent(args.agentId)
+        let agentId = try context.recordingAgent(args.agentId)
         let idField = kind == .invoice ? "invoiceId" : "proformaId"
         let id = context.newID(
             kind == .invoice ? args.invoiceId : args.proformaId, prefix: kind == .invoice ? "i" : "f")

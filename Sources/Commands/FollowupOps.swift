@@ -61,7 +61,7 @@ enum FollowupOps {
 
     static func schedule(_ args: Schedule, _ context: DecisionContext) throws(WireError) -> Decision {
         _ = try context.customer(args.customerId)
-        let agentId = try context.activeAgent(args.agentId)
+        let agentId = try context.recordingAgent(args.agentId)
         _ = try context.time(args.due, path: "/due")
         let state = context.state
         if let id = args.dealId, state.deals[id]?.customerId != args.customerId {
@@ -104,7 +104,7 @@ enum FollowupOps {
 
     static func complete(_ args: Complete, _ context: DecisionContext) throws(WireError) -> Decision {
         let followup = try pending(args.followupId, context)
-        let agentId = try context.activeAgent(
+        let agentId = try context.recordingAgent(
             args.agentId ?? (context.state.agents[context.command.actor.principal] == nil ? followup.agentId : nil))
         let key = try context.key(forCustomer: followup.customerId)
         return context.write(

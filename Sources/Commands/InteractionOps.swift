@@ -53,7 +53,7 @@ enum InteractionOps {
 
     static func log(_ kind: InteractionKind, _ args: Log, _ context: DecisionContext) throws(WireError) -> Decision {
         let customer = try context.customer(args.customerId)
-        let agentId = try context.activeAgent(args.agentId)
+        let agentId = try context.recordingAgent(args.agentId)
         let id = context.newID(args.interactionId, prefix: String(kind.rawValue.prefix(1)))
         guard !context.state.interactions.contains(id) else {
             throw WireError(.conflict, "interaction \(id) already exists", path: "/interactionId")

@@ -230,4 +230,23 @@ final class BusinessTimeTests: XCTestCase {
             "price_before_product", "product.reprice",
             #"{"productId": "scanner", "unitPrice": {"amount": 85000000, "currency": "IRR"}, "at": "2026-04-01T00:00:00Z"}"#)
     }
+
+    func testHistoryMayNameStaffWhoHaveLeftSinceButNotAfterTheyLeft() async throws {
+        try await company.seed()
+        try await company.register("c1", agent: "ali")
+        clock.set("2026-07-01T10:00:00Z")
+        try await company.send(
+            "agent.leave", #"{"agentId": "maryam", "successorId": "ali", "at": "2026-06-15T00:00:00Z"}"#)
+        try await company.send(
+            "call.log", #"{"customerId": "c1", "agentId": "maryam", "direction": "inbound", "at": "2026-06-10T10:00:00Z"}"#)
+        try await company.send(
+            "invoice.issue",
+            #"{"invoiceId": "i1", "customerId": "c1", "agentId": "maryam", "at": "2026-06-11T10:00:00Z", "lines": [{"productId": "toner", "quantity": 1}], "dueAt": "2026-07-21T00:00:00Z"}"#)
+        await company.assertRule(
+            "agent_outside_company", "call.log",
+            #"{"customerId": "c1", "agentId": "maryam", "direction": "inbound", "at": "2026-06-20T10:00:00Z"}"#)
+        await company.assertRule(
+            "agent_outside_company", "customer.register",
+            #"{"customerId": "c2", "name": "نو", "agentId": "maryam", "at": "2026-06-05T00:00:00Z"}"#)
+    }
 }
