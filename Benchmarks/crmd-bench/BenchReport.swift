@@ -24,11 +24,45 @@ struct BenchReport {
     var verifyRate: Double
     var projections: ProjectionMeasurement
     var scaling: [ScalingRow]
+    var imports: ImportMeasurement
 
     /// The report as BENCHMARKS.md holds it.
     func markdown() -> String {
         appendsSection() + commandsSection() + socketSection() + readSection() + projectionsSection() + verifySection()
-            + scalingSection()
+            + scalingSection() + importSection()
+    }
+
+    /// `crmd import` through the daemon beside the daemon's own command rate.
+    private func importSection() -> String {
+        let ratio = imports.rate / imports.registerRate
+        var out = """
+
+            ## Import (issue: bring your history)
+
+            A generated CSV of \(imports.rows) customers (Persian names, phones, emails, Jalali registration
+            dates) imported with `crmd import customers` through a fresh daemon: the importer reads and
+            checks every row, looks each customer's phone and email up for duplicates, and registers it,
+            \(256) rows per window. Baseline: the same daemon build's `customer.register` over the socket
+            from \(imports.baselineConnections) closed-loop connections, measured in the same run.
+
+            | rows | seconds | import rows/s | customer.register/s | import / register |
+            |---:|---:|---:|---:|---:|
+            | \(imports.rows) | \(String(format: "%.1f", imports.seconds)) | \(Int(imports.rate)) | \(Int(imports.registerRate)) | \(String(format: "%.0f", 100 * ratio))% |
+
+            Goal: at least 50% of the daemon's command rate. This run: \(ratio >= 0.5 ? "met" : "not met").
+
+            A demo company's history (`crmd demo --customers \(arguments.historyCustomers) --years 3`) exported with
+            `crmd export` and imported, file by file, into an empty company with the same staff:
+
+            | file | rows | seconds | rows/s | summary |
+            |---|---:|---:|---:|---|
+
+            """
+        for row in imports.history {
+            out +=
+                "| \(row.kind) | \(row.rows) | \(String(format: "%.1f", row.seconds)) | \(Int(Double(row.rows) / max(row.seconds, 0.001))) | \(row.summary) |\n"
+        }
+        return out
     }
 
     /// The run's header, and durable appends against raw LMDB and SQLite.

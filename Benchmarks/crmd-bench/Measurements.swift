@@ -16,10 +16,14 @@ struct BenchArguments {
     var mergeThreshold = StoreOptions().indexMergeThreshold
     var rebuildSizes = [250_000, 1_000_000]
     var scalingSizes = [100_000, 1_000_000, 10_000_000]
+    /// Customer rows of the generated import file.
+    var importRows = 100_000
+    /// Customers of the demo company whose history is exported and imported.
+    var historyCustomers = 8_000
     /// Parts to run when iterating on one of them (`--only socket,commands`); a partial run writes no report.
     var only: Set<String>?
 
-    /// Whether `part` (appends, commands, socket, read, projections, scaling) runs.
+    /// Whether `part` (appends, commands, socket, read, projections, scaling, import) runs.
     func runs(_ part: String) -> Bool { only?.contains(part) ?? true }
 
     init<S: Sequence<String>>(_ arguments: S) {
@@ -35,6 +39,8 @@ struct BenchArguments {
                 rebuildSizes = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? rebuildSizes
             case "--scaling-sizes":
                 scalingSizes = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? scalingSizes
+            case "--import-rows": importRows = iterator.next().flatMap(Int.init) ?? importRows
+            case "--history-customers": historyCustomers = iterator.next().flatMap(Int.init) ?? historyCustomers
             case "--only":
                 only = iterator.next().map { Set($0.split(separator: ",").map(String.init)) }
             case "--connections":
@@ -45,7 +51,7 @@ struct BenchArguments {
                 FileHandle.standardError.write(
                     Data(
                         """
-                        usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--connections 1,16,128] [--merge-threshold N] [--rebuild-sizes 250000,1000000] [--scaling-sizes 100000,1000000,10000000] [--only appends,commands,socket,read,projections,scaling]
+                        usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--connections 1,16,128] [--merge-threshold N] [--rebuild-sizes 250000,1000000] [--scaling-sizes 100000,1000000,10000000] [--import-rows N] [--history-customers N] [--only appends,commands,socket,read,projections,scaling,import]
 
                         """.utf8))
                 exit(2)

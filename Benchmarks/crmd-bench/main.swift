@@ -64,10 +64,12 @@ let scaling =
         seconds: min(arguments.seconds, 4))
 try? FileManager.default.removeItem(atPath: "\(scratch)/scaling")
 
+let imports = try runImport(arguments)
+
 let report = BenchReport(
     arguments: arguments, payload: payload, appends: appendRows, commands: commands,
     commandClients: commandClients, socket: socketRows, read: read, verifyRate: verify,
-    projections: projections, scaling: scaling
+    projections: projections, scaling: scaling, imports: imports
 ).markdown()
 print(report)
 if let output = arguments.output {
@@ -115,6 +117,19 @@ func runSocket(_ arguments: BenchArguments) async throws -> [SocketMeasurement] 
     return rows
 }
 
+/// `crmd import` through the daemon beside the daemon's `customer.register` rate, and a demo
+/// company's history brought into an empty one.
+func runImport(_ arguments: BenchArguments) throws -> ImportMeasurement {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+        "crmd"
+    ).path
+    defer { try? FileManager.default.removeItem(atPath: "\(scratch)/import") }
+    return try measureImport(
+        directory: "\(scratch)/import", binary: binary, rows: arguments.importRows,
+        connections: arguments.connections.max() ?? 128, maxSeconds: arguments.seconds,
+        historyCustomers: arguments.historyCustomers)
+}
+
 /// A demo company's history, then rebuilds at each of the rebuild sizes.
 func runProjections(_ arguments: BenchArguments) async throws -> ProjectionMeasurement {
     log("projections: a demo company's history, then rebuilds at \(arguments.rebuildSizes) events ...")
@@ -132,6 +147,7 @@ func partialRun(_ arguments: BenchArguments) async throws -> Never {
     if arguments.runs("commands") { _ = try await runCommands(arguments) }
     if arguments.runs("socket") { _ = try await runSocket(arguments) }
     if arguments.runs("projections") { _ = try await runProjections(arguments) }
+    if arguments.runs("import") { _ = try runImport(arguments) }
     if arguments.runs("scaling") {
         log("scaling: one log grown to \(arguments.scalingSizes) events ...")
         _ = try await measureScaling(

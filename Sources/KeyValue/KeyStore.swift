@@ -72,21 +72,76 @@ public final class KeyStore: @unchecked Sendable {
 
     /// Returns `owner`'s key, storing `make()` durably first when it has none.
     ///
-    /// Throws `invalidRequest` for an owner whose key was destroyed: their data stays erased.
+    /// New keys are group-committed: callers that arrive while a batch is being written wait
+    /// and go together in the next one, so a hundred concurrent registrations cost a few
+    /// flushes of the disk, not a hundred. Throws `invalidRequest` for an owner whose key was
+    /// destroyed: their data stays erased.
     public func keyCreatingIfNeeded(for owner: String, _ make: () -> [UInt8]) throws -> [UInt8] {
-        try lock.exclusive {
-            try EventStore.storageCall {
-                try environment.write { txn in
-                    let name = Array(owner.utf8)
-                    if let existing = try txn.withValue(keys, key: name, { $0.map { Array($0) } }) { return existing }
-                    if try txn.withValue(destroyed, key: name, { $0 != nil }) {
-                        throw StoreError.invalidRequest("the key of \(owner) was destroyed; no new key is issued")
+        if let existing = try key(for: owner) { return existing }
+        let candidate = make()
+        batches.lock()
+        let mine = openBatch
+        mine.requests.append((owner, candidate))
+        while !mine.written {
+            if flushing {
+                batches.wait()
+                continue
+            }
+            flushing = true
+            let batch = openBatch
+            openBatch = KeyBatch()
+            batches.unlock()
+            write(batch)
+            batches.lock()
+            batch.written = true
+            flushing = false
+            batches.broadcast()
+        }
+        batches.unlock()
+        return try mine.outcome(owner)
+    }
+
+    /// Keys waiting for the next group commit, and the outcome of each once it is written.
+    private final class KeyBatch: @unchecked Sendable {
+        // @unchecked: touched only under `batches` or by the one thread writing it.
+        var requests: [(owner: String, key: [UInt8])] = []
+        var results: [String: Result<[UInt8], Error>] = [:]
+        var written = false
+
+        func outcome(_ owner: String) throws -> [UInt8] {
+            guard let result = results[owner] else { throw StoreError.closed }
+            return try result.get()
+        }
+    }
+
+    private let batches = NSCondition()
+    private var openBatch = KeyBatch()
+    private var flushing = false
+
+    /// Writes a batch in one durable transaction; an existing key wins over a new one, a
+    /// destroyed owner gets none.
+    private func write(_ batch: KeyBatch) {
+        do {
+            try lock.exclusive {
+                try EventStore.storageCall {
+                    try environment.write { txn in
+                        for (owner, candidate) in batch.requests where batch.results[owner] == nil {
+                            let name = Array(owner.utf8)
+                            if let existing = try txn.withValue(keys, key: name, { $0.map { Array($0) } }) {
+                                batch.results[owner] = .success(existing)
+                            } else if try txn.withValue(destroyed, key: name, { $0 != nil }) {
+                                batch.results[owner] = .failure(
+                                    StoreError.invalidRequest("the key of \(owner) was destroyed; no new key is issued"))
+                            } else {
+                                try txn.put(keys, key: name, value: candidate)
+                                batch.results[owner] = .success(candidate)
+                            }
+                        }
                     }
-                    let key = make()
-                    try txn.put(keys, key: name, value: key)
-                    return key
                 }
             }
+        } catch {
+            for (owner, _) in batch.requests { batch.results[owner] = .failure(error) }
         }
     }
 
