@@ -84,6 +84,9 @@ public final class CommandService: Sendable {
                 }
                 throw error
             }
+            // A key stored meanwhile by a racing decision for the same customer wins; this
+            // decision sealed with its own, so it is made again with the stored one.
+            guard try await storeKeys(decision.newKeys) else { continue }
             let encoded = decision.encoded
             let request = AppendRequest(
                 appends: encoded, conditions: decision.conditions, actor: context.actor, requestId: context.requestId,
@@ -115,6 +118,22 @@ public final class CommandService: Sendable {
             }
         }
         throw WireError(.conflict, "\(op) lost the race for its streams \(CommandService.maxAttempts) times; try again")
+    }
+
+    /// Stores the keys a decision made; false when another key was stored first for an owner.
+    private func storeKeys(_ newKeys: [(owner: String, bytes: [UInt8])]) async throws(WireError) -> Bool {
+        for (owner, bytes) in newKeys {
+            do {
+                guard try await keys.storeKey(bytes, for: owner) == bytes else { return false }
+            } catch StoreError.invalidRequest {
+                throw .rule("customer_forgotten", "\(owner) belonged to a forgotten customer and cannot be reused")
+            } catch let error as StoreError {
+                throw WireError(error)
+            } catch {
+                throw WireError(.internal, "\(error)")
+            }
+        }
+        return true
     }
 
     /// The `at` a dated command was given, parsed (the schema checked only its shape).

@@ -153,19 +153,26 @@ enum CustomerOps {
             throw .notFound("branch", branchId, path: "/branchId")
         }
         if let birthday = args.birthday { try context.date(birthday, path: "/birthday") }
+        // The key is made here and stored by the service once the state's lock is released (see
+        // `Decision.newKeys`): storing it is a disk flush, which must not hold every other decision.
+        let owner = CommandService.keyOwner(id)
         var key: DataKey
+        var newKeys: [(owner: String, bytes: [UInt8])] = []
         do {
-            let owner = CommandService.keyOwner(id)
-            key = DataKey(
-                owner: owner,
-                bytes: try context.keys.keyCreatingIfNeeded(for: owner) {
-                    DataKey.generate(owner: owner, entropy: context.entropy).bytes
-                })
+            if try context.keys.isDestroyed(owner) {
+                throw WireError.rule(
+                    "customer_forgotten", "customer id \(id) belonged to a forgotten customer and cannot be reused",
+                    path: "/customerId")
+            }
+            if let existing = try context.keys.key(for: owner) {
+                key = DataKey(owner: owner, bytes: existing)
+            } else {
+                key = DataKey.generate(owner: owner, entropy: context.entropy)
+                newKeys.append((owner, key.bytes))
+            }
             key.entropy = context.entropy
-        } catch StoreError.invalidRequest {
-            throw .rule(
-                "customer_forgotten", "customer id \(id) belonged to a forgotten customer and cannot be reused",
-                path: "/customerId")
+        } catch let error as WireError {
+            throw error
         } catch let error as StoreError {
             throw WireError(error)  // a full disk is `unavailable`, not a forgotten customer
         } catch {
@@ -180,7 +187,9 @@ enum CustomerOps {
                 CustomerSource(channel: $0.channel, campaign: $0.campaign, referrer: $0.referrer.map(key.seal))
             },
             agentId: agentId, branchId: args.branchId, tags: args.tags ?? [])
-        return context.write(stream, id: id, [.customerRegistered(event)])
+        var decision = context.write(stream, id: id, [.customerRegistered(event)])
+        decision.newKeys = newKeys
+        return decision
     }
 
     /// Emits one `CustomerFieldEdited` per field whose value changes, sealed where personal.

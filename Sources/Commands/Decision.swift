@@ -27,6 +27,9 @@ struct Decision: Sendable {
     var appends: [Append]
     /// Streams the decision relied on but does not write, with the versions it saw.
     var conditions: [StreamCondition] = []
+    /// Data keys the decision made and sealed with, to be stored durably before its events are
+    /// appended (outside the state's lock, group-committed with other decisions' keys).
+    var newKeys: [(owner: String, bytes: [UInt8])] = []
 
     /// The appends as the store takes them.
     var encoded: [StreamAppend] {

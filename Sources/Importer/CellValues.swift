@@ -11,10 +11,23 @@ public struct CellValues: Sendable {
     /// Rials per unit of the file's amounts: 1 for rials, 10 for tomans.
     public let rialsPerUnit: Int64
 
+    /// Calendars made once: making one per cell cost more than reading the cell.
+    let persianUTC: Calendar
+    let gregorianUTC: Calendar
+    let local: Calendar
+
     /// Reads values of a file whose times are in `timeZone` and amounts in rials or tomans.
     public init(timeZone: TimeZone, rialsPerUnit: Int64 = 1) {
         self.timeZone = timeZone
         self.rialsPerUnit = rialsPerUnit
+        var persian = Calendar(identifier: .persian)
+        persian.timeZone = TimeZone(identifier: "UTC")!
+        persianUTC = persian
+        var gregorian = Calendar(identifier: .gregorian)
+        gregorian.timeZone = TimeZone(identifier: "UTC")!
+        gregorianUTC = gregorian
+        gregorian.timeZone = timeZone
+        local = gregorian
     }
 
     /// `text` with every digit made Latin and the Arabic decimal separator a point.
@@ -81,15 +94,12 @@ public struct CellValues: Sendable {
         }
         if year < 1700 {
             // Jalali: convert through Foundation's Persian calendar at noon, far from any edge.
-            var persian = Calendar(identifier: .persian)
-            persian.timeZone = TimeZone(identifier: "UTC")!
+            let persian = persianUTC
             guard (1...12).contains(month), (1...31).contains(day),
                 let date = persian.date(from: DateComponents(year: year, month: month, day: day, hour: 12)),
                 persian.component(.day, from: date) == day
             else { return nil }
-            var gregorian = Calendar(identifier: .gregorian)
-            gregorian.timeZone = TimeZone(identifier: "UTC")!
-            let g = gregorian.dateComponents([.year, .month, .day], from: date)
+            let g = gregorianUTC.dateComponents([.year, .month, .day], from: date)
             return Day(year: g.year!, month: g.month!, day: g.day!, time: time)
         }
         guard (1...12).contains(month), (1...CellValues.daysIn(month, year)).contains(day) else { return nil }
@@ -111,8 +121,7 @@ public struct CellValues: Sendable {
         let latin = CellValues.latinDigits(text).trimmingCharacters(in: .whitespaces)
         if latin.count > 10, let exact = Timestamp(rfc3339: latin) { return exact.rfc3339 }
         guard let day = day(latin) else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
+        let calendar = local
         let (hour, minute, second) = day.time ?? (12, 0, 0)
         guard
             let date = calendar.date(
@@ -138,6 +147,11 @@ public struct CellValues: Sendable {
             latin = latin.replacingOccurrences(of: word, with: "")
             perUnit = rials
         }
+        return CellValues.amount(latin, perUnit: perUnit)
+    }
+
+    /// The digits of `latin` (separators skipped, a zero fraction allowed) times `perUnit`.
+    static func amount(_ latin: String, perUnit: Int64) -> Int64? {
         var digits = ""
         var fraction = ""
         var inFraction = false
@@ -156,8 +170,7 @@ public struct CellValues: Sendable {
 
     /// A whole quantity (any digits, thousands separators), nil when it is not one.
     public func quantity(_ text: String) -> Int64? {
-        let saved = CellValues(timeZone: timeZone, rialsPerUnit: 1)
-        return saved.rials(text)
+        CellValues.amount(CellValues.latinDigits(text).lowercased(), perUnit: 1)
     }
 
     // MARK: Contacts

@@ -54,11 +54,17 @@ public final class Importer: @unchecked Sendable {
     private var seen: [String: (id: String, row: Int)] = [:]
     /// Customers found by phone, by phone key.
     private var byPhone: [String: [String]] = [:]
+    /// The customer each customer row turned out to be: its own, or the one it duplicates.
+    private var customerOfRow: [Int: String] = [:]
+    /// Customer rows whose registration was refused.
+    private var rejectedRows = Set<Int>()
+    /// Rows that update a customer on file, waiting for their window to complete.
+    private var pendingUpdates: [(CustomerRecord, String)] = []
 
     /// Prepares an import of `table` (row 1 the header) read as `kind`.
     public init(
         kind: ImportKind, table: [[String]], columns: Columns, values: CellValues, defaults: [Field: String] = [:],
-        connection: CRMConnection, fileHash: String, onDuplicate: DuplicatePolicy = .skip, window: Int = 256
+        connection: CRMConnection, fileHash: String, onDuplicate: DuplicatePolicy = .skip, window: Int = 1024
     ) {
         self.kind = kind
         self.table = table
@@ -128,19 +134,44 @@ public final class Importer: @unchecked Sendable {
 
     // MARK: Customers
 
+    /// One window of customer rows, read and checked against the file's earlier rows, with the
+    /// lookups that find customers already in the CRM.
+    private struct CustomerWindow {
+        var rows = 0
+        var fresh: [CustomerRecord] = []
+        var ofEarlierRows: [(record: CustomerRecord, id: String, row: Int)] = []
+        var lookups: [(index: Int, request: CRMRequest)] = []
+    }
+
+    /// Windows are pipelined: the lookups of the next window travel with the registrations of
+    /// this one, so the daemon answers reads while the registrations' flush is under way.
     private func importCustomers(_ rows: [(number: Int, cells: [String])], _ progress: (Int, Int) -> Void)
         async throws
     {
+        let starts = Array(stride(from: 0, to: rows.count, by: window))
+        guard !starts.isEmpty else { return }
+        func slice(_ k: Int) -> ArraySlice<(number: Int, cells: [String])> {
+            rows[starts[k]..<min(starts[k] + window, rows.count)]
+        }
+        var current = plan(slice(0))
+        var found = try await connection.send(current.lookups.map(\.request))
         var done = 0
-        for start in stride(from: 0, to: rows.count, by: window) {
-            let slice = rows[start..<min(start + window, rows.count)]
-            var records: [CustomerRecord] = []
-            for (number, cells) in slice {
-                do { records.append(try reader.customer(cells, number)) } catch { reject(error) }
+        for k in starts.indices {
+            let registers = classify(current, found)
+            var batch = registers.map(\.1)
+            var next: CustomerWindow?
+            if k + 1 < starts.count {
+                next = plan(slice(k + 1))
+                batch += next!.lookups.map(\.request)
             }
-            try await importCustomerWindow(records)
-            done += slice.count
+            let answers = try await connection.send(batch)
+            try await complete(current, registers, Array(answers.prefix(registers.count)))
+            done += current.rows
             progress(done, rows.count)
+            if let next {
+                current = next
+                found = Array(answers.dropFirst(registers.count))
+            }
         }
     }
 
@@ -148,27 +179,38 @@ public final class Importer: @unchecked Sendable {
         record.phones.map { "phone:" + CellValues.phoneKey($0) } + record.emails.map { "email:" + $0 }
     }
 
-    private func importCustomerWindow(_ records: [CustomerRecord]) async throws {
-        // Duplicates of earlier rows of the file, then of customers already in the CRM.
-        var fresh: [CustomerRecord] = []
-        var ofEarlierRows: [(CustomerRecord, String, Int)] = []
-        for record in records {
+    /// Reads a window's rows and sets aside duplicates of the file's earlier rows.
+    private func plan(_ slice: ArraySlice<(number: Int, cells: [String])>) -> CustomerWindow {
+        var window = CustomerWindow(rows: slice.count)
+        for (number, cells) in slice {
+            let record: CustomerRecord
+            do { record = try reader.customer(cells, number) } catch {
+                reject(error)
+                continue
+            }
             let id = record.id ?? derivedID("c", "row \(record.row)")
             if let earlier = keys(record).lazy.compactMap({ self.seen[$0] }).first, earlier.id != id {
-                ofEarlierRows.append((record, earlier.id, earlier.row))
+                window.ofEarlierRows.append((record, earlier.id, earlier.row))
                 continue
             }
             for key in keys(record) { seen[key] = (id, record.row) }
-            fresh.append(record)
+            let index = window.fresh.count
+            window.fresh.append(record)
+            for phone in record.phones {
+                window.lookups.append((index, CRMRequest("customer.find", .object(["phone": .string(phone)]))))
+            }
+            for email in record.emails {
+                window.lookups.append((index, CRMRequest("customer.find", .object(["email": .string(email)]))))
+            }
         }
-        var lookups: [(Int, CRMRequest)] = []
-        for (index, record) in fresh.enumerated() {
-            for phone in record.phones { lookups.append((index, CRMRequest("customer.find", .object(["phone": .string(phone)])))) }
-            for email in record.emails { lookups.append((index, CRMRequest("customer.find", .object(["email": .string(email)])))) }
-        }
-        let found = try await connection.send(lookups.map(\.1))
-        var existing = Array(repeating: [String](), count: fresh.count)
-        for ((index, request), answer) in zip(lookups, found) {
+        return window
+    }
+
+    /// What each fresh row is, given the customers its lookups found: new (a registration to
+    /// send), written by an earlier run of this file, or a duplicate of a customer on file.
+    private func classify(_ window: CustomerWindow, _ found: [CRMAnswer]) -> [(CustomerRecord, CRMRequest)] {
+        var existing = Array(repeating: [String](), count: window.fresh.count)
+        for ((index, request), answer) in zip(window.lookups, found) {
             let phoneKey = request.args["phone"]?.stringValue.map(CellValues.phoneKey)
             for customer in answer.result?["customers"]?.arrayValue ?? [] {
                 guard let id = customer["customerId"]?.stringValue, !existing[index].contains(id) else { continue }
@@ -180,10 +222,7 @@ public final class Importer: @unchecked Sendable {
             }
         }
         var registers: [(CustomerRecord, CRMRequest)] = []
-        var updates: [(CustomerRecord, String)] = []
-        // The customer each fresh row turned out to be: its own, or the one it duplicates.
-        var customerOfRow: [Int: String] = [:]
-        for (index, record) in fresh.enumerated() {
+        for (index, record) in window.fresh.enumerated() {
             let id = record.id ?? derivedID("c", "row \(record.row)")
             customerOfRow[record.row] = id
             if existing[index].contains(id) {
@@ -191,7 +230,7 @@ public final class Importer: @unchecked Sendable {
             } else if let other = existing[index].first {
                 customerOfRow[record.row] = other
                 for key in keys(record) { seen[key] = (other, record.row) }
-                if onDuplicate == .update { updates.append((record, other)) } else { summary.duplicates += 1 }
+                if onDuplicate == .update { pendingUpdates.append((record, other)) } else { summary.duplicates += 1 }
             } else {
                 var args = record.args
                 args["customerId"] = .string(id)
@@ -199,8 +238,14 @@ public final class Importer: @unchecked Sendable {
                 registers.append((record, CRMRequest("customer.register", .object(args), requestId: requestId(record.row))))
             }
         }
-        var rejectedRows = Set<Int>()
-        for ((record, _), answer) in zip(registers, try await connection.send(registers.map(\.1))) {
+        return registers
+    }
+
+    /// Counts the registrations' answers, then settles the rows that repeat earlier ones.
+    private func complete(
+        _ window: CustomerWindow, _ registers: [(CustomerRecord, CRMRequest)], _ answers: [CRMAnswer]
+    ) async throws {
+        for ((record, _), answer) in zip(registers, answers) {
             if let rejection = refusal(record.row, answer) {
                 reject(rejection)
                 rejectedRows.insert(record.row)
@@ -210,7 +255,9 @@ public final class Importer: @unchecked Sendable {
                 summary.imported += 1
             }
         }
-        for (record, earlierID, row) in ofEarlierRows {
+        var updates = pendingUpdates
+        pendingUpdates = []
+        for (record, earlierID, row) in window.ofEarlierRows {
             let id = customerOfRow[row] ?? earlierID
             if rejectedRows.contains(row) {
                 reject(

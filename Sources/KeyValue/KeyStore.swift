@@ -72,51 +72,72 @@ public final class KeyStore: @unchecked Sendable {
 
     /// Returns `owner`'s key, storing `make()` durably first when it has none.
     ///
-    /// New keys are group-committed: callers that arrive while a batch is being written wait
-    /// and go together in the next one, so a hundred concurrent registrations cost a few
-    /// flushes of the disk, not a hundred. Throws `invalidRequest` for an owner whose key was
-    /// destroyed: their data stays erased.
+    /// Throws `invalidRequest` for an owner whose key was destroyed: their data stays erased.
+    /// Blocks its thread for a disk flush: async callers use `storeKey`.
     public func keyCreatingIfNeeded(for owner: String, _ make: () -> [UInt8]) throws -> [UInt8] {
         if let existing = try key(for: owner) { return existing }
-        let candidate = make()
-        batches.lock()
-        let mine = openBatch
-        mine.requests.append((owner, candidate))
-        while !mine.written {
-            if flushing {
-                batches.wait()
-                continue
-            }
-            flushing = true
-            let batch = openBatch
-            openBatch = KeyBatch()
-            batches.unlock()
-            write(batch)
-            batches.lock()
-            batch.written = true
-            flushing = false
-            batches.broadcast()
-        }
-        batches.unlock()
-        return try mine.outcome(owner)
+        let batch = KeyBatch(requests: [(owner, make())])
+        write(batch)
+        return try batch.outcome(owner)
     }
 
-    /// Keys waiting for the next group commit, and the outcome of each once it is written.
+    /// Stores `bytes` as `owner`'s key unless it has one, and returns the key it has.
+    ///
+    /// New keys are group-committed on the store's own writer queue: callers await without
+    /// holding a thread, and those that arrive during a flush go to disk together in the next,
+    /// so a hundred concurrent registrations cost a few flushes, not a hundred. Throws
+    /// `invalidRequest` for an owner whose key was destroyed.
+    public func storeKey(_ bytes: [UInt8], for owner: String) async throws -> [UInt8] {
+        if let existing = try key(for: owner) { return existing }
+        return try await withCheckedThrowingContinuation { continuation in
+            let flush = pending.withLock { state -> Bool in
+                state.waiting.append((owner, bytes, continuation))
+                defer { state.scheduled = true }
+                return !state.scheduled
+            }
+            if flush { writer.async { self.flushPending() } }
+        }
+    }
+
+    /// Keys waiting for the writer queue, and whether a flush is scheduled.
+    private struct Pending {
+        var waiting: [(owner: String, bytes: [UInt8], continuation: CheckedContinuation<[UInt8], Error>)] = []
+        var scheduled = false
+    }
+
+    private let pending = Locked(Pending())
+    private let writer = DispatchQueue(label: "crmd.keys.writer")
+
+    /// Writes everything waiting, batch after batch, until nothing is.
+    private func flushPending() {
+        while true {
+            let waiting = pending.withLock { state in
+                defer { state.waiting = [] }
+                if state.waiting.isEmpty { state.scheduled = false }
+                return state.waiting
+            }
+            guard !waiting.isEmpty else { return }
+            let batch = KeyBatch(requests: waiting.map { ($0.owner, $0.bytes) })
+            write(batch)
+            for request in waiting {
+                request.continuation.resume(with: Result { try batch.outcome(request.owner) })
+            }
+        }
+    }
+
+    /// Keys written in one transaction, and the outcome of each.
     private final class KeyBatch: @unchecked Sendable {
-        // @unchecked: touched only under `batches` or by the one thread writing it.
-        var requests: [(owner: String, key: [UInt8])] = []
+        // @unchecked: touched only by the one thread writing it, then read after.
+        let requests: [(owner: String, key: [UInt8])]
         var results: [String: Result<[UInt8], Error>] = [:]
-        var written = false
+
+        init(requests: [(owner: String, key: [UInt8])]) { self.requests = requests }
 
         func outcome(_ owner: String) throws -> [UInt8] {
             guard let result = results[owner] else { throw StoreError.closed }
             return try result.get()
         }
     }
-
-    private let batches = NSCondition()
-    private var openBatch = KeyBatch()
-    private var flushing = false
 
     /// Writes a batch in one durable transaction; an existing key wins over a new one, a
     /// destroyed owner gets none.

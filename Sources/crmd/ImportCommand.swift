@@ -75,7 +75,7 @@ struct ImportCommand: AsyncParsableCommand {
     var socket: String?
 
     @Option(help: "Rows sent together.")
-    var window: Int = 256
+    var window: Int = 1024
 
     func run() async throws {
         do {

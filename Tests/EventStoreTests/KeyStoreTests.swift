@@ -6,16 +6,23 @@ import XCTest
 /// The key store's group commit: concurrent first keys go to disk together, each owner gets
 /// exactly one key however many ask at once, and a destroyed owner never gets a new one.
 final class KeyStoreTests: XCTestCase {
-    func testConcurrentFirstKeysAreOnePerOwnerAndSurviveAReopen() throws {
+    func testConcurrentFirstKeysAreOnePerOwnerAndSurviveAReopen() async throws {
         let directory = try temporaryDirectory(self, "keys")
         let keys = try KeyStore(directory: directory)
         _ = try keys.keyCreatingIfNeeded(for: "customer-gone") { [1, 2, 3] }
         XCTAssertTrue(try keys.destroy("customer-gone"))
         let owners = (0..<200).map { "customer-\($0 % 120)" } + ["customer-gone"]
         let results = owners.map { _ in SharedResult() }
-        DispatchQueue.concurrentPerform(iterations: owners.count) { index in
-            results[index].value = Result {
-                try keys.keyCreatingIfNeeded(for: owners[index]) { (0..<32).map { _ in UInt8.random(in: 0...255) } }
+        await withTaskGroup(of: Void.self) { group in
+            for (index, owner) in owners.enumerated() {
+                group.addTask {
+                    do {
+                        results[index].value = .success(
+                            try await keys.storeKey((0..<32).map { _ in UInt8.random(in: 0...255) }, for: owner))
+                    } catch {
+                        results[index].value = .failure(error)
+                    }
+                }
             }
         }
         var byOwner: [String: [UInt8]] = [:]
