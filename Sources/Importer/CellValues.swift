@@ -46,10 +46,15 @@ public struct CellValues: Sendable {
 
     /// The cell trimmed of spaces and bidi marks, nil when nothing is left.
     public static func trimmed(_ text: String) -> String? {
-        let marks = CharacterSet.whitespacesAndNewlines.union(CharacterSet(charactersIn: "\u{200E}\u{200F}\u{FEFF}"))
-        let result = text.trimmingCharacters(in: marks)
+        // Most cells have nothing to trim; the check is cheaper than Foundation's trimming.
+        guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last else { return nil }
+        if !blank.contains(first), !blank.contains(last) { return text }
+        let result = text.trimmingCharacters(in: blank)
         return result.isEmpty ? nil : result
     }
+
+    /// Spaces, line ends and the invisible marks spreadsheets leave around values.
+    static let blank = CharacterSet.whitespacesAndNewlines.union(CharacterSet(charactersIn: "\u{200E}\u{200F}\u{FEFF}"))
 
     // MARK: Dates
 

@@ -77,8 +77,17 @@ public final class Importer: @unchecked Sendable {
     }
 
     /// The SHA-256 of a file's bytes, hex: what its rows' request ids derive from.
-    public static func hash(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    public static func hash(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
+
+    /// Lower-case hex of `bytes` (String(format:) per byte cost more than the hash).
+    static func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The request id of `row`'s `step` (one row may send several requests).
@@ -89,7 +98,7 @@ public final class Importer: @unchecked Sendable {
     /// An id derived from the file and a row (or any text), for records the file does not name.
     func derivedID(_ prefix: String, _ text: String) -> String {
         let digest = SHA256.hash(data: Data("\(fileHash)\u{0}\(text)".utf8))
-        return prefix + "-" + digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        return prefix + "-" + Importer.hex(digest.prefix(8))
     }
 
     /// The data rows with their spreadsheet row numbers, blank rows left out.
@@ -140,7 +149,21 @@ public final class Importer: @unchecked Sendable {
         var rows = 0
         var fresh: [CustomerRecord] = []
         var ofEarlierRows: [(record: CustomerRecord, id: String, row: Int)] = []
-        var lookups: [(index: Int, request: CRMRequest)] = []
+
+        /// `customer.lookup`s for every phone and email of the window's fresh rows, as few as
+        /// the query's limit of 2,000 of each allows.
+        var lookup: [CRMRequest] {
+            let phones = Array(Set(fresh.flatMap(\.phones))).sorted()
+            let emails = Array(Set(fresh.flatMap(\.emails))).sorted()
+            return stride(from: 0, to: max(phones.count, emails.count), by: 2000).map { start in
+                CRMRequest(
+                    "customer.lookup",
+                    .object([
+                        "phones": .array(phones.dropFirst(start).prefix(2000).map(JSON.string)),
+                        "emails": .array(emails.dropFirst(start).prefix(2000).map(JSON.string)),
+                    ]))
+            }
+        }
     }
 
     /// Windows are pipelined: the lookups of the next window travel with the registrations of
@@ -154,7 +177,7 @@ public final class Importer: @unchecked Sendable {
             rows[starts[k]..<min(starts[k] + window, rows.count)]
         }
         var current = plan(slice(0))
-        var found = try await connection.send(current.lookups.map(\.request))
+        var found = try Importer.lookedUp(try await connection.send(current.lookup))
         var done = 0
         for k in starts.indices {
             let registers = classify(current, found)
@@ -162,7 +185,7 @@ public final class Importer: @unchecked Sendable {
             var next: CustomerWindow?
             if k + 1 < starts.count {
                 next = plan(slice(k + 1))
-                batch += next!.lookups.map(\.request)
+                batch += next!.lookup
             }
             let answers = try await connection.send(batch)
             try await complete(current, registers, Array(answers.prefix(registers.count)))
@@ -170,9 +193,17 @@ public final class Importer: @unchecked Sendable {
             progress(done, rows.count)
             if let next {
                 current = next
-                found = Array(answers.dropFirst(registers.count))
+                found = try Importer.lookedUp(Array(answers.dropFirst(registers.count)))
             }
         }
+    }
+
+    /// The lookups' answers, or the reason the daemon refused them (no right to read customers).
+    static func lookedUp(_ answers: [CRMAnswer]) throws -> [CRMAnswer] {
+        for case .refused(let code, let message, _, _) in answers {
+            throw ImportError("looking customers up was refused: \(code): \(message)")
+        }
+        return answers
     }
 
     private func keys(_ record: CustomerRecord) -> [String] {
@@ -194,14 +225,7 @@ public final class Importer: @unchecked Sendable {
                 continue
             }
             for key in keys(record) { seen[key] = (id, record.row) }
-            let index = window.fresh.count
             window.fresh.append(record)
-            for phone in record.phones {
-                window.lookups.append((index, CRMRequest("customer.find", .object(["phone": .string(phone)]))))
-            }
-            for email in record.emails {
-                window.lookups.append((index, CRMRequest("customer.find", .object(["email": .string(email)]))))
-            }
         }
         return window
     }
@@ -209,17 +233,19 @@ public final class Importer: @unchecked Sendable {
     /// What each fresh row is, given the customers its lookups found: new (a registration to
     /// send), written by an earlier run of this file, or a duplicate of a customer on file.
     private func classify(_ window: CustomerWindow, _ found: [CRMAnswer]) -> [(CustomerRecord, CRMRequest)] {
-        var existing = Array(repeating: [String](), count: window.fresh.count)
-        for ((index, request), answer) in zip(window.lookups, found) {
-            let phoneKey = request.args["phone"]?.stringValue.map(CellValues.phoneKey)
-            for customer in answer.result?["customers"]?.arrayValue ?? [] {
-                guard let id = customer["customerId"]?.stringValue, !existing[index].contains(id) else { continue }
-                if let phoneKey {
-                    let phones = customer["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                    guard phones.contains(where: { CellValues.phoneKey($0) == phoneKey }) else { continue }
-                }
-                existing[index].append(id)
+        var byPhone: [String: JSON] = [:]
+        var byEmail: [String: JSON] = [:]
+        for answer in found {
+            for member in answer.result?["phones"]?.objectValue?.members ?? [] { byPhone[member.key] = member.value }
+            for member in answer.result?["emails"]?.objectValue?.members ?? [] { byEmail[member.key] = member.value }
+        }
+        let existing = window.fresh.map { record -> [String] in
+            var ids: [String] = []
+            let matches = record.phones.map { byPhone[$0] } + record.emails.map { byEmail[$0] }
+            for case .array(let found)? in matches {
+                for id in found.compactMap(\.stringValue) where !ids.contains(id) { ids.append(id) }
             }
+            return ids
         }
         var registers: [(CustomerRecord, CRMRequest)] = []
         for (index, record) in window.fresh.enumerated() {
@@ -331,13 +357,16 @@ public final class Importer: @unchecked Sendable {
     private func resolve(_ refs: [CustomerRef]) async throws {
         let phones = Set(refs.compactMap { if case .phone(let p) = $0 { p } else { nil } })
             .filter { byPhone[CellValues.phoneKey($0)] == nil }.sorted()
-        let answers = try await connection.send(phones.map { CRMRequest("customer.find", .object(["phone": .string($0)])) })
-        for (phone, answer) in zip(phones, answers) {
-            let key = CellValues.phoneKey(phone)
-            byPhone[key] = (answer.result?["customers"]?.arrayValue ?? []).compactMap { customer in
-                let phones = customer["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                return phones.contains { CellValues.phoneKey($0) == key } ? customer["customerId"]?.stringValue : nil
-            }
+        guard !phones.isEmpty else { return }
+        let answer = try await connection.send([
+            CRMRequest("customer.lookup", .object(["phones": .array(phones.map(JSON.string))]))
+        ])[0]
+        if case .refused(let code, let message, _, _) = answer {
+            throw ImportError("looking customers up by phone was refused: \(code): \(message)")
+        }
+        for phone in phones {
+            byPhone[CellValues.phoneKey(phone)] =
+                answer.result?["phones"]?[phone]?.arrayValue?.compactMap(\.stringValue) ?? []
         }
     }
 

@@ -139,6 +139,30 @@ public struct CRMQueries: Sendable {
 
     // MARK: Customers
 
+    /// The customers of each phone number and email given (compared as search compares them),
+    /// only those with any; an agent sees only their own customers.
+    func lookup(_ a: LookupArgs, agent: String?) throws -> JSON {
+        try read { txn in
+            func owned(_ ids: Set<String>) throws -> [JSON] {
+                try ids.sorted().compactMap { id in
+                    guard let agent else { return .string(id) }
+                    return try txn.row(CRMFacts.customers, Key.of(.text(id)))?.agentId == agent ? .string(id) : nil
+                }
+            }
+            var phones = JSONObject()
+            for phone in a.phones ?? [] where phones[phone] == nil {
+                let ids = try owned(try search.customers(.phones, matching: phone, txn))
+                if !ids.isEmpty { phones[phone] = .array(ids) }
+            }
+            var emails = JSONObject()
+            for email in a.emails ?? [] where emails[email] == nil {
+                let ids = try owned(try search.customers(.emails, matching: email, txn))
+                if !ids.isEmpty { emails[email] = .array(ids) }
+            }
+            return .object(["phones": .object(phones), "emails": .object(emails)])
+        }
+    }
+
     func find(_ a: FindArgs) throws -> JSON {
         try read { txn in
             var candidates: Set<String>?

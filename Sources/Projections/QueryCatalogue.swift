@@ -49,6 +49,15 @@ public enum QueryCatalogue {
             return try context.queries.find(a)
         },
         QueryDefinition(
+            "customer.lookup", .customerReading(.none), LookupArgs.self,
+            .record(
+                ["phones": .list(.text(64), max: 2000), "emails": .list(.text(320), max: 2000)], required: [])
+        ) { a, context in
+            var agent: String?
+            if case .ownCustomers(let own) = context.scope { agent = own }
+            return try context.queries.lookup(a, agent: agent)
+        },
+        QueryDefinition(
             "customer.history", .customerReading(.customer(at: "/customerId")), CustomerHistoryArgs.self,
             .record(["customerId": .id, "field": .text(64)], required: ["customerId"])
         ) { a, context in
@@ -167,6 +176,13 @@ struct CustomerGetArgs: Decodable, Sendable {
 struct CustomerHistoryArgs: Decodable, Sendable {
     var customerId: String
     var field: String?
+}
+
+/// `customer.lookup`: which customers have each of many phone numbers and emails (an import's
+/// duplicate check, one request for a thousand rows).
+struct LookupArgs: Decodable, Sendable {
+    var phones: [String]?
+    var emails: [String]?
 }
 
 /// `customer.find`: what a caller knows of a customer; every criterion given must match.

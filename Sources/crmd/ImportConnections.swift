@@ -7,17 +7,20 @@ import JSONKit
 import KeyValue
 import Projections
 
-/// The serving daemon, over its socket: a window of requests is written while the answers are
-/// read (pipelined; the daemon answers in completion order, matched here by id).
+/// The serving daemon, over a few sockets: a window of requests is split between them, each
+/// part written while its answers are read (pipelined; the daemon answers in completion order,
+/// matched here by id). Several connections, because the daemon admits a bounded number of
+/// requests in flight per connection.
 final class DaemonConnection: CRMConnection, @unchecked Sendable {
-    // @unchecked: the importer sends one window at a time from one task.
-    let client: SocketClient
+    // @unchecked: the importer sends one window at a time from one task; each client is used
+    // by one thread during a send.
+    let clients: [SocketClient]
     let acting: String?
     private var nextId: Int64 = 1
 
-    /// Connects to the daemon on `socket`, sending as `acting` when given.
-    init(socket: String, acting: String?) throws {
-        client = try SocketClient(path: socket)
+    /// Connects `connections` times to the daemon on `socket`, sending as `acting` when given.
+    init(socket: String, acting: String?, connections: Int = 4) throws {
+        clients = try (0..<max(1, connections)).map { _ in try SocketClient(path: socket) }
         self.acting = acting
     }
 
@@ -25,15 +28,46 @@ final class DaemonConnection: CRMConnection, @unchecked Sendable {
         guard !requests.isEmpty else { return [] }
         let first = nextId
         nextId += Int64(requests.count)
+        let share = (requests.count + clients.count - 1) / clients.count
+        let parts = stride(from: 0, to: requests.count, by: share).map { $0..<min($0 + share, requests.count) }
+        let answers = SlotArray<CRMAnswer>(count: requests.count)
+        let failure = SlotArray<Error>(count: 1)
+        let acting = self.acting
+        let clients = self.clients
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                DispatchQueue.concurrentPerform(iterations: parts.count) { index in
+                    do {
+                        try DaemonConnection.exchange(
+                            clients[index], requests, parts[index], firstId: first, acting: acting, into: answers)
+                    } catch {
+                        failure[0] = error
+                    }
+                }
+                done.resume()
+            }
+        }
+        if let error = failure[0] { throw error }
+        return (0..<requests.count).map { answers[$0]! }
+    }
+
+    /// Sends `range` of `requests` on `client` and reads their answers.
+    private static func exchange(
+        _ client: SocketClient, _ requests: [CRMRequest], _ range: Range<Int>, firstId: Int64, acting: String?,
+        into answers: SlotArray<CRMAnswer>
+    ) throws {
         var lines: [UInt8] = []
-        for (offset, request) in requests.enumerated() {
-            var object: JSONObject = ["id": .int(first + Int64(offset)), "op": .string(request.op), "args": request.args]
+        for index in range {
+            let request = requests[index]
+            var object: JSONObject = [
+                "id": .int(firstId + Int64(index)), "op": .string(request.op), "args": request.args,
+            ]
             if let requestId = request.requestId { object["requestId"] = .string(requestId) }
             if let acting { object["as"] = .string(acting) }
             lines += JSON.object(object).bytes()
             lines.append(UInt8(ascii: "\n"))
         }
-        // Written from another thread while this one reads: a window larger than the socket's
+        // Written from another thread while this one reads: a part larger than the socket's
         // buffers would otherwise leave both sides waiting for the other to read.
         let fd = client.fd
         let bytes = lines
@@ -47,18 +81,27 @@ final class DaemonConnection: CRMConnection, @unchecked Sendable {
             }
         }
         writer.start()
-        var answers = [CRMAnswer?](repeating: nil, count: requests.count)
-        var received = 0
-        while received < requests.count {
-            let line = try client.readLine()
-            let response = try JSON.parse(line)
-            guard case .int(let id)? = response["id"], id >= first, id < first + Int64(requests.count) else {
+        for _ in range {
+            let response = try JSON.parse(try client.readLine())
+            guard case .int(let id)? = response["id"], range.contains(Int(id - firstId)) else {
                 throw CLIError("the daemon answered a request this import did not send: \(response.serialized())")
             }
-            answers[Int(id - first)] = CRMAnswer(response: response)
-            received += 1
+            answers[Int(id - firstId)] = CRMAnswer(response: response)
         }
-        return answers.map { $0! }
+    }
+}
+
+/// Slots filled by concurrent workers, each slot by one.
+final class SlotArray<Element>: @unchecked Sendable {
+    // @unchecked: each index is written by exactly one worker, and read after all have finished.
+    private var slots: [Element?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    subscript(index: Int) -> Element? {
+        get { lock.withLock { slots[index] } }
+        set { lock.withLock { slots[index] = newValue } }
     }
 }
 

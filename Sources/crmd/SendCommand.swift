@@ -64,7 +64,8 @@ struct SendCommand: ParsableCommand {
 
 /// A blocking newline-delimited JSON client over a Unix socket (`crmd send`, `report`, `rebuild`,
 /// and the daemon's check for a live socket). The connection closes with the client.
-final class SocketClient {
+final class SocketClient: @unchecked Sendable {
+    // @unchecked: one thread uses a client at a time (a command, or one part of an import's window).
     let fd: Int32
 
     /// Connects to `path`.
@@ -90,8 +91,9 @@ final class SocketClient {
 
     deinit { close(fd) }
 
-    /// Bytes read past the last line returned.
+    /// Bytes read past the last line returned, from `consumed` on.
     private var buffered: [UInt8] = []
+    private var consumed = 0
 
     /// Sends one request line and reads one response line.
     func roundTrip(_ request: JSON) throws -> JSON {
@@ -110,11 +112,14 @@ final class SocketClient {
     func readLine() throws -> [UInt8] {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            if let end = buffered.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = Array(buffered[..<end])
-                buffered.removeSubrange(...end)
+            if let end = buffered[consumed...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(buffered[consumed..<end])
+                consumed = end + 1
                 return line
             }
+            // Dropping what was read only now keeps a pipelined stream of answers linear.
+            buffered.removeFirst(consumed)
+            consumed = 0
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             guard n > 0 else { throw CLIError("the daemon closed the connection without answering") }
             buffered += chunk[0..<n]
