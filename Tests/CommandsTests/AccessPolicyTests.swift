@@ -37,7 +37,7 @@ final class AccessPolicyTests: XCTestCase {
             ], .yes, .yes, .own, .no
         ),
         (["customer.get", "customer.history"], .yes, .yes, .own, .yes),
-        (["customer.find"], .yes, .yes, .narrowed, .yes),
+        (["customer.find", "customer.lookup"], .yes, .yes, .narrowed, .yes),
         (["agent.agenda", "agent.view"], .yes, .yes, .self, .yes),
         (
             [

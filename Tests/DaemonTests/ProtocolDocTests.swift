@@ -18,6 +18,8 @@ final class ProtocolDocTests: XCTestCase {
             #"{"id": 100, "op": "customer.get", "args": {"customerId": "c42"}}"#,
             #"{"id": 101, "op": "customer.get", "args": {"customerId": "c42", "asOf": "2026-01-01T00:00:00Z"}}"#,
             #"{"id": 102, "op": "customer.find", "args": {"phone": "۰۹۱۲ ۳۴۵ ۶۷۸۹"}}"#,
+            #"{"id": 121, "op": "customer.lookup", "args": {"phones": ["09123456789", "0935 000 0000"], "emails": ["REZA@example.ir"]}}"#,
+            #"{"id": 122, "op": "customer.get", "args": {"customerId": "c42", "at": "2026-03-26", "asOf": "2030-01-01T00:00:00Z"}}"#,
             #"{"id": 103, "op": "customer.history", "args": {"customerId": "c42", "field": "phones"}}"#,
             #"{"id": 104, "op": "agent.agenda", "args": {"agentId": "maryam", "from": "2026-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"}}"#,
             #"{"id": 105, "op": "agent.view", "args": {"agentId": "maryam"}}"#,
