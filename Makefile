@@ -1,7 +1,8 @@
 # crmd — two commands for a newcomer: `make run` and `make test`.
 SHELL := /bin/bash
 DATA ?= ./crm-data
-APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev pkg-config socat
+# libxml2: FoundationXML reads XLSX workbooks; tzdata: imports and reports count days in Asia/Tehran.
+APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev libxml2-dev tzdata pkg-config socat
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: deps build run demo test bench proof schemas fixtures docs format clean
