@@ -42,8 +42,9 @@ struct BenchReport {
             A generated CSV of \(imports.rows) customers (Persian names, phones, emails, Jalali registration
             dates) imported with `crmd import customers` through a fresh daemon: the importer reads and
             checks every row, looks its phones and emails up for duplicates (one `customer.lookup` per
-            window of 1,024 rows, sent with the registrations of the window before) and registers it. Baseline: the same daemon build's `customer.register` over the socket
-            from \(imports.baselineConnections) closed-loop connections, measured in the same run.
+            window of 1,024 rows, sent with the registrations of the window before) and registers it.
+            Baseline: the same daemon build's `customer.register` over the socket from
+            \(imports.baselineConnections) closed-loop connections, measured in the same run.
 
             | rows | seconds | import rows/s | customer.register/s | import / register |
             |---:|---:|---:|---:|---:|

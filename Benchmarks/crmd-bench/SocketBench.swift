@@ -79,23 +79,10 @@ final class LoadClient: @unchecked Sendable {
 func measureSocket(
     directory: String, binary: String, connectionCounts: [Int], maxCommands: Int, maxSeconds: Double
 ) throws -> [SocketMeasurement] {
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let daemon = Process()
-    daemon.executableURL = URL(fileURLWithPath: binary)
-    daemon.arguments = ["serve", "--data", directory]
-    let output = Pipe()
-    daemon.standardOutput = output
-    daemon.standardError = output
-    try daemon.run()
-    defer {
-        kill(daemon.processIdentifier, SIGTERM)
-        daemon.waitUntilExit()
-    }
-    var seen = Data()
-    while !String(decoding: seen, as: UTF8.self).contains("crmd: serving"), daemon.isRunning {
-        seen.append(output.fileHandleForReading.availableData)
-    }
-    let socketPath = directory + "/crmd.sock"
+    let served = try BenchDaemon(binary: binary, directory: directory)
+    defer { served.stop() }
+    let daemon = served.process
+    let socketPath = served.socket
     let setup = try LoadClient(path: socketPath)
     _ = setup.roundTrip(Array(#"{"id":1,"op":"agent.hire","args":{"agentId":"a1","name":"کارشناس"}}"#.utf8) + [10])
     let maxConnections = connectionCounts.max() ?? 1

@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 import ZIPFoundation
 
@@ -110,28 +111,10 @@ public enum XLSXFile {
     /// An Excel serial day count (days since 1899-12-30, fractions for the time of day) as
     /// `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM:SS` when it has a time.
     public static func date(fromSerial serial: Double) -> String {
-        let seconds = Int64((serial * 86_400).rounded())
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
         // 1899-12-30 is 25,569 days before 1970-01-01.
-        let (year, month, day) = civil(fromDays: days - 25_569)
-        let date = String(format: "%04d-%02d-%02d", year, month, day)
-        guard secondOfDay != 0 else { return date }
-        return date
-            + String(format: "T%02d:%02d:%02d", secondOfDay / 3600, secondOfDay / 60 % 60, secondOfDay % 60)
-    }
-
-    /// Days since 1970-01-01 as a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        let seconds = Int64(((serial - 25_569) * 86_400).rounded())
+        let text = Timestamp(microsecondsSince1970: seconds * 1_000_000).rfc3339
+        return seconds % 86_400 == 0 ? String(text.prefix(10)) : String(text.prefix(19))
     }
 
     /// A number as a spreadsheet user reads it: integers without a decimal point or exponent.

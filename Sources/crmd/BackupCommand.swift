@@ -27,6 +27,33 @@ struct BackupCommand: ParsableCommand {
     @Flag(help: "Copy the projections too (otherwise they are rebuilt when the copy is served).")
     var projections = false
 
+    /// Copies the log, the keys, the access file and (when asked) the projections of `data`
+    /// into `destination`, each consistently even while a daemon writes; returns the log's head.
+    @discardableResult
+    static func copy(
+        _ data: DataOptions, to destination: String, projections: Bool
+    ) throws -> (position: Position, hash: EventHash) {
+        let manager = FileManager.default
+        let store = try openLogReadOnly(data)
+        try store.backup(to: destination + "/log")
+        let head = try store.head()
+        store.close()
+        if manager.fileExists(atPath: data.data + "/keys/data.mdb") {
+            let keys = try KeyStore(directory: data.data + "/keys")
+            try keys.backup(to: destination + "/keys")
+            keys.close()
+        }
+        if manager.fileExists(atPath: data.data + "/access.json") {
+            try manager.copyItem(atPath: data.data + "/access.json", toPath: destination + "/access.json")
+        }
+        if projections, manager.fileExists(atPath: data.data + "/projections/data.mdb") {
+            let state = try KeyValueStore(directory: data.data + "/projections", tables: [])
+            try state.backup(to: destination + "/projections")
+            state.close()
+        }
+        return head
+    }
+
     func run() throws {
         do {
             let manager = FileManager.default
@@ -34,23 +61,7 @@ struct BackupCommand: ParsableCommand {
             {
                 throw CLIError("\(destination) is not empty")
             }
-            let store = try openLogReadOnly(data)
-            try store.backup(to: destination + "/log")
-            let head = try store.head()
-            store.close()
-            if manager.fileExists(atPath: data.data + "/keys/data.mdb") {
-                let keys = try KeyStore(directory: data.data + "/keys")
-                try keys.backup(to: destination + "/keys")
-                keys.close()
-            }
-            if manager.fileExists(atPath: data.data + "/access.json") {
-                try manager.copyItem(atPath: data.data + "/access.json", toPath: destination + "/access.json")
-            }
-            if projections, manager.fileExists(atPath: data.data + "/projections/data.mdb") {
-                let state = try KeyValueStore(directory: data.data + "/projections", tables: [])
-                try state.backup(to: destination + "/projections")
-                state.close()
-            }
+            let head = try BackupCommand.copy(data, to: destination, projections: projections)
             print(
                 "backup: \(destination) holds the log up to position \(head.position) (head \(head.hash.hex.prefix(16))…); check it with crmd verify --data \(destination)"
             )

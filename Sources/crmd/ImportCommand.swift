@@ -184,21 +184,8 @@ struct ImportCommand: AsyncParsableCommand {
         let manager = FileManager.default
         try manager.createDirectory(atPath: copy, withIntermediateDirectories: true)
         if manager.fileExists(atPath: data.logDirectory + "/data.mdb") {
-            let store = try openLogReadOnly(data)
-            try store.backup(to: copy + "/log")
-            store.close()
-            if manager.fileExists(atPath: data.data + "/keys/data.mdb") {
-                let keys = try KeyStore(directory: data.data + "/keys")
-                try keys.backup(to: copy + "/keys")
-                keys.close()
-            }
-            if manager.fileExists(atPath: data.data + "/projections/data.mdb") {
-                let state = try KeyValueStore(directory: data.data + "/projections", tables: [])
-                try state.backup(to: copy + "/projections")
-                state.close()
-            }
-        }
-        if manager.fileExists(atPath: data.data + "/access.json") {
+            try BackupCommand.copy(data, to: copy, projections: true)
+        } else if manager.fileExists(atPath: data.data + "/access.json") {
             try manager.copyItem(atPath: data.data + "/access.json", toPath: copy + "/access.json")
         }
         let local = try LocalConnection(directory: copy, acting: acting)
