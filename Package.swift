@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
@@ -52,13 +54,21 @@ let package = Package(
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        // The front desk in the browser (crmd web): its logins now; pages over the daemon's socket.
+        .target(
+            name: "FrontDesk",
+            dependencies: [
+                "JSONKit",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
+            ]),
         // A realistic synthetic company history, written through the real commands (crmd demo, make bench).
         .target(name: "Demo", dependencies: ["Commands", "CRMEvents", "EventStore", "JSONKit", "Door"]),
         .executableTarget(
             name: "crmd",
             dependencies: [
                 "EventStore", "KeyValue", "JSONKit", "Door", "CRMEvents", "Commands", "Projections", "Demo",
-                "Importer",
+                "Importer", "FrontDesk",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -111,6 +121,9 @@ let package = Package(
                 "Commands", "Demo", "KeyValue", "JSONKit", "Door", "CRMEvents", "EventStore", "Projections",
                 "CRMTestSupport",
             ]),
+        .testTarget(
+            name: "FrontDeskTests",
+            dependencies: ["FrontDesk", "JSONKit", .product(name: "HummingbirdOTP", package: "hummingbird-auth")]),
         // Reading spreadsheets (fixtures written by real spreadsheet programs) and planning imports.
         .testTarget(name: "ImporterTests", dependencies: ["Importer", "JSONKit"], resources: [.copy("Fixtures")]),
     ]

@@ -1,0 +1,172 @@
+import ArgumentParser
+import CRMEvents
+import EventStore
+import Foundation
+import FrontDesk
+
+/// `crmd web`: the front desk in the browser, and the logins of the people who use it.
+struct WebCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "web",
+        abstract: "The front desk in the browser: its logins.",
+        discussion: """
+            Logins belong to hired agents and managers (the user name is the agent id) and live in
+            DIR/web-users.json (mode 0600) as bcrypt hashes. Someone who left the company
+            (agent.leave) cannot log in.
+
+            Examples:
+              crmd web user add maryam --data ./crm-data
+              crmd web user totp sara --data ./crm-data
+              crmd web user list --data ./crm-data
+            """,
+        subcommands: [WebUserCommand.self])
+}
+
+/// `crmd web user …`: creating and looking after logins.
+struct WebUserCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user", abstract: "Create and look after front-desk logins.",
+        subcommands: [Add.self, Passwd.self, Disable.self, Enable.self, List.self, Totp.self])
+
+    /// Who an agent id is in the log: hired as what, and whether they have left.
+    static func staff(_ agentId: String, _ data: DataOptions) throws -> (role: String, left: Bool) {
+        let store = try openLogReadOnly(data)
+        defer { store.close() }
+        guard let name = try? StreamName("agent-\(agentId)") else { throw CLIError("\(agentId) is not an agent id") }
+        var role: String?
+        var left = false
+        for event in try store.readStream(name) {
+            switch try EventCatalogue.decode(event) {
+            case .agentHired(let hired): role = hired.role
+            case .agentLeft: left = true
+            default: break
+            }
+        }
+        guard let role else { throw CLIError("\(agentId) is not an agent of the company (hire them with agent.hire)") }
+        return (role, left)
+    }
+
+    /// A password from standard input: typed twice without echo on a terminal, else its first line.
+    static func readPassword() throws -> String {
+        guard isatty(STDIN_FILENO) == 1 else {
+            guard let line = Swift.readLine(strippingNewline: true), !line.isEmpty else {
+                throw CLIError("give the password on standard input")
+            }
+            return line
+        }
+        func ask(_ prompt: String) -> String {
+            FileHandle.standardError.write(Data(prompt.utf8))
+            var settings = termios()
+            tcgetattr(STDIN_FILENO, &settings)
+            var silent = settings
+            silent.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(STDIN_FILENO, TCSANOW, &silent)
+            defer {
+                tcsetattr(STDIN_FILENO, TCSANOW, &settings)
+                FileHandle.standardError.write(Data("\n".utf8))
+            }
+            return Swift.readLine(strippingNewline: true) ?? ""
+        }
+        let first = ask("password: ")
+        guard ask("again: ") == first else { throw CLIError("the two passwords differ; nothing was changed") }
+        return first
+    }
+
+    /// Runs `body`, reporting a refusal as one line.
+    static func run(_ body: () throws -> Void) {
+        do { try body() } catch let error as WebUserError { exitWithOneLine(CLIError(error.description)) } catch {
+            exitWithOneLine(error)
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a login for a hired agent or manager; the password comes from standard input.")
+        @OptionGroup var data: DataOptions
+        @Argument(help: "The agent id (the user name at the login form).") var agentId: String
+
+        func run() throws {
+            WebUserCommand.run {
+                let staff = try WebUserCommand.staff(agentId, data)
+                guard !staff.left else { throw CLIError("\(agentId) has left the company and cannot have a login") }
+                try WebUsers(dataDirectory: data.data).add(agentId, password: try WebUserCommand.readPassword())
+                print("web: \(agentId) (\(staff.role)) can log in at /login")
+            }
+        }
+    }
+
+    struct Passwd: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a new password, read from standard input.")
+        @OptionGroup var data: DataOptions
+        @Argument(help: "The agent id.") var agentId: String
+
+        func run() throws {
+            WebUserCommand.run {
+                try WebUsers(dataDirectory: data.data).setPassword(agentId, try WebUserCommand.readPassword())
+                print("web: \(agentId)'s password is changed")
+            }
+        }
+    }
+
+    struct Disable: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Refuse a login from now on.")
+        @OptionGroup var data: DataOptions
+        @Argument(help: "The agent id.") var agentId: String
+
+        func run() throws {
+            WebUserCommand.run {
+                try WebUsers(dataDirectory: data.data).setDisabled(agentId, true)
+                print("web: \(agentId) can no longer log in")
+            }
+        }
+    }
+
+    struct Enable: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Accept a disabled login again.")
+        @OptionGroup var data: DataOptions
+        @Argument(help: "The agent id.") var agentId: String
+
+        func run() throws {
+            WebUserCommand.run {
+                guard !(try WebUserCommand.staff(agentId, data)).left else {
+                    throw CLIError("\(agentId) has left the company")
+                }
+                try WebUsers(dataDirectory: data.data).setDisabled(agentId, false)
+                print("web: \(agentId) can log in again")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every login: role, state, second factor.")
+        @OptionGroup var data: DataOptions
+
+        func run() throws {
+            WebUserCommand.run {
+                let table = TableWriter(columns: ["user", "role", "state", "second factor", "password changed"])
+                for user in try WebUsers(dataDirectory: data.data).all() {
+                    let staff = try? WebUserCommand.staff(user.agentId, data)
+                    let state = staff?.left == true ? "left the company" : user.disabled ? "disabled" : "active"
+                    table.add([
+                        user.agentId, staff?.role ?? "?", state, user.totpSecret == nil ? "no" : "TOTP",
+                        user.passwordChangedAt,
+                    ])
+                }
+                table.print()
+            }
+        }
+    }
+
+    struct Totp: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a login a second factor and print its otpauth:// URI for an authenticator app.")
+        @OptionGroup var data: DataOptions
+        @Argument(help: "The agent id.") var agentId: String
+
+        func run() throws {
+            WebUserCommand.run {
+                print(try WebUsers(dataDirectory: data.data).enableTOTP(agentId))
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import JSONKit
+import XCTest
+
+/// `crmd web user …` against a real log: logins only for staff who are still here.
+final class WebUserCommandTests: XCTestCase {
+    func crmd(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
+        process.arguments = arguments
+        let stdin = Pipe()
+        let out = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func testLoginsAreForStaffWhoAreStillHere() throws {
+        let daemon = try DaemonProcess(self)
+        let c = try daemon.connect()
+        XCTAssertEqual(c.call("agent.hire", #"{"agentId": "sara", "name": "سارا کریمی", "role": "manager"}"#)["ok"], true)
+        XCTAssertEqual(c.call("agent.hire", #"{"agentId": "ali", "name": "علی محمدی"}"#)["ok"], true)
+        let data = ["--data", daemon.directory]
+
+        let added = try crmd(["web", "user", "add", "sara"] + data, input: "رمز عبور بلند سارا\n")
+        XCTAssertEqual(added.status, 0, added.output)
+        XCTAssertTrue(added.output.contains("sara (manager) can log in"), added.output)
+        let file = daemon.directory + "/web-users.json"
+        let mode = (try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber)?.intValue
+        XCTAssertEqual(mode, 0o600)
+
+        let unknown = try crmd(["web", "user", "add", "nobody"] + data, input: "a long enough password\n")
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.output.contains("not an agent of the company"), unknown.output)
+        let weak = try crmd(["web", "user", "add", "ali"] + data, input: "1234\n")
+        XCTAssertEqual(weak.status, 1)
+        XCTAssertTrue(weak.output.contains("at least 10 characters"), weak.output)
+
+        XCTAssertEqual(c.call("agent.leave", #"{"agentId": "ali", "successorId": "sara"}"#)["ok"], true)
+        let gone = try crmd(["web", "user", "add", "ali"] + data, input: "a long enough password\n")
+        XCTAssertEqual(gone.status, 1)
+        XCTAssertTrue(gone.output.contains("has left the company"), gone.output)
+
+        let totp = try crmd(["web", "user", "totp", "sara"] + data)
+        XCTAssertTrue(totp.output.hasPrefix("otpauth://totp/crmd:sara?secret="), totp.output)
+        XCTAssertEqual(try crmd(["web", "user", "disable", "sara"] + data).status, 0)
+        let list = try crmd(["web", "user", "list"] + data)
+        let row = list.output.split(separator: "\n").first { $0.hasPrefix("sara") }.map(String.init) ?? ""
+        XCTAssertTrue(row.contains("manager") && row.contains("disabled") && row.contains("TOTP"), list.output)
+        XCTAssertFalse(list.output.contains("ali"), "no login was made for ali")
+        XCTAssertFalse(
+            (try String(contentsOfFile: file, encoding: .utf8)).contains("سارا"), "no password in the file")
+    }
+}
