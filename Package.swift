@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
@@ -58,7 +59,10 @@ let package = Package(
         .target(
             name: "FrontDesk",
             dependencies: [
-                "JSONKit",
+                "JSONKit", "Projections",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
             ]),
@@ -69,6 +73,7 @@ let package = Package(
             dependencies: [
                 "EventStore", "KeyValue", "JSONKit", "Door", "CRMEvents", "Commands", "Projections", "Demo",
                 "Importer", "FrontDesk",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -107,7 +112,10 @@ let package = Package(
         // End to end: the real `crmd serve` over its socket.
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["JSONKit", "Door", "CRMEvents", "EventStore", "Commands", "Projections", "Importer", "crmd"]),
+            dependencies: [
+                "JSONKit", "Door", "CRMEvents", "EventStore", "Commands", "Projections", "Importer", "FrontDesk", "crmd",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
         .testTarget(
             name: "ProjectionTests",
             dependencies: [

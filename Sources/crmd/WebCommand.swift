@@ -3,23 +3,79 @@ import CRMEvents
 import EventStore
 import Foundation
 import FrontDesk
+import Hummingbird
 
 /// `crmd web`: the front desk in the browser, and the logins of the people who use it.
 struct WebCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "web",
-        abstract: "The front desk in the browser: its logins.",
+        abstract: "The front desk in the browser, and its logins.",
         discussion: """
             Logins belong to hired agents and managers (the user name is the agent id) and live in
             DIR/web-users.json (mode 0600) as bcrypt hashes. Someone who left the company
             (agent.leave) cannot log in.
 
             Examples:
+              crmd web --data ./crm-data                       # serves http://127.0.0.1:8080
               crmd web user add maryam --data ./crm-data
               crmd web user totp sara --data ./crm-data
               crmd web user list --data ./crm-data
             """,
-        subcommands: [WebUserCommand.self])
+        subcommands: [WebServeCommand.self, WebUserCommand.self], defaultSubcommand: WebServeCommand.self)
+}
+
+/// `crmd web serve` (also plain `crmd web`): the front desk over the daemon's socket.
+struct WebServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the front desk over the running daemon.",
+        discussion: """
+            The front desk holds no CRM data: every page is the daemon's answer to a request sent
+            as the person logged in. It listens on loopback by default; another address needs
+            --insecure-http (put a TLS reverse proxy in front, see docs/operations.md).
+            """)
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: ArgumentHelp("Address and port to listen on.", valueName: "HOST:PORT"))
+    var listen: String = "127.0.0.1:8080"
+
+    @Flag(help: "Allow a non-loopback --listen without TLS (behind a proxy that terminates TLS).")
+    var insecureHttp = false
+
+    @Option(help: ArgumentHelp("The daemon's socket (default DIR/crmd.sock).", valueName: "PATH"))
+    var socket: String?
+
+    /// The host and port of `--listen`, refusing plain HTTP beyond loopback unless asked for.
+    static func address(_ listen: String, insecure: Bool) throws -> (host: String, port: Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { throw CLIError("--listen takes HOST:PORT, e.g. 127.0.0.1:8080") }
+        let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        guard loopback || insecure else {
+            throw CLIError(
+                "\(host) is not loopback: passwords and sessions would cross the network in clear; serve behind a TLS "
+                    + "reverse proxy (docs/operations.md) and pass --insecure-http to say so")
+        }
+        return (host, port)
+    }
+
+    func run() async throws {
+        do {
+            let (host, port) = try WebServeCommand.address(listen, insecure: insecureHttp)
+            let desk = FrontDesk(
+                users: WebUsers(dataDirectory: data.data),
+                gateway: DaemonGateway(socket: socket ?? data.data + "/crmd.sock"))
+            let app = Application(
+                router: desk.router(),
+                configuration: .init(address: .hostname(host, port: port), serverName: "crmd"),
+                onServerRunning: { _ in print("crmd web: serving http://\(host):\(port)/ for \(data.data)") })
+            try await app.runService()
+        } catch {
+            exitWithOneLine(error)
+        }
+    }
 }
 
 /// `crmd web user …`: creating and looking after logins.

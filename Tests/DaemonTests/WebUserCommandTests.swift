@@ -57,4 +57,15 @@ final class WebUserCommandTests: XCTestCase {
         XCTAssertFalse(
             (try String(contentsOfFile: file, encoding: .utf8)).contains("سارا"), "no password in the file")
     }
+
+    func testTheFrontDeskRefusesPlainHTTPBeyondLoopbackUnlessTold() throws {
+        let directory = NSTemporaryDirectory() + "crmd-web-\(UUID().uuidString)"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+        let refused = try crmd(["web", "--listen", "0.0.0.0:18089", "--data", directory])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.output.contains("not loopback") && refused.output.contains("--insecure-http"), refused.output)
+        let malformed = try crmd(["web", "--listen", "localhost", "--data", directory])
+        XCTAssertEqual(malformed.status, 1)
+        XCTAssertTrue(malformed.output.contains("HOST:PORT"), malformed.output)
+    }
 }

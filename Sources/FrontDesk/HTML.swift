@@ -1,0 +1,47 @@
+/// HTML written by hand, every value escaped on the way in: the pages are small and server-made,
+/// and a builder of one function is easier to audit than a template language.
+public struct HTML: Sendable, CustomStringConvertible {
+    /// The markup.
+    public let description: String
+
+    /// Markup that is already safe (literal tags written in this module).
+    init(raw: String) { description = raw }
+
+    /// Text shown as text: `<`, `&`, quotes escaped, so nothing a user typed becomes markup.
+    public static func text(_ value: String) -> HTML {
+        var out = ""
+        out.reserveCapacity(value.utf8.count)
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return HTML(raw: out)
+    }
+
+    /// Pieces one after the other.
+    static func join(_ pieces: [HTML]) -> HTML { HTML(raw: pieces.map(\.description).joined()) }
+}
+
+/// Interpolation that escapes: `"<p>\(name)</p>"` as HTML puts `name` in as text, and another
+/// `HTML` value in as markup.
+extension HTML: ExpressibleByStringInterpolation {
+    public init(stringLiteral value: String) { description = value }
+
+    public init(stringInterpolation: Interpolation) { description = stringInterpolation.out }
+
+    /// Collects literal markup and escaped values.
+    public struct Interpolation: StringInterpolationProtocol {
+        var out = ""
+        public init(literalCapacity: Int, interpolationCount: Int) { out.reserveCapacity(literalCapacity * 2) }
+        public mutating func appendLiteral(_ literal: String) { out += literal }
+        public mutating func appendInterpolation(_ value: String) { out += HTML.text(value).description }
+        public mutating func appendInterpolation(_ value: HTML) { out += value.description }
+        public mutating func appendInterpolation(_ value: Int) { out += String(value) }
+    }
+}

@@ -1,0 +1,244 @@
+import Foundation
+import JSONKit
+
+/// The words of the pages, in Persian (the default) and English.
+public enum Language: String, Sendable {
+    case fa, en
+
+    /// Right to left for Persian.
+    var direction: String { self == .fa ? "rtl" : "ltr" }
+
+    /// `key`'s text in this language.
+    func callAsFunction(_ key: Words) -> String { self == .fa ? key.persian : key.english }
+}
+
+/// Every phrase a page shows.
+enum Words {
+    case appName, login, logout, username, password, code, search, searchHint, noResults, results, daemonDown
+    case daemonDownDetail, loginFailed, loginLocked, forbidden, notFound, formExpired, name, phones, emails, agent
+    case source, registeredAt, interactions, invoices, when, kind, text, total, open, otherLanguage, customerFile
+
+    var persian: String {
+        switch self {
+        case .appName: "میز پذیرش crmd"
+        case .login: "ورود"
+        case .logout: "خروج"
+        case .username: "نام کاربری"
+        case .password: "گذرواژه"
+        case .code: "کد تأیید (اگر دارید)"
+        case .search: "جستجو"
+        case .searchHint: "تلفن، نام یا ایمیل مشتری"
+        case .noResults: "مشتری‌ای پیدا نشد."
+        case .results: "نتیجه‌ها"
+        case .daemonDown: "سامانه در دسترس نیست"
+        case .daemonDownDetail: "سرویس crmd پاسخ نمی‌دهد. این صفحه هر پنج ثانیه دوباره تلاش می‌کند."
+        case .loginFailed: "نام کاربری، گذرواژه یا کد درست نیست."
+        case .loginLocked: "به دلیل تلاش‌های ناموفق پیاپی، ورود این کاربر تا پانزده دقیقه بسته است."
+        case .forbidden: "شما به این صفحه دسترسی ندارید."
+        case .notFound: "پیدا نشد."
+        case .formExpired: "این فرم منقضی شده است؛ صفحه را دوباره باز کنید."
+        case .name: "نام"
+        case .phones: "تلفن"
+        case .emails: "ایمیل"
+        case .agent: "کارشناس"
+        case .source: "منبع"
+        case .registeredAt: "تاریخ ثبت"
+        case .interactions: "تعامل‌ها"
+        case .invoices: "فاکتورها"
+        case .when: "زمان"
+        case .kind: "نوع"
+        case .text: "شرح"
+        case .total: "مبلغ"
+        case .open: "مانده"
+        case .otherLanguage: "English"
+        case .customerFile: "پرونده مشتری"
+        }
+    }
+
+    var english: String {
+        switch self {
+        case .appName: "crmd front desk"
+        case .login: "Log in"
+        case .logout: "Log out"
+        case .username: "User name"
+        case .password: "Password"
+        case .code: "Code (if you have one)"
+        case .search: "Search"
+        case .searchHint: "Phone, name or email"
+        case .noResults: "No customer found."
+        case .results: "Results"
+        case .daemonDown: "The CRM is not reachable"
+        case .daemonDownDetail: "The crmd service does not answer. This page tries again every five seconds."
+        case .loginFailed: "The user name, password or code is not right."
+        case .loginLocked: "After repeated failures this user cannot log in for fifteen minutes."
+        case .forbidden: "You may not open this page."
+        case .notFound: "Not found."
+        case .formExpired: "This form has expired; open the page again."
+        case .name: "Name"
+        case .phones: "Phones"
+        case .emails: "Emails"
+        case .agent: "Agent"
+        case .source: "Source"
+        case .registeredAt: "Registered"
+        case .interactions: "Interactions"
+        case .invoices: "Invoices"
+        case .when: "When"
+        case .kind: "Kind"
+        case .text: "Text"
+        case .total: "Total"
+        case .open: "Open"
+        case .otherLanguage: "فارسی"
+        case .customerFile: "Customer file"
+        }
+    }
+}
+
+/// The pages, as HTML.
+enum Pages {
+    /// The stylesheet, served from /assets/crmd.css (no inline style, so the CSP forbids all).
+    static let stylesheet = """
+        body{font-family:"Vazirmatn","Noto Sans Arabic",Tahoma,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
+        header{background:#1f4e79;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center}
+        header a,header button{color:#fff;background:none;border:0;font:inherit;cursor:pointer;text-decoration:none}
+        header form{margin:0}
+        main{max-width:60rem;margin:1.5rem auto;padding:0 1rem}
+        .card{background:#fff;border-radius:.5rem;padding:1rem 1.25rem;margin-bottom:1rem;box-shadow:0 1px 2px #0002}
+        label{display:block;margin:.5rem 0 .2rem}
+        input{font:inherit;padding:.45rem;border:1px solid #bcc3cf;border-radius:.3rem;width:100%;box-sizing:border-box}
+        button.primary{font:inherit;margin-top:.8rem;padding:.45rem 1.2rem;background:#1f4e79;color:#fff;border:0;border-radius:.3rem}
+        .error{color:#a4161a;font-weight:bold}
+        table{border-collapse:collapse;width:100%}
+        th,td{padding:.35rem .5rem;border-bottom:1px solid #e3e6eb;text-align:start;vertical-align:top}
+        .spacer{flex:1}
+        """
+
+    /// A whole page: the header (with logout when someone is logged in) and `body`.
+    static func layout(
+        _ title: String, _ language: Language, user: (agentId: String, csrf: String)? = nil, refresh: Int? = nil,
+        _ body: HTML
+    ) -> String {
+        let other = language == .fa ? "en" : "fa"
+        var header: HTML = "<strong>\(language(.appName))</strong>"
+        if let user {
+            header = """
+                \(header)<a href="/search">\(language(.search))</a><span class="spacer"></span><span>\(user.agentId)</span>\
+                <form method="post" action="/logout"><input type="hidden" name="csrf" value="\(user.csrf)">\
+                <button type="submit" id="logout">\(language(.logout))</button></form>
+                """
+        } else {
+            header = "\(header)<span class=\"spacer\"></span>"
+        }
+        header = "\(header)<a href=\"?lang=\(other)\">\(language(.otherLanguage))</a>"
+        let meta: HTML = refresh.map { "<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? ""
+        let page: HTML = """
+            <!doctype html>
+            <html lang="\(language.rawValue)" dir="\(language.direction)"><head><meta charset="utf-8">\
+            <meta name="viewport" content="width=device-width, initial-scale=1">\(meta)\
+            <title>\(title) · crmd</title><link rel="stylesheet" href="/assets/crmd.css"></head>
+            <body><header>\(header)</header><main>\(body)</main></body></html>
+            """
+        return page.description
+    }
+
+    static func login(_ language: Language, csrf: String, error: String?, username: String = "") -> String {
+        let message: HTML = error.map { "<p class=\"error\" role=\"alert\">\($0)</p>" } ?? ""
+        return layout(
+            language(.login), language,
+            """
+            <div class="card"><h1>\(language(.login))</h1>\(message)
+            <form method="post" action="/login"><input type="hidden" name="csrf" value="\(csrf)">
+            <label for="username">\(language(.username))</label><input id="username" name="username" value="\(username)" autocomplete="username" required>
+            <label for="password">\(language(.password))</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+            <label for="code">\(language(.code))</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code">
+            <button class="primary" type="submit">\(language(.login))</button></form></div>
+            """)
+    }
+
+    static func message(_ language: Language, _ title: Words, _ detail: Words? = nil, refresh: Int? = nil) -> String {
+        let more: HTML = detail.map { "<p>\(language($0))</p>" } ?? ""
+        return layout(language(title), language, refresh: refresh, "<div class=\"card\"><h1>\(language(title))</h1>\(more)</div>")
+    }
+
+    static func search(
+        _ language: Language, user: (agentId: String, csrf: String), query: String, customers: [JSON]?
+    ) -> String {
+        var results: HTML = ""
+        if let customers {
+            if customers.isEmpty {
+                results = "<div class=\"card\"><p id=\"no-results\">\(language(.noResults))</p></div>"
+            } else {
+                let rows = HTML.join(
+                    customers.map { customer in
+                        let id = customer["customerId"]?.stringValue ?? ""
+                        let phones = (customer["phones"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: "، ")
+                        return """
+                            <tr><td><a href="/customers/\(id)">\(customer["name"]?.stringValue ?? id)</a></td>\
+                            <td dir="ltr">\(phones)</td><td>\(customer["agentId"]?.stringValue ?? "")</td></tr>
+                            """
+                    })
+                results = """
+                    <div class="card"><h2>\(language(.results))</h2><table id="results"><tr><th>\(language(.name))</th>\
+                    <th>\(language(.phones))</th><th>\(language(.agent))</th></tr>\(rows)</table></div>
+                    """
+            }
+        }
+        return layout(
+            language(.search), language, user: user,
+            """
+            <div class="card"><form method="get" action="/search"><label for="q">\(language(.searchHint))</label>
+            <input id="q" name="q" value="\(query)" autofocus><button class="primary" type="submit">\(language(.search))</button></form></div>\(results)
+            """)
+    }
+
+    static func customer(_ language: Language, user: (agentId: String, csrf: String), _ file: JSON) -> String {
+        func text(_ value: JSON?) -> String {
+            switch value {
+            case .string(let s)?: s
+            case .array(let items)?: items.compactMap(\.stringValue).joined(separator: "، ")
+            case .int(let n)?: String(n)
+            default: ""
+            }
+        }
+        let name = text(file["name"])
+        let details: [(Words, String)] = [
+            (.phones, text(file["phones"])), (.emails, text(file["emails"])), (.agent, text(file["agentId"])),
+            (.source, text(file["source"]?["channel"])), (.registeredAt, text(file["registeredAt"])),
+        ]
+        let rows = HTML.join(details.map { "<tr><th>\(language($0.0))</th><td>\($0.1)</td></tr>" })
+        let interactions = HTML.join(
+            (file["interactions"]?.arrayValue ?? []).reversed().map { interaction in
+                """
+                <tr><td dir="ltr">\(text(interaction["at"]))</td><td>\(text(interaction["kind"]))</td>\
+                <td>\(text(interaction["agentId"]))</td><td>\(text(interaction["text"]))</td></tr>
+                """
+            })
+        let invoices = HTML.join(
+            (file["invoices"]?.arrayValue ?? []).map { invoice in
+                """
+                <tr><td>\(text(invoice["invoiceId"]))</td><td dir="ltr">\(text(invoice["issuedAt"]))</td>\
+                <td>\(Pages.amount(invoice["total"]?.intValue))</td><td>\(Pages.amount(invoice["open"]?.intValue))</td></tr>
+                """
+            })
+        return layout(
+            name, language, user: user,
+            """
+            <div class="card"><h1 id="customer-name">\(name)</h1><table>\(rows)</table></div>
+            <div class="card"><h2>\(language(.interactions))</h2><table id="timeline"><tr><th>\(language(.when))</th>\
+            <th>\(language(.kind))</th><th>\(language(.agent))</th><th>\(language(.text))</th></tr>\(interactions)</table></div>
+            <div class="card"><h2>\(language(.invoices))</h2><table id="invoices"><tr><th>#</th><th>\(language(.when))</th>\
+            <th>\(language(.total))</th><th>\(language(.open))</th></tr>\(invoices)</table></div>
+            """)
+    }
+
+    /// An amount in rials with thousands separators.
+    static func amount(_ value: Int64?) -> String {
+        guard let value else { return "" }
+        let digits = String(value.magnitude)
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(digit)
+        }
+        return (value < 0 ? "-" : "") + out
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import FrontDesk
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import JSONKit
+import XCTest
+
+/// The front desk's routes (HummingbirdTesting) over a real daemon: login and its refusals,
+/// search, the customer file as the access policy allows it, logout, the daemon gone.
+final class FrontDeskRouteTests: XCTestCase {
+    /// A company with two agents, each with a customer and a login.
+    func company() throws -> (DaemonProcess, Connection) {
+        let daemon = try DaemonProcess(self)
+        let c = try daemon.connect()
+        for agent in [#""agentId": "maryam", "name": "مریم رضایی""#, #""agentId": "ali", "name": "علی محمدی""#] {
+            XCTAssertEqual(c.call("agent.hire", #"{\#(agent), "role": "agent"}"#)["ok"], true)
+        }
+        XCTAssertEqual(
+            c.call("customer.register", #"{"customerId": "c1", "name": "رضا رضایی", "phones": ["0912 345 6789"], "agentId": "maryam"}"#)["ok"],
+            true)
+        XCTAssertEqual(
+            c.call("customer.register", #"{"customerId": "c2", "name": "شرکت پارس", "phones": ["021 4444 5555"], "agentId": "ali"}"#)["ok"],
+            true)
+        XCTAssertEqual(
+            c.call("call.log", #"{"customerId": "c1", "direction": "inbound", "text": "قیمت چاپگر را پرسید"}"#, extra: #", "as": "maryam""#)["ok"],
+            true)
+        let users = WebUsers(dataDirectory: daemon.directory)
+        try users.add("maryam", password: "رمز بلند مریم ۱۴۰۵")
+        try users.add("ali", password: "ali's long password")
+        return (daemon, c)
+    }
+
+    func desk(_ daemon: DaemonProcess, socket: String? = nil) -> FrontDesk {
+        FrontDesk(
+            users: WebUsers(dataDirectory: daemon.directory),
+            gateway: DaemonGateway(socket: socket ?? daemon.socketPath), throttle: LoginThrottle(delayUnit: 0.001))
+    }
+
+    static func form(_ fields: [(String, String)]) -> ByteBuffer {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let text = fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
+            .joined(separator: "&")
+        return ByteBuffer(string: text)
+    }
+
+    static let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+
+    /// The value of cookie `name` that a response sets.
+    static func cookie(_ response: TestResponse, _ name: String) -> String? {
+        for value in response.headers[values: .setCookie] where value.hasPrefix(name + "=") {
+            return String(value.dropFirst(name.count + 1).prefix { $0 != ";" })
+        }
+        return nil
+    }
+
+    /// Opens the login form and posts it; returns the response and the form's CSRF token.
+    static func login(
+        _ client: some TestClientProtocol, _ user: String, _ password: String, csrf: Bool = true
+    ) async throws -> TestResponse {
+        let page = try await client.execute(uri: "/login", method: .get)
+        let token = try XCTUnwrap(cookie(page, "crmd_login"))
+        XCTAssertTrue(String(buffer: page.body).contains("name=\"csrf\" value=\"\(token)\""))
+        var headers = formHeaders
+        headers[.cookie] = "crmd_login=\(token)"
+        return try await client.execute(
+            uri: "/login", method: .post, headers: headers,
+            body: form([("username", user), ("password", password), ("csrf", csrf ? token : "forged")]))
+    }
+
+    func testAnAgentLogsInFindsTheirCustomerByAPersianPhoneAndLogsOut() async throws {
+        let (daemon, _) = try company()
+        let app = Application(router: desk(daemon).router())
+        try await app.test(.router) { client in
+            let page = try await client.execute(uri: "/login", method: .get)
+            XCTAssertEqual(page.status, .ok)
+            XCTAssertEqual(
+                page.headers[.contentSecurityPolicy],
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+            XCTAssertEqual(page.headers[HTTPField.Name("X-Frame-Options")!], "DENY")
+            XCTAssertEqual(page.headers[HTTPField.Name("Referrer-Policy")!], "no-referrer")
+            XCTAssertTrue(String(buffer: page.body).contains("<html lang=\"fa\" dir=\"rtl\">"))
+            XCTAssertFalse(String(buffer: page.body).contains("<script"), "no script at all")
+
+            let wrong = try await Self.login(client, "maryam", "رمز اشتباه مریم")
+            XCTAssertEqual(wrong.status, .unauthorized)
+            XCTAssertTrue(String(buffer: wrong.body).contains("role=\"alert\""))
+            XCTAssertNil(Self.cookie(wrong, "crmd_session"))
+
+            let entered = try await Self.login(client, "maryam", "رمز بلند مریم ۱۴۰۵")
+            XCTAssertEqual(entered.status, .seeOther)
+            XCTAssertEqual(entered.headers[.location], "/search")
+            let setCookie = try XCTUnwrap(entered.headers[values: .setCookie].first { $0.hasPrefix("crmd_session=") })
+            XCTAssertTrue(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict"), setCookie)
+            XCTAssertFalse(setCookie.contains("Secure"), "plain HTTP on loopback")
+            let session = try XCTUnwrap(Self.cookie(entered, "crmd_session"))
+            let cookies: HTTPFields = [.cookie: "crmd_session=\(session)"]
+
+            let phone = "۰۹۱۲ ۳۴۵ ۶۷۸۹".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let found = try await client.execute(uri: "/search?q=\(phone)", method: .get, headers: cookies)
+            XCTAssertEqual(found.status, .seeOther, String(buffer: found.body))
+            XCTAssertEqual(found.headers[.location], "/customers/c1", "one hit goes straight to the file")
+            let file = try await client.execute(uri: "/customers/c1", method: .get, headers: cookies)
+            XCTAssertEqual(file.status, .ok)
+            let html = String(buffer: file.body)
+            XCTAssertTrue(html.contains("رضا رضایی") && html.contains("قیمت چاپگر را پرسید"), html)
+            let logout = try XCTUnwrap(html.range(of: "name=\"csrf\" value=\"")).upperBound
+            let csrf = String(html[logout...].prefix { $0 != "\"" })
+
+            let other = try await client.execute(uri: "/customers/c2", method: .get, headers: cookies)
+            XCTAssertEqual(other.status, .forbidden, "another agent's customer, by URL")
+            XCTAssertFalse(String(buffer: other.body).contains("پارس"))
+            let hidden = try await client.execute(uri: "/search?q=021%204444%205555", method: .get, headers: cookies)
+            XCTAssertEqual(hidden.status, .ok)
+            XCTAssertTrue(String(buffer: hidden.body).contains("id=\"no-results\""), "nor in search")
+
+            var post = Self.formHeaders
+            post[.cookie] = "crmd_session=\(session)"
+            let forged = try await client.execute(
+                uri: "/logout", method: .post, headers: post, body: Self.form([("csrf", "forged")]))
+            XCTAssertEqual(forged.status, .forbidden, "a form without its CSRF token is refused")
+            let out = try await client.execute(uri: "/logout", method: .post, headers: post, body: Self.form([("csrf", csrf)]))
+            XCTAssertEqual(out.status, .seeOther)
+            XCTAssertEqual(out.headers[.location], "/login")
+            let after = try await client.execute(uri: "/search", method: .get, headers: cookies)
+            XCTAssertEqual(after.status, .seeOther)
+            XCTAssertEqual(after.headers[.location], "/login", "the session ended")
+        }
+    }
+
+    func testForgedLockedDisabledAndDepartedLoginsAreRefused() async throws {
+        let (daemon, c) = try company()
+        let app = Application(router: desk(daemon).router())
+        let directory = daemon.directory
+        try await app.test(.router) { client in
+            let forged = try await Self.login(client, "maryam", "رمز بلند مریم ۱۴۰۵", csrf: false)
+            XCTAssertEqual(forged.status, .forbidden)
+            let noCookie = try await client.execute(
+                uri: "/login", method: .post, headers: Self.formHeaders,
+                body: Self.form([("username", "maryam"), ("password", "رمز بلند مریم ۱۴۰۵"), ("csrf", "x")]))
+            XCTAssertEqual(noCookie.status, .forbidden)
+
+            for _ in 0..<5 { _ = try await Self.login(client, "ali", "not the password") }
+            let locked = try await Self.login(client, "ali", "ali's long password")
+            XCTAssertEqual(locked.status, .tooManyRequests, "locked after five failures, even with the right password")
+
+            let users = WebUsers(dataDirectory: directory)
+            try users.setDisabled("maryam", true)
+            let disabled = try await Self.login(client, "maryam", "رمز بلند مریم ۱۴۰۵")
+            XCTAssertEqual(disabled.status, .unauthorized)
+            try users.setDisabled("maryam", false)
+            let enabled = try await Self.login(client, "maryam", "رمز بلند مریم ۱۴۰۵")
+            XCTAssertEqual(enabled.status, .seeOther)
+        }
+        XCTAssertEqual(c.call("agent.leave", #"{"agentId": "maryam", "successorId": "ali"}"#)["ok"], true)
+        try await app.test(.router) { client in
+            let departed = try await Self.login(client, "maryam", "رمز بلند مریم ۱۴۰۵")
+            XCTAssertEqual(departed.status, .unauthorized, "someone who left the company cannot log in")
+        }
+    }
+
+    func testWithTheDaemonGoneThePageSaysSoAndRetries() async throws {
+        let (daemon, _) = try company()
+        let app = Application(router: desk(daemon, socket: daemon.directory + "/nobody-here.sock").router())
+        try await app.test(.router) { client in
+            let response = try await Self.login(client, "maryam", "رمز بلند مریم ۱۴۰۵")
+            XCTAssertEqual(response.status, .serviceUnavailable)
+            XCTAssertEqual(response.headers[.retryAfter], "5")
+            let html = String(buffer: response.body)
+            XCTAssertTrue(html.contains("سامانه در دسترس نیست") && html.contains("http-equiv=\"refresh\""), html)
+            XCTAssertFalse(html.contains("nobody-here.sock"), "no internals on the page")
+        }
+    }
+}
