@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "FrontDesk",
             dependencies: [
-                "JSONKit", "Projections",
+                "JSONKit", "Projections", "Importer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -50,7 +50,13 @@ public struct FrontDesk: Sendable {
         router.post("/logout") { request, context in try await self.logout(request, context) }
         router.get("/search") { request, _ in try await self.search(request) }
         router.get("/customers/{id}") { request, context in
-            try await self.customer(request, id: context.parameters.get("id") ?? "")
+            try await self.customerPage(request, id: context.parameters.get("id") ?? "")
+        }
+        router.post("/customers/{id}/{form}") { request, context in
+            guard let form = context.parameters.get("form").flatMap(CustomerForm.init(rawValue:)) else {
+                return FrontDesk.html(Pages.message(self.language(request), .notFound), status: .notFound)
+            }
+            return try await self.submit(form, request, context, id: context.parameters.get("id") ?? "")
         }
         return router
     }
@@ -206,24 +212,41 @@ public struct FrontDesk: Sendable {
         return remembering(FrontDesk.html(Pages.search(language, user: user, query: query, customers: customers)), request)
     }
 
-    func customer(_ request: Request, id: String) async throws -> Response {
+    /// The zone business times typed into forms are in.
+    static let businessZone = TimeZone(identifier: "Asia/Tehran")!
+
+    /// The customer file; with `?asOf=DATE` as the log knew it then (read only).
+    func customerPage(
+        _ request: Request, id: String, state: FormState? = nil, status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         let language = language(request)
         guard let (_, session) = await session(request) else { return Response.redirect(to: "/login") }
+        var args: JSONObject = ["customerId": .string(id)]
+        let asOf = request.uri.queryParameters["asOf"].map(String.init).flatMap { CellValuesDate.valid($0) }
+        if let asOf { args["asOf"] = .string(asOf) }
         let answer: DaemonGateway.Answer
-        do {
-            answer = try await gateway.call("customer.get", .object(["customerId": .string(id)]), as: session.agentId)
-        } catch {
+        do { answer = try await gateway.call("customer.get", .object(args), as: session.agentId) } catch {
             return daemonDown(language)
         }
         switch answer {
         case .ok(let file):
-            return remembering(
-                FrontDesk.html(Pages.customer(language, user: (session.agentId, session.csrf), file)), request)
+            let page = Pages.customer(
+                language, user: (session.agentId, session.csrf), file, asOf: asOf, state: state)
+            return remembering(FrontDesk.html(page, status: status), request)
         case .refused(let code, _, _):
             // Not theirs and not there read the same: the page does not tell which customers exist.
             let status: HTTPResponse.Status = code == "not_found" ? .notFound : .forbidden
             return FrontDesk.html(Pages.message(language, status == .notFound ? .notFound : .forbidden), status: status)
         }
+    }
+}
+
+/// An "as of" value from the address bar: a date (`2026-03-01`) or an RFC 3339 time, else nothing.
+enum CellValuesDate {
+    static func valid(_ text: String) -> String? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.count == 10, ISO8601DateFormatter.lenient(trimmed + "T00:00:00Z") != nil { return trimmed }
+        return ISO8601DateFormatter.lenient(trimmed) != nil ? trimmed : nil
     }
 }
 

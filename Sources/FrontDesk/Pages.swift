@@ -17,6 +17,8 @@ enum Words {
     case appName, login, logout, username, password, code, search, searchHint, noResults, results, daemonDown
     case daemonDownDetail, loginFailed, loginLocked, forbidden, notFound, formExpired, name, phones, emails, agent
     case source, registeredAt, interactions, invoices, when, kind, text, total, open, otherLanguage, customerFile
+    case save, inbound, outbound, logCall, addNote, scheduleFollowup, editFields, direction, outcome, happenedAt, due
+    case address, badTime, asOfLabel, show, historyView
 
     var persian: String {
         switch self {
@@ -52,6 +54,22 @@ enum Words {
         case .open: "مانده"
         case .otherLanguage: "English"
         case .customerFile: "پرونده مشتری"
+        case .save: "ثبت"
+        case .inbound: "ورودی"
+        case .outbound: "خروجی"
+        case .logCall: "ثبت تماس"
+        case .addNote: "افزودن یادداشت"
+        case .scheduleFollowup: "پیگیری بعدی"
+        case .editFields: "ویرایش مشخصات"
+        case .direction: "جهت"
+        case .outcome: "نتیجه"
+        case .happenedAt: "زمان (اگر گذشته است)"
+        case .due: "موعد"
+        case .address: "آدرس"
+        case .badTime: "این زمان خوانده نشد؛ تاریخ و ساعت را کامل بنویسید."
+        case .asOfLabel: "پرونده در تاریخ"
+        case .show: "نمایش"
+        case .historyView: "این پرونده همان‌گونه است که در آن تاریخ ثبت شده بود؛ برای تغییر، پرونده امروز را باز کنید."
         }
     }
 
@@ -89,6 +107,22 @@ enum Words {
         case .open: "Open"
         case .otherLanguage: "فارسی"
         case .customerFile: "Customer file"
+        case .save: "Save"
+        case .inbound: "Inbound"
+        case .outbound: "Outbound"
+        case .logCall: "Log a call"
+        case .addNote: "Add a note"
+        case .scheduleFollowup: "Schedule a follow-up"
+        case .editFields: "Edit details"
+        case .direction: "Direction"
+        case .outcome: "Outcome"
+        case .happenedAt: "When (if earlier)"
+        case .due: "Due"
+        case .address: "Address"
+        case .badTime: "This time could not be read; give the date and the time."
+        case .asOfLabel: "The file as of"
+        case .show: "Show"
+        case .historyView: "This is the file as it was recorded then; open today's file to change it."
         }
     }
 }
@@ -104,7 +138,7 @@ enum Pages {
         main{max-width:60rem;margin:1.5rem auto;padding:0 1rem}
         .card{background:#fff;border-radius:.5rem;padding:1rem 1.25rem;margin-bottom:1rem;box-shadow:0 1px 2px #0002}
         label{display:block;margin:.5rem 0 .2rem}
-        input{font:inherit;padding:.45rem;border:1px solid #bcc3cf;border-radius:.3rem;width:100%;box-sizing:border-box}
+        input,select,textarea{font:inherit;padding:.45rem;border:1px solid #bcc3cf;border-radius:.3rem;width:100%;box-sizing:border-box}
         button.primary{font:inherit;margin-top:.8rem;padding:.45rem 1.2rem;background:#1f4e79;color:#fff;border:0;border-radius:.3rem}
         .error{color:#a4161a;font-weight:bold}
         table{border-collapse:collapse;width:100%}
@@ -190,7 +224,10 @@ enum Pages {
             """)
     }
 
-    static func customer(_ language: Language, user: (agentId: String, csrf: String), _ file: JSON) -> String {
+    static func customer(
+        _ language: Language, user: (agentId: String, csrf: String), _ file: JSON, asOf: String?,
+        state: FormState?
+    ) -> String {
         func text(_ value: JSON?) -> String {
             switch value {
             case .string(let s)?: s
@@ -199,36 +236,69 @@ enum Pages {
             default: ""
             }
         }
+        let id = text(file["customerId"])
         let name = text(file["name"])
         let details: [(Words, String)] = [
-            (.phones, text(file["phones"])), (.emails, text(file["emails"])), (.agent, text(file["agentId"])),
-            (.source, text(file["source"]?["channel"])), (.registeredAt, text(file["registeredAt"])),
+            (.phones, text(file["phones"])), (.emails, text(file["emails"])), (.address, text(file["address"])),
+            (.agent, text(file["agentId"])), (.source, text(file["source"]?["channel"])),
+            (.registeredAt, Pages.time(file["registeredAt"]?.stringValue, language)),
         ]
         let rows = HTML.join(details.map { "<tr><th>\(language($0.0))</th><td>\($0.1)</td></tr>" })
         let interactions = HTML.join(
             (file["interactions"]?.arrayValue ?? []).reversed().map { interaction in
                 """
-                <tr><td dir="ltr">\(text(interaction["at"]))</td><td>\(text(interaction["kind"]))</td>\
+                <tr><td>\(Pages.time(interaction["at"]?.stringValue, language))</td><td>\(text(interaction["kind"]))</td>\
                 <td>\(text(interaction["agentId"]))</td><td>\(text(interaction["text"]))</td></tr>
                 """
             })
         let invoices = HTML.join(
             (file["invoices"]?.arrayValue ?? []).map { invoice in
                 """
-                <tr><td>\(text(invoice["invoiceId"]))</td><td dir="ltr">\(text(invoice["issuedAt"]))</td>\
+                <tr><td>\(text(invoice["invoiceId"]))</td><td>\(Pages.time(invoice["issuedAt"]?.stringValue, language))</td>\
                 <td>\(Pages.amount(invoice["total"]?.intValue))</td><td>\(Pages.amount(invoice["open"]?.intValue))</td></tr>
                 """
             })
+        let history: HTML = """
+            <div class="card"><form method="get" action="/customers/\(id)"><label for="asOf">\(language(.asOfLabel))</label>\
+            <input id="asOf" name="asOf" type="date" value="\(asOf ?? "")"><button class="primary" type="submit">\(language(.show))</button></form>\
+            \(asOf == nil ? "" : HTML(raw: "<p id=\"as-of-note\">" + HTML.text(language(.historyView)).description + "</p>"))</div>
+            """
+        let forms = asOf == nil ? customerForms(language, customerId: id, csrf: user.csrf, state: state) : ""
         return layout(
             name, language, user: user,
             """
-            <div class="card"><h1 id="customer-name">\(name)</h1><table>\(rows)</table></div>
+            <div class="card"><h1 id="customer-name">\(name)</h1><table id="details">\(rows)</table></div>\(history)\(forms)
             <div class="card"><h2>\(language(.interactions))</h2><table id="timeline"><tr><th>\(language(.when))</th>\
             <th>\(language(.kind))</th><th>\(language(.agent))</th><th>\(language(.text))</th></tr>\(interactions)</table></div>
             <div class="card"><h2>\(language(.invoices))</h2><table id="invoices"><tr><th>#</th><th>\(language(.when))</th>\
             <th>\(language(.total))</th><th>\(language(.open))</th></tr>\(invoices)</table></div>
             """)
     }
+
+    /// A recorded time as people read it: the Jalali date and time in Tehran, with Persian
+    /// digits, on the Persian side; the Gregorian ones on the English side.
+    static func time(_ rfc3339: String?, _ language: Language) -> String {
+        guard let rfc3339, let date = ISO8601DateFormatter.lenient(rfc3339) else { return rfc3339 ?? "" }
+        return (language == .fa ? persianFormatter : englishFormatter).string(from: date)
+    }
+
+    static let persianFormatter: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.calendar = Calendar(identifier: .persian)
+        formatter.locale = Locale(identifier: "fa_IR")
+        formatter.timeZone = TimeZone(identifier: "Asia/Tehran")
+        formatter.dateFormat = "yyyy/MM/dd HH:mm"
+        return formatter
+    }()
+
+    static let englishFormatter: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.calendar = Calendar(identifier: .gregorian)
+        formatter.locale = Locale(identifier: "en_GB")
+        formatter.timeZone = TimeZone(identifier: "Asia/Tehran")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        return formatter
+    }()
 
     /// An amount in rials with thousands separators.
     static func amount(_ value: Int64?) -> String {
@@ -240,5 +310,16 @@ enum Pages {
             out.append(digit)
         }
         return (value < 0 ? "-" : "") + out
+    }
+}
+
+extension ISO8601DateFormatter {
+    /// An RFC 3339 time with or without fractional seconds.
+    static func lenient(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
     }
 }

@@ -172,4 +172,78 @@ final class FrontDeskRouteTests: XCTestCase {
             XCTAssertFalse(html.contains("nobody-here.sock"), "no internals on the page")
         }
     }
+
+    /// The hidden value of `name` inside the form `formId` of `html`.
+    static func hidden(_ html: String, form formId: String, _ name: String) throws -> String {
+        let form = try XCTUnwrap(html.range(of: "id=\"\(formId)\""), formId)
+        let field = try XCTUnwrap(html.range(of: "name=\"\(name)\" value=\"", range: form.upperBound..<html.endIndex))
+        return String(html[field.upperBound...].prefix { $0 != "\"" })
+    }
+
+    func testTheFileFormsWriteOnceShowRefusalsOnTheFieldAndAnAsOfViewShowsTheOldPhone() async throws {
+        let (daemon, _) = try company()
+        let app = Application(router: desk(daemon).router())
+        try await app.test(.router) { client in
+            let entered = try await Self.login(client, "maryam", "رمز بلند مریم ۱۴۰۵")
+            let session = try XCTUnwrap(Self.cookie(entered, "crmd_session"))
+            let cookies: HTTPFields = [.cookie: "crmd_session=\(session)"]
+            var post = Self.formHeaders
+            post[.cookie] = "crmd_session=\(session)"
+            func page(_ uri: String = "/customers/c1") async throws -> String {
+                String(buffer: try await client.execute(uri: uri, method: .get, headers: cookies).body)
+            }
+
+            var html = try await page()
+            XCTAssertTrue(html.contains("۱۴۰۵/"), "dates in the Jalali calendar with Persian digits")
+            let csrf = try Self.hidden(html, form: "form-call", "csrf")
+            let rid = try Self.hidden(html, form: "form-call", "rid")
+            let call = Self.form([("csrf", csrf), ("rid", rid), ("direction", "outbound"), ("text", "پیگیری پیش‌فاکتور چاپگر")])
+            let logged = try await client.execute(uri: "/customers/c1/call", method: .post, headers: post, body: call)
+            XCTAssertEqual(logged.status, .seeOther)
+            XCTAssertEqual(logged.headers[.location], "/customers/c1")
+            let again = try await client.execute(uri: "/customers/c1/call", method: .post, headers: post, body: call)
+            XCTAssertEqual(again.status, .seeOther, "a resubmitted form is answered, not refused")
+            html = try await page()
+            let start: Range<String.Index> = try XCTUnwrap(html.range(of: "id=\"timeline\""))
+            let timeline = String(html[start.lowerBound...])
+            XCTAssertEqual(timeline.components(separatedBy: "پیگیری پیش‌فاکتور چاپگر").count - 1, 1, "written once")
+            XCTAssertLessThan(
+                try XCTUnwrap(timeline.range(of: "پیگیری پیش‌فاکتور چاپگر")).lowerBound,
+                try XCTUnwrap(timeline.range(of: "قیمت چاپگر را پرسید")).lowerBound, "the newest call is on top")
+
+            let future = Self.form([
+                ("csrf", csrf), ("rid", try Self.hidden(html, form: "form-call", "rid")), ("direction", "inbound"),
+                ("text", "فردا"), ("at", "2099-01-01T10:00"),
+            ])
+            let refused = try await client.execute(uri: "/customers/c1/call", method: .post, headers: post, body: future)
+            XCTAssertEqual(refused.status, .unprocessableContent)
+            let refusedPage = String(buffer: refused.body)
+            XCTAssertTrue(refusedPage.contains("id=\"call-at-error\""), "the daemon's path marks the field")
+            XCTAssertTrue(refusedPage.contains("future"), "and its message says what to fix")
+            XCTAssertTrue(refusedPage.contains("value=\"فردا\"") || refusedPage.contains(">فردا</textarea>"), "what was typed stays")
+            let unreadable = Self.form([
+                ("csrf", csrf), ("rid", "r-unreadable"), ("direction", "inbound"), ("text", "x"), ("at", "دیروز"),
+            ])
+            let bad = try await client.execute(uri: "/customers/c1/call", method: .post, headers: post, body: unreadable)
+            XCTAssertEqual(bad.status, .unprocessableContent)
+            XCTAssertTrue(String(buffer: bad.body).contains("id=\"call-at-error\""))
+            let forged = try await client.execute(
+                uri: "/customers/c1/note", method: .post, headers: post,
+                body: Self.form([("csrf", "forged"), ("rid", "r1"), ("text", "x")]))
+            XCTAssertEqual(forged.status, .forbidden)
+
+            let beforeEdit = ISO8601DateFormatter().string(from: Date())
+            try await Task.sleep(for: .milliseconds(1100))
+            let edit = Self.form([
+                ("csrf", csrf), ("rid", try Self.hidden(html, form: "form-edit", "rid")), ("phones", "0935 111 2222"),
+            ])
+            let edited = try await client.execute(uri: "/customers/c1/edit", method: .post, headers: post, body: edit)
+            XCTAssertEqual(edited.status, .seeOther)
+            let now = try await page()
+            XCTAssertTrue(now.contains("0935 111 2222") && !now.contains("0912 345 6789"))
+            let then = try await page("/customers/c1?asOf=\(beforeEdit)")
+            XCTAssertTrue(then.contains("0912 345 6789"), "the file as the log knew it before the edit")
+            XCTAssertTrue(then.contains("id=\"as-of-note\"") && !then.contains("id=\"form-call\""), "read only")
+        }
+    }
 }

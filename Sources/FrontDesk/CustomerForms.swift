@@ -1,0 +1,178 @@
+import Foundation
+import Hummingbird
+import Importer
+import JSONKit
+
+/// The forms of the customer file: log a call, add a note, schedule a follow-up, edit fields.
+///
+/// Each rendered form carries a request id of its own, so a double click or a resubmitted form
+/// writes once; a refusal comes back on the form, the daemon's error `path` naming the field.
+enum CustomerForm: String, CaseIterable, Sendable {
+    case call, note, followup, edit
+
+    /// The form's fields, in order.
+    var fields: [String] {
+        switch self {
+        case .call: ["direction", "outcome", "text", "at"]
+        case .note: ["text", "at"]
+        case .followup: ["due", "kind", "note"]
+        case .edit: ["name", "phones", "emails", "address"]
+        }
+    }
+
+    /// The daemon op the form sends.
+    var op: String {
+        switch self {
+        case .call: "call.log"
+        case .note: "note.add"
+        case .followup: "followup.schedule"
+        case .edit: "customer.edit"
+        }
+    }
+
+    /// The op's arguments from the form's values: empty fields left out, times read in Tehran
+    /// (a browser's date-time field has no zone), lists split on commas.
+    func arguments(customerId: String, _ values: [String: String], times: CellValues) throws(FieldError) -> JSON {
+        var args: JSONObject = ["customerId": .string(customerId)]
+        for field in fields {
+            guard let raw = values[field], let value = CellValues.trimmed(raw) else { continue }
+            switch field {
+            case "at", "due":
+                guard let time = times.instant(value) else { throw FieldError(field: field, words: .badTime) }
+                args[field] = .string(time)
+            case "phones", "emails":
+                args[field] = .array(CellValues.list(value).map(JSON.string))
+            default:
+                args[field] = .string(value)
+            }
+        }
+        return .object(args)
+    }
+}
+
+/// A form value the front desk itself cannot read, before the daemon sees it.
+struct FieldError: Error {
+    let field: String
+    let words: Words
+}
+
+/// A form being shown again: what the person typed and what to fix where.
+struct FormState: Sendable {
+    var form: CustomerForm
+    var values: [String: String]
+    var errors: [String: String]
+}
+
+extension Pages {
+    /// The four forms, each with a fresh request id; `state` refills the one that was refused.
+    static func customerForms(
+        _ language: Language, customerId: String, csrf: String, state: FormState?
+    ) -> HTML {
+        func field(_ form: CustomerForm, _ name: String, _ label: Words, _ control: HTML) -> HTML {
+            let error = state?.form == form ? state?.errors[name] : nil
+            let message: HTML = error.map { "<p class=\"error\" id=\"\(form.rawValue)-\(name)-error\">\($0)</p>" } ?? ""
+            return "<label for=\"\(form.rawValue)-\(name)\">\(language(label))</label>\(control)\(message)"
+        }
+        func value(_ form: CustomerForm, _ name: String) -> String {
+            state?.form == form ? state?.values[name] ?? "" : ""
+        }
+        func input(_ form: CustomerForm, _ name: String, type: String = "text") -> HTML {
+            "<input id=\"\(form.rawValue)-\(name)\" name=\"\(name)\" type=\"\(type)\" value=\"\(value(form, name))\">"
+        }
+        func textarea(_ form: CustomerForm, _ name: String) -> HTML {
+            "<textarea id=\"\(form.rawValue)-\(name)\" name=\"\(name)\" rows=\"3\">\(value(form, name))</textarea>"
+        }
+        func select(_ form: CustomerForm, _ name: String, _ options: [(String, String)]) -> HTML {
+            let chosen = value(form, name)
+            let items = HTML.join(
+                options.map { option in
+                    let selected: HTML = option.0 == chosen ? " selected" : ""
+                    return "<option value=\"\(option.0)\"\(selected)>\(option.1)</option>"
+                })
+            return "<select id=\"\(form.rawValue)-\(name)\" name=\"\(name)\">\(items)</select>"
+        }
+        func wrap(_ form: CustomerForm, _ title: Words, _ body: HTML) -> HTML {
+            // A fresh id per rendering: the same rendered form sent twice is the same request.
+            let requestId = state?.form == form ? state?.values["rid"] ?? Sessions.token() : Sessions.token()
+            return """
+                <div class="card"><h2>\(language(title))</h2><form method="post" action="/customers/\(customerId)/\(form.rawValue)" id="form-\(form.rawValue)">\
+                <input type="hidden" name="csrf" value="\(csrf)"><input type="hidden" name="rid" value="\(requestId)">\(body)\
+                <button class="primary" type="submit">\(language(.save))</button></form></div>
+                """
+        }
+        let directions = [("inbound", language(.inbound)), ("outbound", language(.outbound))]
+        let kinds = ["call", "meeting", "email", "sms", "visit", "quote", "payment", "other"].map { ($0, $0) }
+        return HTML.join([
+            wrap(
+                .call, .logCall,
+                HTML.join([
+                    field(.call, "direction", .direction, select(.call, "direction", directions)),
+                    field(.call, "outcome", .outcome, input(.call, "outcome")),
+                    field(.call, "text", .text, textarea(.call, "text")),
+                    field(.call, "at", .happenedAt, input(.call, "at", type: "datetime-local")),
+                ])),
+            wrap(
+                .note, .addNote,
+                HTML.join([
+                    field(.note, "text", .text, textarea(.note, "text")),
+                    field(.note, "at", .happenedAt, input(.note, "at", type: "datetime-local")),
+                ])),
+            wrap(
+                .followup, .scheduleFollowup,
+                HTML.join([
+                    field(.followup, "due", .due, input(.followup, "due", type: "datetime-local")),
+                    field(.followup, "kind", .kind, select(.followup, "kind", kinds)),
+                    field(.followup, "note", .text, textarea(.followup, "note")),
+                ])),
+            wrap(
+                .edit, .editFields,
+                HTML.join([
+                    field(.edit, "name", .name, input(.edit, "name")),
+                    field(.edit, "phones", .phones, input(.edit, "phones")),
+                    field(.edit, "emails", .emails, input(.edit, "emails")),
+                    field(.edit, "address", .address, input(.edit, "address")),
+                ])),
+        ])
+    }
+}
+
+extension FrontDesk {
+    /// A form of the customer file posted: checked, sent as the person, and either back to the
+    /// file (written) or the file again with the refusal on the field.
+    func submit(_ form: CustomerForm, _ request: Request, _ context: BasicRequestContext, id: String) async throws
+        -> Response
+    {
+        let language = language(request)
+        guard let (_, session) = await session(request) else { return Response.redirect(to: "/login") }
+        guard let values = try? await URLEncodedFormDecoder().decode([String: String].self, from: request, context: context),
+            values["csrf"] == session.csrf, let rid = values["rid"], !rid.isEmpty
+        else {
+            return FrontDesk.html(Pages.message(language, .formExpired), status: .forbidden)
+        }
+        var state = FormState(form: form, values: values, errors: [:])
+        let args: JSON
+        do {
+            args = try form.arguments(customerId: id, values, times: CellValues(timeZone: FrontDesk.businessZone))
+        } catch {
+            state.errors[error.field] = language(error.words)
+            return try await customerPage(request, id: id, state: state, status: .unprocessableContent)
+        }
+        let answer: DaemonGateway.Answer
+        do {
+            answer = try await gateway.call(form.op, args, as: session.agentId, requestId: "web-" + rid)
+        } catch {
+            return daemonDown(language)
+        }
+        switch answer {
+        case .ok:
+            return Response.redirect(to: "/customers/\(id)")
+        case .refused(let code, let message, let path):
+            if code == "forbidden" || code == "not_found" {
+                return FrontDesk.html(Pages.message(language, code == "not_found" ? .notFound : .forbidden), status: code == "not_found" ? .notFound : .forbidden)
+            }
+            let name = path.map { String($0.dropFirst().prefix { $0 != "/" }) } ?? ""
+            state.errors[form.fields.contains(name) ? name : form.fields[0]] = message
+            return try await customerPage(request, id: id, state: state, status: .unprocessableContent)
+        }
+    }
+}
