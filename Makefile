@@ -21,10 +21,13 @@ deps:
 build: deps
 	swift build -c release --product crmd
 
-# Serves $(DATA) on $(DATA)/crmd.sock until Ctrl-C (SIGINT drains and exits cleanly).
+# Serves $(DATA) on $(DATA)/crmd.sock, and the front desk on http://$(WEB)/, until Ctrl-C (SIGINT
+# drains and exits cleanly). The first time, a manager of the company gets a login, printed once.
 # An empty $(DATA) first gets an offer to fill it with a synthetic company (on a terminal; answer
 # ahead with DEMO=yes or DEMO=no), so a newcomer sees reports at once.
 DEMO ?= ask
+# Where the front desk (crmd web) listens, beside the daemon.
+WEB ?= 127.0.0.1:8080
 run: build
 	@if [ ! -f $(DATA)/log/data.mdb ]; then \
 		answer=$(DEMO); \
@@ -34,7 +37,12 @@ run: build
 		fi; \
 		case "$$answer" in [nN]*) ;; *) .build/release/crmd demo --data $(DATA) --customers 8000 --years 3 ;; esac; \
 	fi
-	.build/release/crmd serve --data $(DATA)
+	@.build/release/crmd serve --data $(DATA) & serve=$$!; \
+	trap 'kill $$serve $$web 2>/dev/null; wait' INT TERM; \
+	for i in $$(seq 300); do [ -S $(DATA)/crmd.sock ] && break; sleep 0.1; done; \
+	.build/release/crmd web --data $(DATA) --listen $(WEB) & web=$$!; \
+	.build/release/crmd web welcome --data $(DATA) --url http://$(WEB)/login; \
+	wait $$serve; kill $$web 2>/dev/null; wait
 
 # A realistic synthetic company history in an empty $(DATA): three years, 8,000 customers
 # (about 200,000 events).

@@ -21,7 +21,74 @@ struct WebCommand: ParsableCommand {
               crmd web user totp sara --data ./crm-data
               crmd web user list --data ./crm-data
             """,
-        subcommands: [WebServeCommand.self, WebUserCommand.self], defaultSubcommand: WebServeCommand.self)
+        subcommands: [WebServeCommand.self, WebUserCommand.self, WebWelcomeCommand.self],
+        defaultSubcommand: WebServeCommand.self)
+}
+
+/// `crmd web welcome`: what a newcomer needs to open the front desk. With no login yet and a
+/// manager on the staff, that manager gets one, with a password made up and printed this once;
+/// with no manager, how to hire one and give them a login.
+struct WebWelcomeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "welcome", abstract: "Print how to log in to the front desk (make run calls it).")
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "The login page's address.")
+    var url: String = "http://127.0.0.1:8080/login"
+
+    /// Active managers in the log, in the order they were hired.
+    static func managers(_ data: DataOptions) throws -> [String] {
+        let store = try openLogReadOnly(data)
+        defer { store.close() }
+        var hired: [String] = []
+        var left = Set<String>()
+        try store.scan(from: 1) { event in
+            guard event.type == "AgentHired" || event.type == "AgentLeft" else { return true }
+            switch try EventCatalogue.decode(event) {
+            case .agentHired(let agent) where agent.role == "manager": hired.append(agent.agentId)
+            case .agentLeft(let agent): left.insert(agent.agentId)
+            default: break
+            }
+            return true
+        }
+        return hired.filter { !left.contains($0) }
+    }
+
+    func run() throws {
+        do {
+            let users = WebUsers(dataDirectory: data.data)
+            if let existing = try users.all().first(where: { !$0.disabled }) {
+                print("crmd web: the front desk is at \(url) (logins: crmd web user list; e.g. \(existing.agentId))")
+                return
+            }
+            let managers = FileManager.default.fileExists(atPath: data.logDirectory + "/data.mdb")
+                ? try WebWelcomeCommand.managers(data) : []
+            guard let manager = managers.first else {
+                print(
+                    """
+                    crmd web: the front desk is at \(url); nobody can log in yet. Hire a manager and give them a login:
+                      .build/release/crmd send agent.hire '{"agentId": "sara", "name": "سارا کریمی", "role": "manager"}' --data \(data.data)
+                      .build/release/crmd web user add sara --data \(data.data)
+                    """)
+                return
+            }
+            let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+            var generator = SystemRandomNumberGenerator()
+            let password = String((0..<16).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
+            try users.add(manager, password: password)
+            print(
+                """
+                crmd web: the front desk is at \(url)
+                          user \(manager) (a manager of the company), password \(password)
+                          (shown this once; change it with: crmd web user passwd \(manager) --data \(data.data))
+                """)
+        } catch let error as WebUserError {
+            exitWithOneLine(CLIError(error.description))
+        } catch {
+            exitWithOneLine(error)
+        }
+    }
 }
 
 /// `crmd web serve` (also plain `crmd web`): the front desk over the daemon's socket.

@@ -1,4 +1,5 @@
 import Foundation
+import FrontDesk
 import JSONKit
 import XCTest
 
@@ -67,5 +68,30 @@ final class WebUserCommandTests: XCTestCase {
         let malformed = try crmd(["web", "--listen", "localhost", "--data", directory])
         XCTAssertEqual(malformed.status, 1)
         XCTAssertTrue(malformed.output.contains("HOST:PORT"), malformed.output)
+    }
+
+    func testWelcomeGivesTheFirstManagerALoginOnceAndOtherwiseSaysHowToHireOne() throws {
+        let daemon = try DaemonProcess(self)
+        let c = try daemon.connect()
+        let data = ["--data", daemon.directory]
+        let empty = try crmd(["web", "welcome", "--url", "http://127.0.0.1:9/login"] + data)
+        XCTAssertEqual(empty.status, 0, empty.output)
+        XCTAssertTrue(empty.output.contains("nobody can log in yet") && empty.output.contains("agent.hire"), empty.output)
+
+        XCTAssertEqual(c.call("agent.hire", #"{"agentId": "ali", "name": "علی محمدی"}"#)["ok"], true)
+        XCTAssertEqual(c.call("agent.hire", #"{"agentId": "sara", "name": "سارا کریمی", "role": "manager"}"#)["ok"], true)
+        let first = try crmd(["web", "welcome"] + data)
+        XCTAssertTrue(first.output.contains("user sara (a manager of the company), password "), first.output)
+        let password = String(
+            first.output[try XCTUnwrap(first.output.range(of: "password ")).upperBound...].prefix { !$0.isWhitespace })
+        XCTAssertEqual(password.count, 16)
+        let list = try crmd(["web", "user", "list"] + data)
+        XCTAssertTrue(list.output.contains("sara"), list.output)
+        let second = try crmd(["web", "welcome"] + data)
+        XCTAssertFalse(second.output.contains("password"), "a password is shown once: \(second.output)")
+        XCTAssertTrue(second.output.contains("the front desk is at"), second.output)
+        XCTAssertEqual(
+            try WebUsers(dataDirectory: daemon.directory).verify("sara", password: password, code: nil).agentId, "sara",
+            "the printed password opens the login")
     }
 }
