@@ -160,8 +160,19 @@ struct Story {
         ]
     }
 
+    /// A manager per branch, by fixed names: they draw nothing from the generator, so the rest
+    /// of the story is what it was without them.
+    static let managers = [("سارا کریمی", "tehran"), ("مهدی رستمی", "shiraz"), ("نرگس اکبری", "tabriz")]
+
     mutating func staffAndCatalogue() -> [Command] {
-        var commands: [Command] = []
+        var commands: [Command] = Self.managers.enumerated().map { index, manager in
+            Command(
+                op: "agent.hire",
+                args: [
+                    "agentId": .string("\(prefix)m\(index)"), "name": .string(manager.0), "role": "manager",
+                    "branchId": .string(manager.1),
+                ], actor: "admin")
+        }
         for _ in 0..<12 { commands.append(hire()) }
         for _ in 0..<20 { commands.append(defineProduct()) }
         return commands
