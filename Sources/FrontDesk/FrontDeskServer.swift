@@ -52,6 +52,11 @@ public struct FrontDesk: Sendable {
         router.get("/customers/{id}") { request, context in
             try await self.customerPage(request, id: context.parameters.get("id") ?? "")
         }
+        router.get("/agenda") { request, _ in try await self.agendaPage(request) }
+        router.post("/followups/{id}/{action}") { request, context in
+            try await self.followupAction(
+                context.parameters.get("action") ?? "", request, context, id: context.parameters.get("id") ?? "")
+        }
         router.post("/customers/{id}/{form}") { request, context in
             guard let form = context.parameters.get("form").flatMap(CustomerForm.init(rawValue:)) else {
                 return FrontDesk.html(Pages.message(self.language(request), .notFound), status: .notFound)

@@ -19,6 +19,7 @@ enum Words {
     case source, registeredAt, interactions, invoices, when, kind, text, total, open, otherLanguage, customerFile
     case save, inbound, outbound, logCall, addNote, scheduleFollowup, editFields, direction, outcome, happenedAt, due
     case address, badTime, asOfLabel, show, historyView
+    case agenda, overdue, complete, deferTo, deferredBack, birthdays, expiringQuotes, expiringContracts
 
     var persian: String {
         switch self {
@@ -70,6 +71,14 @@ enum Words {
         case .asOfLabel: "پرونده در تاریخ"
         case .show: "نمایش"
         case .historyView: "این پرونده همان‌گونه است که در آن تاریخ ثبت شده بود؛ برای تغییر، پرونده امروز را باز کنید."
+        case .agenda: "کارهای امروز"
+        case .overdue: "عقب افتاده"
+        case .complete: "انجام شد"
+        case .deferTo: "تعویق تا"
+        case .deferredBack: "پیگیری‌های به تعویق افتاده"
+        case .birthdays: "تولدها"
+        case .expiringQuotes: "پیش‌فاکتورهای رو به انقضا"
+        case .expiringContracts: "قراردادهای پشتیبانی رو به پایان"
         }
     }
 
@@ -123,6 +132,14 @@ enum Words {
         case .asOfLabel: "The file as of"
         case .show: "Show"
         case .historyView: "This is the file as it was recorded then; open today's file to change it."
+        case .agenda: "Today"
+        case .overdue: "Overdue"
+        case .complete: "Done"
+        case .deferTo: "Defer to"
+        case .deferredBack: "Deferred follow-ups"
+        case .birthdays: "Birthdays"
+        case .expiringQuotes: "Quotes running out"
+        case .expiringContracts: "Support contracts ending"
         }
     }
 }
@@ -144,6 +161,8 @@ enum Pages {
         table{border-collapse:collapse;width:100%}
         th,td{padding:.35rem .5rem;border-bottom:1px solid #e3e6eb;text-align:start;vertical-align:top}
         .spacer{flex:1}
+        tr.overdue td{background:#fdecea}
+        td form{display:inline-block;margin:0 .2rem}
         """
 
     /// A whole page: the header (with logout when someone is logged in) and `body`.
@@ -155,7 +174,7 @@ enum Pages {
         var header: HTML = "<strong>\(language(.appName))</strong>"
         if let user {
             header = """
-                \(header)<a href="/search">\(language(.search))</a><span class="spacer"></span><span>\(user.agentId)</span>\
+                \(header)<a href="/search">\(language(.search))</a><a href="/agenda">\(language(.agenda))</a><span class="spacer"></span><span>\(user.agentId)</span>\
                 <form method="post" action="/logout"><input type="hidden" name="csrf" value="\(user.csrf)">\
                 <button type="submit" id="logout">\(language(.logout))</button></form>
                 """

@@ -246,4 +246,61 @@ final class FrontDeskRouteTests: XCTestCase {
             XCTAssertTrue(then.contains("id=\"as-of-note\"") && !then.contains("id=\"form-call\""), "read only")
         }
     }
+
+    func testTheAgendaCompletesAndDefersFollowupsWithRefusalsBesideThem() async throws {
+        let (daemon, c) = try company()
+        let format = ISO8601DateFormatter()
+        let overdue = format.string(from: Date().addingTimeInterval(-3600))
+        let soon = format.string(from: Date().addingTimeInterval(2 * 86_400))
+        for (id, due) in [("fu1", overdue), ("fu2", soon)] {
+            let scheduled = c.call(
+                "followup.schedule", #"{"followupId": "\#(id)", "customerId": "c1", "due": "\#(due)", "kind": "call"}"#,
+                extra: #", "as": "maryam""#)
+            XCTAssertEqual(scheduled["ok"], true, scheduled.serialized())
+        }
+        let app = Application(router: desk(daemon).router())
+        try await app.test(.router) { client in
+            let entered = try await Self.login(client, "maryam", "رمز بلند مریم ۱۴۰۵")
+            let session = try XCTUnwrap(Self.cookie(entered, "crmd_session"))
+            let cookies: HTTPFields = [.cookie: "crmd_session=\(session)"]
+            var post = Self.formHeaders
+            post[.cookie] = "crmd_session=\(session)"
+            func agenda() async throws -> String {
+                String(buffer: try await client.execute(uri: "/agenda", method: .get, headers: cookies).body)
+            }
+            var html = try await agenda()
+            XCTAssertTrue(html.contains("<tr class=\"overdue\" id=\"followup-fu1\">"), html)
+            XCTAssertTrue(html.contains("id=\"followup-fu2\"") && html.contains("رضا رضایی"))
+            let csrf = try Self.hidden(html, form: "followup-fu1", "csrf")
+
+            let done = try await client.execute(
+                uri: "/followups/fu1/complete", method: .post, headers: post,
+                body: Self.form([("csrf", csrf), ("rid", "r-complete-1")]))
+            XCTAssertEqual(done.status, .seeOther)
+            html = try await agenda()
+            XCTAssertFalse(html.contains("id=\"followup-fu1\""), "completed, off the agenda")
+
+            let earlier = try await client.execute(
+                uri: "/followups/fu2/defer", method: .post, headers: post,
+                body: Self.form([("csrf", csrf), ("rid", "r-defer-1"), ("to", "2020-01-01T10:00")]))
+            XCTAssertEqual(earlier.status, .unprocessableContent)
+            XCTAssertTrue(String(buffer: earlier.body).contains("id=\"followup-fu2-error\""), "the refusal beside it")
+            let later = DateFormatter()
+            later.dateFormat = "yyyy-MM-dd'T'HH:mm"
+            later.timeZone = TimeZone(identifier: "Asia/Tehran")
+            let deferred = try await client.execute(
+                uri: "/followups/fu2/defer", method: .post, headers: post,
+                body: Self.form([
+                    ("csrf", csrf), ("rid", "r-defer-2"), ("to", later.string(from: Date().addingTimeInterval(3 * 86_400))),
+                ]))
+            XCTAssertEqual(deferred.status, .seeOther)
+            html = try await agenda()
+            let list = String(html[try XCTUnwrap(html.range(of: "id=\"deferred\"")).lowerBound...])
+            XCTAssertTrue(list.prefix(400).contains("رضا رضایی"), "deferred, it comes back on the list")
+            let forged = try await client.execute(
+                uri: "/followups/fu2/complete", method: .post, headers: post,
+                body: Self.form([("csrf", "forged"), ("rid", "r-x")]))
+            XCTAssertEqual(forged.status, .forbidden)
+        }
+    }
 }
