@@ -8,7 +8,7 @@ import JSONKit
 /// Each rendered form carries a request id of its own, so a double click or a resubmitted form
 /// writes once; a refusal comes back on the form, the daemon's error `path` naming the field.
 enum CustomerForm: String, CaseIterable, Sendable {
-    case call, note, followup, edit
+    case call, note, followup, edit, payment
 
     /// The form's fields, in order.
     var fields: [String] {
@@ -17,6 +17,7 @@ enum CustomerForm: String, CaseIterable, Sendable {
         case .note: ["text", "at"]
         case .followup: ["due", "kind", "note"]
         case .edit: ["name", "phones", "emails", "address"]
+        case .payment: ["invoiceId", "amount", "method", "at"]
         }
     }
 
@@ -27,13 +28,15 @@ enum CustomerForm: String, CaseIterable, Sendable {
         case .note: "note.add"
         case .followup: "followup.schedule"
         case .edit: "customer.edit"
+        case .payment: "payment.record"
         }
     }
 
     /// The op's arguments from the form's values: empty fields left out, times read in Tehran
     /// (a browser's date-time field has no zone), lists split on commas.
     func arguments(customerId: String, _ values: [String: String], times: CellValues) throws(FieldError) -> JSON {
-        var args: JSONObject = ["customerId": .string(customerId)]
+        // A payment names its invoice, which names the customer.
+        var args: JSONObject = self == .payment ? [:] : ["customerId": .string(customerId)]
         for field in fields {
             guard let raw = values[field], let value = CellValues.trimmed(raw) else { continue }
             switch field {
@@ -42,6 +45,9 @@ enum CustomerForm: String, CaseIterable, Sendable {
                 args[field] = .string(time)
             case "phones", "emails":
                 args[field] = .array(CellValues.list(value).map(JSON.string))
+            case "amount":
+                guard let rials = times.rials(value), rials > 0 else { throw FieldError(field: field, words: .badAmount) }
+                args[field] = .int(rials)
             default:
                 args[field] = .string(value)
             }
@@ -66,7 +72,7 @@ struct FormState: Sendable {
 extension Pages {
     /// The four forms, each with a fresh request id; `state` refills the one that was refused.
     static func customerForms(
-        _ language: Language, customerId: String, csrf: String, state: FormState?
+        _ language: Language, customerId: String, csrf: String, state: FormState?, openInvoices: [(String, Int64)]
     ) -> HTML {
         func field(_ form: CustomerForm, _ name: String, _ label: Words, _ control: HTML) -> HTML {
             let error = state?.form == form ? state?.errors[name] : nil
@@ -101,6 +107,19 @@ extension Pages {
                 """
         }
         let directions = [("inbound", language(.inbound)), ("outbound", language(.outbound))]
+        let methods = ["cash", "card", "transfer", "cheque", "other"].map { ($0, $0) }
+        let invoices = openInvoices.map { ($0.0, "\($0.0) — \(Pages.amount($0.1))") }
+        let payment: HTML =
+            invoices.isEmpty
+            ? ""
+            : wrap(
+                .payment, .recordPayment,
+                HTML.join([
+                    field(.payment, "invoiceId", .invoices, select(.payment, "invoiceId", invoices)),
+                    field(.payment, "amount", .amountRials, input(.payment, "amount")),
+                    field(.payment, "method", .method, select(.payment, "method", methods)),
+                    field(.payment, "at", .happenedAt, input(.payment, "at", type: "datetime-local")),
+                ]))
         let kinds = ["call", "meeting", "email", "sms", "visit", "quote", "payment", "other"].map { ($0, $0) }
         return HTML.join([
             wrap(
@@ -132,6 +151,7 @@ extension Pages {
                     field(.edit, "emails", .emails, input(.edit, "emails")),
                     field(.edit, "address", .address, input(.edit, "address")),
                 ])),
+            payment,
         ])
     }
 }

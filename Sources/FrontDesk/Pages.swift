@@ -20,6 +20,7 @@ enum Words {
     case save, inbound, outbound, logCall, addNote, scheduleFollowup, editFields, direction, outcome, happenedAt, due
     case address, badTime, asOfLabel, show, historyView
     case agenda, overdue, complete, deferTo, deferredBack, birthdays, expiringQuotes, expiringContracts
+    case recordPayment, amountRials, method, badAmount
 
     var persian: String {
         switch self {
@@ -79,6 +80,10 @@ enum Words {
         case .birthdays: "تولدها"
         case .expiringQuotes: "پیش‌فاکتورهای رو به انقضا"
         case .expiringContracts: "قراردادهای پشتیبانی رو به پایان"
+        case .recordPayment: "ثبت پرداخت"
+        case .amountRials: "مبلغ (ریال)"
+        case .method: "روش پرداخت"
+        case .badAmount: "مبلغ را با رقم بنویسید، مثلاً ۱٬۲۵۰٬۰۰۰."
         }
     }
 
@@ -140,6 +145,10 @@ enum Words {
         case .birthdays: "Birthdays"
         case .expiringQuotes: "Quotes running out"
         case .expiringContracts: "Support contracts ending"
+        case .recordPayment: "Record a payment"
+        case .amountRials: "Amount (rials)"
+        case .method: "Method"
+        case .badAmount: "Write the amount in digits, e.g. 1,250,000."
         }
     }
 }
@@ -282,7 +291,15 @@ enum Pages {
             <input id="asOf" name="asOf" type="date" value="\(asOf ?? "")"><button class="primary" type="submit">\(language(.show))</button></form>\
             \(asOf == nil ? "" : HTML(raw: "<p id=\"as-of-note\">" + HTML.text(language(.historyView)).description + "</p>"))</div>
             """
-        let forms = asOf == nil ? customerForms(language, customerId: id, csrf: user.csrf, state: state) : ""
+        let open = (file["invoices"]?.arrayValue ?? []).compactMap { invoice -> (String, Int64)? in
+            guard let id = invoice["invoiceId"]?.stringValue, let due = invoice["open"]?.intValue, due > 0,
+                invoice["void"] != true
+            else { return nil }
+            return (id, due)
+        }
+        let forms =
+            asOf == nil
+            ? customerForms(language, customerId: id, csrf: user.csrf, state: state, openInvoices: open) : ""
         return layout(
             name, language, user: user,
             """

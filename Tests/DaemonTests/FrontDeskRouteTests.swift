@@ -303,4 +303,48 @@ final class FrontDeskRouteTests: XCTestCase {
             XCTAssertEqual(forged.status, .forbidden)
         }
     }
+
+    func testAPaymentFromTheFileLowersTheBalanceAndAnOverpaymentIsRefusedOnTheAmount() async throws {
+        let (daemon, c) = try company()
+        XCTAssertEqual(
+            c.call("product.define", #"{"productId": "printer", "name": "چاپگر لیزری", "unitPrice": {"amount": 250000000, "currency": "IRR"}}"#)["ok"],
+            true)
+        let issued = c.call(
+            "invoice.issue",
+            #"{"invoiceId": "i1", "customerId": "c1", "lines": [{"productId": "printer", "quantity": 1}], "dueAt": "2030-01-01T00:00:00Z"}"#,
+            extra: #", "as": "maryam""#)
+        XCTAssertEqual(issued["ok"], true, issued.serialized())
+        let app = Application(router: desk(daemon).router())
+        try await app.test(.router) { client in
+            let entered = try await Self.login(client, "maryam", "رمز بلند مریم ۱۴۰۵")
+            let session = try XCTUnwrap(Self.cookie(entered, "crmd_session"))
+            let cookies: HTTPFields = [.cookie: "crmd_session=\(session)"]
+            var post = Self.formHeaders
+            post[.cookie] = "crmd_session=\(session)"
+            var html = String(buffer: try await client.execute(uri: "/customers/c1", method: .get, headers: cookies).body)
+            XCTAssertTrue(html.contains("<option value=\"i1\">i1 — 250,000,000</option>"), "the open invoice to pay")
+            let csrf = try Self.hidden(html, form: "form-payment", "csrf")
+            let paid = try await client.execute(
+                uri: "/customers/c1/payment", method: .post, headers: post,
+                body: Self.form([
+                    ("csrf", csrf), ("rid", try Self.hidden(html, form: "form-payment", "rid")), ("invoiceId", "i1"),
+                    ("amount", "۱۰۰٬۰۰۰٬۰۰۰"), ("method", "transfer"),
+                ]))
+            XCTAssertEqual(paid.status, .seeOther)
+            html = String(buffer: try await client.execute(uri: "/customers/c1", method: .get, headers: cookies).body)
+            XCTAssertTrue(html.contains("<td>250,000,000</td><td>150,000,000</td>"), "the balance went down")
+            let over = try await client.execute(
+                uri: "/customers/c1/payment", method: .post, headers: post,
+                body: Self.form([
+                    ("csrf", csrf), ("rid", "r-over"), ("invoiceId", "i1"), ("amount", "999,999,999"), ("method", "cash"),
+                ]))
+            XCTAssertEqual(over.status, .unprocessableContent)
+            XCTAssertTrue(String(buffer: over.body).contains("id=\"payment-amount-error\""), "refused on the amount")
+            let words = try await client.execute(
+                uri: "/customers/c1/payment", method: .post, headers: post,
+                body: Self.form([("csrf", csrf), ("rid", "r-words"), ("invoiceId", "i1"), ("amount", "صد هزار"), ("method", "cash")]))
+            XCTAssertEqual(words.status, .unprocessableContent)
+            XCTAssertTrue(String(buffer: words.body).contains("id=\"payment-amount-error\""))
+        }
+    }
 }
