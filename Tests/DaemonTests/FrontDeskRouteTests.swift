@@ -55,6 +55,15 @@ final class FrontDeskRouteTests: XCTestCase {
         return nil
     }
 
+    /// Logs maryam in; the headers of her GET requests and of her form posts.
+    static func enter(_ client: some TestClientProtocol) async throws -> (get: HTTPFields, post: HTTPFields) {
+        let entered = try await login(client, "maryam", "رمز بلند مریم ۱۴۰۵")
+        let session = try XCTUnwrap(cookie(entered, "crmd_session"))
+        var post = formHeaders
+        post[.cookie] = "crmd_session=\(session)"
+        return ([.cookie: "crmd_session=\(session)"], post)
+    }
+
     /// Opens the login form and posts it; returns the response and the form's CSRF token.
     static func login(
         _ client: some TestClientProtocol, _ user: String, _ password: String, csrf: Bool = true
@@ -184,11 +193,7 @@ final class FrontDeskRouteTests: XCTestCase {
         let (daemon, _) = try company()
         let app = Application(router: desk(daemon).router())
         try await app.test(.router) { client in
-            let entered = try await Self.login(client, "maryam", "رمز بلند مریم ۱۴۰۵")
-            let session = try XCTUnwrap(Self.cookie(entered, "crmd_session"))
-            let cookies: HTTPFields = [.cookie: "crmd_session=\(session)"]
-            var post = Self.formHeaders
-            post[.cookie] = "crmd_session=\(session)"
+            let (cookies, post) = try await Self.enter(client)
             func page(_ uri: String = "/customers/c1") async throws -> String {
                 String(buffer: try await client.execute(uri: uri, method: .get, headers: cookies).body)
             }
@@ -260,11 +265,7 @@ final class FrontDeskRouteTests: XCTestCase {
         }
         let app = Application(router: desk(daemon).router())
         try await app.test(.router) { client in
-            let entered = try await Self.login(client, "maryam", "رمز بلند مریم ۱۴۰۵")
-            let session = try XCTUnwrap(Self.cookie(entered, "crmd_session"))
-            let cookies: HTTPFields = [.cookie: "crmd_session=\(session)"]
-            var post = Self.formHeaders
-            post[.cookie] = "crmd_session=\(session)"
+            let (cookies, post) = try await Self.enter(client)
             func agenda() async throws -> String {
                 String(buffer: try await client.execute(uri: "/agenda", method: .get, headers: cookies).body)
             }
@@ -316,11 +317,7 @@ final class FrontDeskRouteTests: XCTestCase {
         XCTAssertEqual(issued["ok"], true, issued.serialized())
         let app = Application(router: desk(daemon).router())
         try await app.test(.router) { client in
-            let entered = try await Self.login(client, "maryam", "رمز بلند مریم ۱۴۰۵")
-            let session = try XCTUnwrap(Self.cookie(entered, "crmd_session"))
-            let cookies: HTTPFields = [.cookie: "crmd_session=\(session)"]
-            var post = Self.formHeaders
-            post[.cookie] = "crmd_session=\(session)"
+            let (cookies, post) = try await Self.enter(client)
             var html = String(buffer: try await client.execute(uri: "/customers/c1", method: .get, headers: cookies).body)
             XCTAssertTrue(html.contains("<option value=\"i1\">i1 — 250,000,000</option>"), "the open invoice to pay")
             let csrf = try Self.hidden(html, form: "form-payment", "csrf")
