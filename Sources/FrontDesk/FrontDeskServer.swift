@@ -220,7 +220,8 @@ public struct FrontDesk: Sendable {
     /// The zone business times typed into forms are in.
     static let businessZone = TimeZone(identifier: "Asia/Tehran")!
 
-    /// The customer file; with `?asOf=DATE` as the log knew it then (read only).
+    /// The customer file; with `?asOf=DATE` as the log knew it then, with `?at=DATE` as things
+    /// stood then by everything known (both: what was believed then about that day); read only.
     func customerPage(
         _ request: Request, id: String, state: FormState? = nil, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
@@ -228,7 +229,9 @@ public struct FrontDesk: Sendable {
         guard let (_, session) = await session(request) else { return Response.redirect(to: "/login") }
         var args: JSONObject = ["customerId": .string(id)]
         let asOf = request.uri.queryParameters["asOf"].map(String.init).flatMap { CellValuesDate.valid($0) }
+        let at = request.uri.queryParameters["at"].map(String.init).flatMap { CellValuesDate.valid($0) }
         if let asOf { args["asOf"] = .string(asOf) }
+        if let at { args["at"] = .string(at) }
         let answer: DaemonGateway.Answer
         do { answer = try await gateway.call("customer.get", .object(args), as: session.agentId) } catch {
             return daemonDown(language)
@@ -236,7 +239,7 @@ public struct FrontDesk: Sendable {
         switch answer {
         case .ok(let file):
             let page = Pages.customer(
-                language, user: (session.agentId, session.csrf), file, asOf: asOf, state: state)
+                language, user: (session.agentId, session.csrf), file, asOf: asOf, at: at, state: state)
             return remembering(FrontDesk.html(page, status: status), request)
         case .refused(let code, _, _):
             // Not theirs and not there read the same: the page does not tell which customers exist.

@@ -20,7 +20,7 @@ enum Words {
     case save, inbound, outbound, logCall, addNote, scheduleFollowup, editFields, direction, outcome, happenedAt, due
     case address, badTime, asOfLabel, show, historyView
     case agenda, overdue, complete, deferTo, deferredBack, birthdays, expiringQuotes, expiringContracts
-    case recordPayment, amountRials, method, badAmount
+    case recordPayment, amountRials, method, badAmount, atLabel
 
     var persian: String {
         switch self {
@@ -71,7 +71,7 @@ enum Words {
         case .badTime: "این زمان خوانده نشد؛ تاریخ و ساعت را کامل بنویسید."
         case .asOfLabel: "پرونده در تاریخ"
         case .show: "نمایش"
-        case .historyView: "این پرونده همان‌گونه است که در آن تاریخ ثبت شده بود؛ برای تغییر، پرونده امروز را باز کنید."
+        case .historyView: "این پرونده در تاریخ گذشته است؛ برای تغییر، پرونده امروز را باز کنید."
         case .agenda: "کارهای امروز"
         case .overdue: "عقب افتاده"
         case .complete: "انجام شد"
@@ -84,6 +84,7 @@ enum Words {
         case .amountRials: "مبلغ (ریال)"
         case .method: "روش پرداخت"
         case .badAmount: "مبلغ را با رقم بنویسید، مثلاً ۱٬۲۵۰٬۰۰۰."
+        case .atLabel: "وضعیت در تاریخ (با همه آنچه امروز می‌دانیم)"
         }
     }
 
@@ -136,7 +137,7 @@ enum Words {
         case .badTime: "This time could not be read; give the date and the time."
         case .asOfLabel: "The file as of"
         case .show: "Show"
-        case .historyView: "This is the file as it was recorded then; open today's file to change it."
+        case .historyView: "This is the file at a past date; open today's file to change it."
         case .agenda: "Today"
         case .overdue: "Overdue"
         case .complete: "Done"
@@ -149,6 +150,7 @@ enum Words {
         case .amountRials: "Amount (rials)"
         case .method: "Method"
         case .badAmount: "Write the amount in digits, e.g. 1,250,000."
+        case .atLabel: "As things stood on (by all we know now)"
         }
     }
 }
@@ -253,7 +255,7 @@ enum Pages {
     }
 
     static func customer(
-        _ language: Language, user: (agentId: String, csrf: String), _ file: JSON, asOf: String?,
+        _ language: Language, user: (agentId: String, csrf: String), _ file: JSON, asOf: String?, at: String?,
         state: FormState?
     ) -> String {
         func text(_ value: JSON?) -> String {
@@ -286,10 +288,12 @@ enum Pages {
                 <td>\(Pages.amount(invoice["total"]?.intValue))</td><td>\(Pages.amount(invoice["open"]?.intValue))</td></tr>
                 """
             })
+        let past = asOf != nil || at != nil
         let history: HTML = """
-            <div class="card"><form method="get" action="/customers/\(id)"><label for="asOf">\(language(.asOfLabel))</label>\
+            <div class="card"><form method="get" action="/customers/\(id)"><label for="at">\(language(.atLabel))</label>\
+            <input id="at" name="at" type="date" value="\(at ?? "")"><label for="asOf">\(language(.asOfLabel))</label>\
             <input id="asOf" name="asOf" type="date" value="\(asOf ?? "")"><button class="primary" type="submit">\(language(.show))</button></form>\
-            \(asOf == nil ? "" : HTML(raw: "<p id=\"as-of-note\">" + HTML.text(language(.historyView)).description + "</p>"))</div>
+            \(past ? HTML(raw: "<p id=\"as-of-note\">" + HTML.text(language(.historyView)).description + "</p>") : "")</div>
             """
         let open = (file["invoices"]?.arrayValue ?? []).compactMap { invoice -> (String, Int64)? in
             guard let id = invoice["invoiceId"]?.stringValue, let due = invoice["open"]?.intValue, due > 0,
@@ -298,7 +302,7 @@ enum Pages {
             return (id, due)
         }
         let forms =
-            asOf == nil
+            !past
             ? customerForms(language, customerId: id, csrf: user.csrf, state: state, openInvoices: open) : ""
         return layout(
             name, language, user: user,

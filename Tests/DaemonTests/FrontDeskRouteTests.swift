@@ -249,6 +249,21 @@ final class FrontDeskRouteTests: XCTestCase {
             let then = try await page("/customers/c1?asOf=\(beforeEdit)")
             XCTAssertTrue(then.contains("0912 345 6789"), "the file as the log knew it before the edit")
             XCTAssertTrue(then.contains("id=\"as-of-note\"") && !then.contains("id=\"form-call\""), "read only")
+            // A call entered today about last year: the file as things stood then holds it,
+            // the same file as the log knew it before it was entered does not.
+            let past = Self.form([
+                ("csrf", csrf), ("rid", try Self.hidden(now, form: "form-call", "rid")), ("direction", "inbound"),
+                ("text", "تماس سال گذشته"), ("at", "2025-06-01T10:00"),
+            ])
+            let late = try await client.execute(uri: "/customers/c1/call", method: .post, headers: post, body: past)
+            XCTAssertEqual(late.status, .seeOther)
+            let before = try await client.execute(uri: "/customers/c1?at=2025-12-31", method: .get, headers: cookies)
+            XCTAssertEqual(before.status, .notFound, "c1 was registered today: there was no file in 2025")
+            let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
+            let withLate = try await page("/customers/c1?at=\(today)")
+            XCTAssertTrue(withLate.contains("تماس سال گذشته") && withLate.contains("id=\"as-of-note\""))
+            let believed = try await page("/customers/c1?at=\(today)&asOf=\(beforeEdit)")
+            XCTAssertFalse(believed.contains("تماس سال گذشته"), "not known before it was entered")
         }
     }
 
