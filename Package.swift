@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "FrontDesk",
             dependencies: [
-                "JSONKit", "Projections", "Importer",
+                "JSONKit", "EventStore", "Importer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -120,31 +120,34 @@ struct DecisionContext {
 
     /// The agent id to record: the argument, else the acting principal; it must be an active agent.
     func activeAgent(_ given: String?, path: String = "/agentId") throws(WireError) -> String {
-        let id = given ?? command.actor.principal
-        guard let agent = state.agents[id] else {
-            if given == nil { throw .invalid(path, "is required when the request is not sent as an agent") }
-            throw .rule("agent_outside_company", "\(id) is not an agent of the company", path: path)
+        try agent(given, path: path) { (id, _) throws(WireError) in
+            throw .rule("agent_outside_company", "agent \(id) has left the company", path: path)
         }
-        guard !agent.left else { throw .rule("agent_outside_company", "agent \(id) has left the company", path: path) }
-        read.streams.insert(AggregateKind.agent.stream(try! EntityID(id)))
-        return id
     }
 
     /// The agent id to record on a fact (the argument, else the acting principal): an agent of
     /// the company when the fact happened. History entered late may name staff who have left
     /// since, as long as it happened before they left.
     func recordingAgent(_ given: String?, path: String = "/agentId") throws(WireError) -> String {
+        try agent(given, path: path) { (id, left) throws(WireError) in
+            guard at >= left else { return }
+            throw .rule(
+                "agent_outside_company", "agent \(id) left the company on \(left.rfc3339); a fact after that is not theirs",
+                path: path)
+        }
+    }
+
+    /// An agent of the company, read into the decision; `departed` decides about one who left
+    /// (at the time given), throwing to refuse.
+    private func agent(
+        _ given: String?, path: String, departed: (String, Timestamp) throws(WireError) -> Void
+    ) throws(WireError) -> String {
         let id = given ?? command.actor.principal
         guard let agent = state.agents[id] else {
             if given == nil { throw .invalid(path, "is required when the request is not sent as an agent") }
             throw .rule("agent_outside_company", "\(id) is not an agent of the company", path: path)
         }
-        if agent.left, at >= agent.leftAt ?? at {
-            throw .rule(
-                "agent_outside_company",
-                "agent \(id) left the company on \((agent.leftAt ?? at).rfc3339); a fact after that is not theirs",
-                path: path)
-        }
+        if agent.left { try departed(id, agent.leftAt ?? at) }
         read.streams.insert(AggregateKind.agent.stream(try! EntityID(id)))
         return id
     }

@@ -65,7 +65,7 @@ extension FrontDesk {
     {
         let language = language(request)
         guard let (_, session) = await session(request) else { return Response.redirect(to: "/login") }
-        let answer: DaemonGateway.Answer
+        let answer: CRMAnswer
         do {
             answer = try await gateway.call(
                 "agent.agenda", .object(["agentId": .string(session.agentId)]), as: session.agentId)
@@ -102,7 +102,7 @@ extension FrontDesk {
             }
             args["to"] = .string(to)
         }
-        let answer: DaemonGateway.Answer
+        let answer: CRMAnswer
         do {
             answer = try await gateway.call(
                 "followup.\(action)", .object(args), as: session.agentId, requestId: "web-" + rid)
@@ -111,7 +111,7 @@ extension FrontDesk {
         }
         switch answer {
         case .ok: return Response.redirect(to: "/agenda")
-        case .refused(_, let message, _):
+        case .refused(_, let message, _, _):
             return try await agendaPage(request, error: (id, message), status: .unprocessableContent)
         }
     }

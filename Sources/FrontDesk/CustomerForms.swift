@@ -177,7 +177,7 @@ extension FrontDesk {
             state.errors[error.field] = language(error.words)
             return try await customerPage(request, id: id, state: state, status: .unprocessableContent)
         }
-        let answer: DaemonGateway.Answer
+        let answer: CRMAnswer
         do {
             answer = try await gateway.call(form.op, args, as: session.agentId, requestId: "web-" + rid)
         } catch {
@@ -186,7 +186,7 @@ extension FrontDesk {
         switch answer {
         case .ok:
             return Response.redirect(to: "/customers/\(id)")
-        case .refused(let code, let message, let path):
+        case .refused(let code, let message, let path, _):
             if code == "forbidden" || code == "not_found" {
                 return FrontDesk.html(Pages.message(language, code == "not_found" ? .notFound : .forbidden), status: code == "not_found" ? .notFound : .forbidden)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Importer
 import JSONKit
 
 /// The daemon, as the front desk reaches it: one request per call over its Unix socket, sent
@@ -18,15 +19,9 @@ public struct DaemonGateway: Sendable {
         public let description: String
     }
 
-    /// The daemon's answer: the result, or its error (code, message, path, rule).
-    public enum Answer: Sendable {
-        case ok(JSON)
-        case refused(code: String, message: String, path: String?)
-    }
-
     /// Sends `op` with `args` as `agentId` (with a request id for writes, so a resubmitted form
     /// writes once) and returns the answer, off the server's event loops.
-    public func call(_ op: String, _ args: JSON, as agentId: String, requestId: String? = nil) async throws -> Answer {
+    public func call(_ op: String, _ args: JSON, as agentId: String, requestId: String? = nil) async throws -> CRMAnswer {
         var request: JSONObject = ["id": 1, "op": .string(op), "args": args, "as": .string(agentId)]
         if let requestId { request["requestId"] = .string(requestId) }
         let line = JSON.object(request).bytes() + [UInt8(ascii: "\n")]
@@ -36,11 +31,7 @@ public struct DaemonGateway: Sendable {
                 continuation.resume(with: Result { try DaemonGateway.exchange(path, line) })
             }
         }
-        if response["ok"] == true { return .ok(response["result"] ?? .null) }
-        let error = response["error"] ?? .null
-        return .refused(
-            code: error["code"]?.stringValue ?? "internal", message: error["message"]?.stringValue ?? "",
-            path: error["path"]?.stringValue)
+        return CRMAnswer(response: response)
     }
 
     /// One request line out, one response line back, on a fresh connection.

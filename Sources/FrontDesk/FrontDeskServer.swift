@@ -1,8 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Importer
 import JSONKit
-import Projections
+import EventStore
 
 /// The front desk's routes: login and logout, search, the customer file; every answer from the
 /// daemon, asked `as` the person logged in.
@@ -205,7 +206,7 @@ public struct FrontDesk: Sendable {
         guard !query.isEmpty else {
             return remembering(FrontDesk.html(Pages.search(language, user: user, query: "", customers: nil)), request)
         }
-        let answer: DaemonGateway.Answer
+        let answer: CRMAnswer
         do { answer = try await gateway.call("customer.find", FrontDesk.criterion(query), as: session.agentId) } catch {
             return daemonDown(language)
         }
@@ -232,7 +233,7 @@ public struct FrontDesk: Sendable {
         let at = request.uri.queryParameters["at"].map(String.init).flatMap { CellValuesDate.valid($0) }
         if let asOf { args["asOf"] = .string(asOf) }
         if let at { args["at"] = .string(at) }
-        let answer: DaemonGateway.Answer
+        let answer: CRMAnswer
         do { answer = try await gateway.call("customer.get", .object(args), as: session.agentId) } catch {
             return daemonDown(language)
         }
@@ -241,7 +242,7 @@ public struct FrontDesk: Sendable {
             let page = Pages.customer(
                 language, user: (session.agentId, session.csrf), file, asOf: asOf, at: at, state: state)
             return remembering(FrontDesk.html(page, status: status), request)
-        case .refused(let code, _, _):
+        case .refused(let code, _, _, _):
             // Not theirs and not there read the same: the page does not tell which customers exist.
             let status: HTTPResponse.Status = code == "not_found" ? .notFound : .forbidden
             return FrontDesk.html(Pages.message(language, status == .notFound ? .notFound : .forbidden), status: status)
@@ -249,12 +250,11 @@ public struct FrontDesk: Sendable {
     }
 }
 
-/// An "as of" value from the address bar: a date (`2026-03-01`) or an RFC 3339 time, else nothing.
+/// A point in time from the address bar: a date (`2026-03-01`) or an RFC 3339 time, else nothing.
 enum CellValuesDate {
     static func valid(_ text: String) -> String? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if trimmed.count == 10, ISO8601DateFormatter.lenient(trimmed + "T00:00:00Z") != nil { return trimmed }
-        return ISO8601DateFormatter.lenient(trimmed) != nil ? trimmed : nil
+        return Timestamp(rfc3339: trimmed) != nil ? trimmed : nil
     }
 }
 

@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 import JSONKit
 
@@ -318,27 +319,22 @@ enum Pages {
     /// A recorded time as people read it: the Jalali date and time in Tehran, with Persian
     /// digits, on the Persian side; the Gregorian ones on the English side.
     static func time(_ rfc3339: String?, _ language: Language) -> String {
-        guard let rfc3339, let date = ISO8601DateFormatter.lenient(rfc3339) else { return rfc3339 ?? "" }
-        return (language == .fa ? persianFormatter : englishFormatter).string(from: date)
+        guard let rfc3339, let time = Timestamp(rfc3339: rfc3339) else { return rfc3339 ?? "" }
+        return (language == .fa ? persianFormatter : englishFormatter).string(from: time.date)
     }
 
-    static let persianFormatter: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.calendar = Calendar(identifier: .persian)
-        formatter.locale = Locale(identifier: "fa_IR")
-        formatter.timeZone = TimeZone(identifier: "Asia/Tehran")
-        formatter.dateFormat = "yyyy/MM/dd HH:mm"
-        return formatter
-    }()
+    static let persianFormatter = formatter(.persian, "fa_IR", "yyyy/MM/dd HH:mm")
+    static let englishFormatter = formatter(.gregorian, "en_GB", "yyyy-MM-dd HH:mm")
 
-    static let englishFormatter: DateFormatter = {
+    /// Dates in `calendar`, Tehran's time, written the way `locale` writes digits.
+    static func formatter(_ calendar: Calendar.Identifier, _ locale: String, _ format: String) -> DateFormatter {
         let formatter = DateFormatter()
-        formatter.calendar = Calendar(identifier: .gregorian)
-        formatter.locale = Locale(identifier: "en_GB")
+        formatter.calendar = Calendar(identifier: calendar)
+        formatter.locale = Locale(identifier: locale)
         formatter.timeZone = TimeZone(identifier: "Asia/Tehran")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        formatter.dateFormat = format
         return formatter
-    }()
+    }
 
     /// An amount in rials with thousands separators.
     static func amount(_ value: Int64?) -> String {
@@ -350,16 +346,5 @@ enum Pages {
             out.append(digit)
         }
         return (value < 0 ? "-" : "") + out
-    }
-}
-
-extension ISO8601DateFormatter {
-    /// An RFC 3339 time with or without fractional seconds.
-    static func lenient(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import EventStore
 import Foundation
 
 /// Who is logged in: sessions by an unguessable id, each with its own CSRF token, ended by
@@ -23,9 +24,7 @@ public actor Sessions {
 
     /// 32 random bytes as hex: a session id or a token.
     static func token() -> String {
-        SymmetricKey(size: .bits256).withUnsafeBytes { bytes in
-            bytes.map { String(format: "%02x", $0) }.joined()
-        }
+        SymmetricKey(size: .bits256).withUnsafeBytes { $0.lowercaseHex }
     }
 
     /// Starts a session for `agentId` and returns its id.

@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 import HummingbirdBcrypt
 import HummingbirdOTP
@@ -146,10 +147,7 @@ public final class WebUsers: Sendable {
     /// A hash of nothing anyone knows, for the unknown-user path.
     static let decoyHash = Bcrypt.hash(UUID().uuidString, cost: cost)
 
-    static func rfc3339(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: date)
-    }
+    static func rfc3339(_ date: Date) -> String { Timestamp(date).rfc3339 }
 }
 
 /// A refused change to the logins, said to the operator.

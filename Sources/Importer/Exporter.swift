@@ -13,8 +13,8 @@ import Projections
 /// daemon), opening personal data with the customers' keys; forgotten customers have none
 /// and are left out.
 public struct Exporter {
-    /// Each customer's file, in the order they were registered.
-    public let files: [CustomerFile]
+    /// Each customer's id and file, in the order they were registered.
+    public let files: [(id: String, file: CustomerFile)]
     /// Every event about each customer, in log order.
     let events: [String: [ProjectedEvent]]
     let keys: KeyStore
@@ -31,20 +31,20 @@ public struct Exporter {
             }
             return true
         }
-        var files: [CustomerFile] = []
+        var files: [(id: String, file: CustomerFile)] = []
         for customerId in order {
             let owner = DataKey.owner(ofCustomer: customerId)
             let key = try keys.key(for: owner).map { DataKey(owner: owner, bytes: $0) }
             let file = CustomerFile.fold(byCustomer[customerId] ?? [], key: key)
-            if file.exists { files.append(file) }
+            if file.exists { files.append((customerId, file)) }
         }
         self.files = files
         self.events = byCustomer
         self.keys = keys
     }
 
-    /// The files of customers whose personal data still exists.
-    var living: [JSON] { files.map(\.json).filter { $0["erased"] != true } }
+    /// The files of customers whose personal data still exists, as JSON (built once per export).
+    var living: [JSON] { files.map(\.file.json).filter { $0["erased"] != true } }
 
     /// The header and rows of `kind`, headers in Persian or English.
     public func sheet(_ kind: ImportKind, persian: Bool) -> [[String]] {
@@ -152,11 +152,10 @@ public struct Exporter {
     /// Everything crmd holds about one customer, for a data-protection request: the file, and
     /// every event about them with its personal data opened and who recorded it.
     public func subjectAccess(_ customerId: String, generatedAt: Timestamp) throws(ImportError) -> JSON {
-        guard let events = events[customerId],
-            let file = files.first(where: { $0.json["customerId"]?.stringValue == customerId })
+        guard let events = events[customerId], let file = files.first(where: { $0.id == customerId })?.file.json
         else { throw ImportError("no customer \(customerId)") }
         let owner = DataKey.owner(ofCustomer: customerId)
-        guard file.json["forgotten"] != true, let bytes = try? keys.key(for: owner) else {
+        guard file["forgotten"] != true, let bytes = try? keys.key(for: owner) else {
             throw ImportError(
                 "customer \(customerId) was forgotten (customer.forget): their personal data was erased and no "
                     + "longer exists anywhere, so there is nothing to give them")
@@ -175,7 +174,7 @@ public struct Exporter {
             entry["data"] = Exporter.opened((try? JSON.parse(recorded.data)) ?? .null, key)
             entries.append(.object(entry))
         }
-        var fileJSON = file.json
+        var fileJSON = file
         if case .object(var members) = fileJSON {
             members["timeline"] = nil
             fileJSON = .object(members)

@@ -1,4 +1,5 @@
 import Crypto
+import EventStore
 import Foundation
 import JSONKit
 
@@ -77,18 +78,7 @@ public final class Importer: @unchecked Sendable {
     }
 
     /// The SHA-256 of a file's bytes, hex: what its rows' request ids derive from.
-    public static func hash(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
-
-    /// Lower-case hex of `bytes` (String(format:) per byte cost more than the hash).
-    static func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public static func hash(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).lowercaseHex }
 
     /// The request id of `row`'s `step` (one row may send several requests).
     func requestId(_ row: Int, _ step: String = "") -> String {
@@ -98,7 +88,7 @@ public final class Importer: @unchecked Sendable {
     /// An id derived from the file and a row (or any text), for records the file does not name.
     func derivedID(_ prefix: String, _ text: String) -> String {
         let digest = SHA256.hash(data: Data("\(fileHash)\u{0}\(text)".utf8))
-        return prefix + "-" + Importer.hex(digest.prefix(8))
+        return prefix + "-" + digest.prefix(8).lowercaseHex
     }
 
     /// The data rows with their spreadsheet row numbers, blank rows left out.
@@ -483,8 +473,7 @@ public final class Importer: @unchecked Sendable {
             }
         }
         func id(_ name: String) -> String {
-            RecordReader.isID(name) ? name : "p-" + SHA256.hash(data: Data(Field.comparable(name).utf8)).prefix(6)
-                .map { String(format: "%02x", $0) }.joined()
+            RecordReader.isID(name) ? name : "p-" + SHA256.hash(data: Data(Field.comparable(name).utf8)).prefix(6).lowercaseHex
         }
         let requests = order.map { name in
             var args: JSONObject = [

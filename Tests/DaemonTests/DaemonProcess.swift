@@ -123,3 +123,33 @@ final class Connection {
         return receive() ?? .null
     }
 }
+
+/// Runs the crmd binary with `arguments` and `input` on standard input; returns its exit status,
+/// standard output and standard error (read at once, so neither pipe can fill and stall it).
+func runCrmd(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String, errors: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
+    process.arguments = arguments
+    let stdin = Pipe()
+    let out = Pipe()
+    let err = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    stdin.fileHandleForWriting.write(Data(input.utf8))
+    try stdin.fileHandleForWriting.close()
+    let errors = ErrorsRead()
+    let reader = Thread { errors.data = err.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !reader.isFinished { usleep(1000) }
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errors.data, as: UTF8.self))
+}
+
+/// What the standard-error reader thread read.
+private final class ErrorsRead: @unchecked Sendable {
+    // @unchecked: written by the reader thread, read only after it finished.
+    var data = Data()
+}

@@ -12,24 +12,7 @@ final class ImportTests: XCTestCase {
         .appendingPathComponent("ImporterTests/Fixtures").path
 
     func crmd(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let errors = SharedBox(Data())
-        let reader = Thread { errors.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() } }
-        reader.start()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while reader.isExecuting || !reader.isFinished { usleep(1000) }
-        return (
-            process.terminationStatus, String(decoding: data, as: UTF8.self),
-            String(decoding: errors.withLock { $0 }, as: UTF8.self)
-        )
+        try runCrmd(arguments)
     }
 
     /// A copy of a fixture in a scratch directory (so the rejects file lands there).
@@ -315,17 +298,5 @@ extension ImportTests {
         XCTAssertTrue(refused.errors.contains("was forgotten"), refused.errors)
         let sheet = try crmd(["export", "customers", "--data", daemon.directory])
         XCTAssertFalse(sheet.output.contains(id), "an erased customer is not exported")
-    }
-}
-
-/// A value shared with a reader thread.
-final class SharedBox<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
     }
 }

@@ -8,16 +8,8 @@ import XCTest
 final class ToolTests: XCTestCase {
     /// Runs `crmd ARGS`; returns the exit status and what it printed (stdout and stderr).
     func crmd(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let run = try runCrmd(arguments)
+        return (run.status, run.output + run.errors)
     }
 
     func temporary() -> String {

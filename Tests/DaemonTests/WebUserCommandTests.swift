@@ -5,21 +5,10 @@ import XCTest
 
 /// `crmd web user …` against a real log: logins only for staff who are still here.
 final class WebUserCommandTests: XCTestCase {
+    /// Runs `crmd ARGS` with `input`; returns the exit status and what it printed (stdout and stderr).
     func crmd(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
-        process.arguments = arguments
-        let stdin = Pipe()
-        let out = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let run = try runCrmd(arguments, input: input)
+        return (run.status, run.output + run.errors)
     }
 
     func testLoginsAreForStaffWhoAreStillHere() throws {
