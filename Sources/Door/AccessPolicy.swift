@@ -125,7 +125,7 @@ public enum AccessRefusal: Sendable, Equatable {
             WireError(.forbidden, "only admins and gateways may act as another principal", path: "/as")
         case .unknownPrincipal(let name):
             WireError(.forbidden, "\(name) is neither a user in access.json nor an active agent", path: "/as")
-        case .gatewayActsOnlyAsStaff: WireError(.forbidden, "a gateway acts only as agents and managers", path: "/as")
+        case .gatewayActsOnlyAsStaff: WireError(.forbidden, "a gateway acts only as agents, managers and auditors", path: "/as")
         case .gatewayMustAct: WireError(.forbidden, "a gateway acts only `as` an agent", path: "/as")
         case .auditorsDoNotWrite: WireError(.forbidden, "auditors read; they do not write")
         case .companyWork(let op): WireError(.forbidden, "\(op) is for managers and admins")
@@ -161,7 +161,7 @@ public enum AccessPolicy {
         guard let role = listedRole(acting) ?? hiredRole(acting) else {
             throw AccessRefusal.unknownPrincipal(acting).error
         }
-        if listed.role == .gateway, role != .agent, role != .manager {
+        if listed.role == .gateway, role != .agent, role != .manager, role != .auditor {
             throw AccessRefusal.gatewayActsOnlyAsStaff.error
         }
         return Caller(principal: acting, role: role, uid: uid, actingFor: listed.principal)

@@ -308,3 +308,47 @@ private struct ForwardWalk {
         return requestProblem
     }
 }
+
+/// The outcome of the last verify of a log, kept beside it (`last-verify.json` in the log's
+/// directory) so status pages and auditors see when the chain was last checked and by whom.
+public struct VerifyRecord: Codable, Sendable, Equatable {
+    /// When the verify finished.
+    public var finishedAt: String
+    /// Whether the whole log and every index checked out.
+    public var ok: Bool
+    /// Events checked.
+    public var events: UInt64
+    /// The last position checked.
+    public var headPosition: UInt64
+    /// That event's hash, in hex.
+    public var headHash: String
+    /// The first problem, for a person; nil when ok.
+    public var problem: String?
+    /// Who ran it: the command line (`crmd verify`) or a principal through the daemon.
+    public var by: String
+
+    /// The record of `report`, finished now.
+    public init(_ report: VerifyReport, by: String, finishedAt: Timestamp = .now()) {
+        self.finishedAt = finishedAt.rfc3339
+        ok = report.isValid
+        events = report.events
+        headPosition = report.headPosition.rawValue
+        headHash = report.headHash.hex
+        problem = report.problem?.description
+        self.by = by
+    }
+
+    static func file(_ directory: String) -> String { directory + "/last-verify.json" }
+
+    /// Writes the record beside the log in `directory` (atomically: a reader never sees half).
+    public func save(in directory: String) throws {
+        let data = try JSONEncoder().encode(self)
+        try data.write(to: URL(fileURLWithPath: VerifyRecord.file(directory)), options: .atomic)
+    }
+
+    /// The last record saved beside the log in `directory`, if any verify ever ran.
+    public static func load(from directory: String) -> VerifyRecord? {
+        guard let data = FileManager.default.contents(atPath: file(directory)) else { return nil }
+        return try? JSONDecoder().decode(VerifyRecord.self, from: data)
+    }
+}

@@ -7,7 +7,7 @@ extension Pages {
     /// The agent's day (`agent.agenda`): follow-ups due and overdue with complete and defer
     /// forms, deferred ones coming back, birthdays, quotes and support contracts running out.
     static func agenda(
-        _ language: Language, user: (agentId: String, csrf: String), _ agenda: JSON, error: (String, String)?
+        _ language: Language, user: Viewer, _ agenda: JSON, error: (String, String)?
     ) -> String {
         func text(_ value: JSON?) -> String { value?.stringValue ?? value?.intValue.map(String.init) ?? "" }
         func customer(_ item: JSON) -> HTML {
@@ -75,7 +75,7 @@ extension FrontDesk {
         guard case .ok(let agenda) = answer else {
             return FrontDesk.html(Pages.message(language, .forbidden), status: .forbidden)
         }
-        let page = Pages.agenda(language, user: (session.agentId, session.csrf), agenda, error: error)
+        let page = Pages.agenda(language, user: session.viewer, agenda, error: error)
         return remembering(FrontDesk.html(page, status: status), request)
     }
 

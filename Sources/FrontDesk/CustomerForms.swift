@@ -3,12 +3,16 @@ import Hummingbird
 import Importer
 import JSONKit
 
-/// The forms of the customer file: log a call, add a note, schedule a follow-up, edit fields.
+/// The forms of the customer file: log a call, add a note, schedule a follow-up, edit fields,
+/// record a payment, give a quote from the catalogue.
 ///
 /// Each rendered form carries a request id of its own, so a double click or a resubmitted form
 /// writes once; a refusal comes back on the form, the daemon's error `path` naming the field.
 enum CustomerForm: String, CaseIterable, Sendable {
-    case call, note, followup, edit, payment
+    case call, note, followup, edit, payment, quote
+
+    /// How many product lines the quote form offers.
+    static let quoteLines = 3
 
     /// The form's fields, in order.
     var fields: [String] {
@@ -18,6 +22,7 @@ enum CustomerForm: String, CaseIterable, Sendable {
         case .followup: ["due", "kind", "note"]
         case .edit: ["name", "phones", "emails", "address"]
         case .payment: ["invoiceId", "amount", "method", "at"]
+        case .quote: (1...CustomerForm.quoteLines).map { "line\($0)" } + ["channel", "validUntil", "note"]
         }
     }
 
@@ -29,7 +34,16 @@ enum CustomerForm: String, CaseIterable, Sendable {
         case .followup: "followup.schedule"
         case .edit: "customer.edit"
         case .payment: "payment.record"
+        case .quote: "quote.give"
         }
+    }
+
+    /// The field a daemon error's `path` names: `/lines/1/quantity` is the quote's second line.
+    func field(forPath path: String?) -> String {
+        let parts = (path ?? "").split(separator: "/").map(String.init)
+        if self == .quote, parts.first == "lines", parts.count > 1, let index = Int(parts[1]) { return "line\(index + 1)" }
+        if let name = parts.first, fields.contains(name) { return name }
+        return fields[0]
     }
 
     /// The op's arguments from the form's values: empty fields left out, times read in Tehran
@@ -37,10 +51,22 @@ enum CustomerForm: String, CaseIterable, Sendable {
     func arguments(customerId: String, _ values: [String: String], times: CellValues) throws(FieldError) -> JSON {
         // A payment names its invoice, which names the customer.
         var args: JSONObject = self == .payment ? [:] : ["customerId": .string(customerId)]
-        for field in fields {
+        if self == .quote {
+            // A line is a product and a quantity; lines left without a product are not lines.
+            var lines: [JSON] = []
+            for index in 1...CustomerForm.quoteLines {
+                guard let product = values["product\(index)"].flatMap(CellValues.trimmed) else { continue }
+                let quantity = values["quantity\(index)"].flatMap(CellValues.trimmed).map { times.rials($0) } ?? 1
+                guard let quantity, quantity > 0 else { throw FieldError(field: "line\(index)", words: .badAmount) }
+                lines.append(.object(["productId": .string(product), "quantity": .int(quantity)]))
+            }
+            guard !lines.isEmpty else { throw FieldError(field: "line1", words: .chooseProduct) }
+            args["lines"] = .array(lines)
+        }
+        for field in fields where !field.hasPrefix("line") {
             guard let raw = values[field], let value = CellValues.trimmed(raw) else { continue }
             switch field {
-            case "at", "due":
+            case "at", "due", "validUntil":
                 guard let time = times.instant(value) else { throw FieldError(field: field, words: .badTime) }
                 args[field] = .string(time)
             case "phones", "emails":
@@ -72,7 +98,8 @@ struct FormState: Sendable {
 extension Pages {
     /// The four forms, each with a fresh request id; `state` refills the one that was refused.
     static func customerForms(
-        _ language: Language, customerId: String, csrf: String, state: FormState?, openInvoices: [(String, Int64)]
+        _ language: Language, customerId: String, csrf: String, state: FormState?, openInvoices: [(String, Int64)],
+        products: [JSON]
     ) -> HTML {
         func field(_ form: CustomerForm, _ name: String, _ label: Words, _ control: HTML) -> HTML {
             let error = state?.form == form ? state?.errors[name] : nil
@@ -120,6 +147,33 @@ extension Pages {
                     field(.payment, "method", .method, select(.payment, "method", methods)),
                     field(.payment, "at", .happenedAt, input(.payment, "at", type: "datetime-local")),
                 ]))
+        let catalogue = [("", "—")] + products.compactMap { product -> (String, String)? in
+            guard let id = product["productId"]?.stringValue else { return nil }
+            let price = product["unitPrice"]?["amount"]?.intValue
+            return (id, "\(product["name"]?.stringValue ?? id) — \(Pages.amount(price))")
+        }
+        let quoteLines = HTML.join(
+            (1...CustomerForm.quoteLines).map { index in
+                field(
+                    .quote, "line\(index)", .product,
+                    """
+                    <span class="line">\(select(.quote, "product\(index)", catalogue))\
+                    <input id="quote-quantity\(index)" name="quantity\(index)" inputmode="numeric" value="\(value(.quote, "quantity\(index)"))" \
+                    placeholder="\(language(.quantity))" aria-label="\(language(.quantity))"></span>
+                    """)
+            })
+        let channels = ["phone", "email", "in_person", "sms", "letter", "other"].map { ($0, $0) }
+        let quote: HTML =
+            products.isEmpty
+            ? ""
+            : wrap(
+                .quote, .giveQuote,
+                HTML.join([
+                    quoteLines,
+                    field(.quote, "channel", .channel, select(.quote, "channel", channels)),
+                    field(.quote, "validUntil", .validUntil, input(.quote, "validUntil", type: "datetime-local")),
+                    field(.quote, "note", .text, textarea(.quote, "note")),
+                ]))
         let kinds = ["call", "meeting", "email", "sms", "visit", "quote", "payment", "other"].map { ($0, $0) }
         return HTML.join([
             wrap(
@@ -151,6 +205,7 @@ extension Pages {
                     field(.edit, "emails", .emails, input(.edit, "emails")),
                     field(.edit, "address", .address, input(.edit, "address")),
                 ])),
+            quote,
             payment,
         ])
     }
@@ -190,8 +245,7 @@ extension FrontDesk {
             if code == "forbidden" || code == "not_found" {
                 return FrontDesk.html(Pages.message(language, code == "not_found" ? .notFound : .forbidden), status: code == "not_found" ? .notFound : .forbidden)
             }
-            let name = path.map { String($0.dropFirst().prefix { $0 != "/" }) } ?? ""
-            state.errors[form.fields.contains(name) ? name : form.fields[0]] = message
+            state.errors[form.field(forPath: path)] = message
             return try await customerPage(request, id: id, state: state, status: .unprocessableContent)
         }
     }

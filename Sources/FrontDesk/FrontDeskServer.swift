@@ -5,8 +5,9 @@ import Importer
 import JSONKit
 import EventStore
 
-/// The front desk's routes: login and logout, search, the customer file; every answer from the
-/// daemon, asked `as` the person logged in.
+/// The front desk's routes: login and logout, search, the customer file, the agenda, the deals
+/// board, the dashboard and the audit page; every answer from the daemon, asked `as` the person
+/// logged in.
 public struct FrontDesk: Sendable {
     /// Logins (DIR/web-users.json).
     public let users: WebUsers
@@ -58,6 +59,19 @@ public struct FrontDesk: Sendable {
             try await self.followupAction(
                 context.parameters.get("action") ?? "", request, context, id: context.parameters.get("id") ?? "")
         }
+        router.get("/deals") { request, _ in try await self.dealsPage(request) }
+        router.post("/deals/{id}/{action}") { request, context in
+            try await self.dealAction(
+                context.parameters.get("action") ?? "", request, context, id: context.parameters.get("id") ?? "")
+        }
+        router.get("/dashboard") { request, _ in try await self.dashboardPage(request) }
+        router.get("/dashboard/{file}") { request, context in
+            try await self.dashboardCSV(request, file: context.parameters.get("file") ?? "")
+        }
+        router.get("/audit") { request, _ in
+            try await self.auditPage(request, verified: request.uri.queryParameters["verified"] == "1")
+        }
+        router.post("/audit/verify") { request, context in try await self.auditVerify(request, context) }
         router.post("/customers/{id}/{form}") { request, context in
             guard let form = context.parameters.get("form").flatMap(CustomerForm.init(rawValue:)) else {
                 return FrontDesk.html(Pages.message(self.language(request), .notFound), status: .notFound)
@@ -148,7 +162,9 @@ public struct FrontDesk: Sendable {
             try await Task.sleep(for: .seconds(wait))
             return try await loginPage(request, error: .loginFailed, status: .unauthorized, username: name)
         }
-        // Someone who left the company cannot act as an agent any more: the daemon says so.
+        // Someone who left the company cannot act as an agent any more: the daemon says so. Its
+        // answer to the company's status tells managers (and auditors) from agents.
+        let role: StaffRole
         do {
             switch try await gateway.call("agent.view", .object(["agentId": .string(user.agentId)]), as: user.agentId) {
             case .ok: break
@@ -156,11 +172,18 @@ public struct FrontDesk: Sendable {
                 _ = await throttle.failed(name)
                 return try await loginPage(request, error: .loginFailed, status: .unauthorized, username: name)
             }
+            if user.role == StaffRole.auditor.rawValue {
+                role = .auditor
+            } else if case .ok = try await gateway.call("system.status", .object([:]), as: user.agentId) {
+                role = .manager
+            } else {
+                role = .agent
+            }
         } catch {
             return daemonDown(language)
         }
         await throttle.succeeded(name)
-        let id = await sessions.start(user.agentId)
+        let id = await sessions.start(user.agentId, role: role)
         var response = Response.redirect(to: "/search")
         response.setCookie(
             Cookie(name: FrontDesk.sessionCookie, value: id, path: "/", secure: secure, httpOnly: true, sameSite: .strict))
@@ -201,7 +224,7 @@ public struct FrontDesk: Sendable {
     func search(_ request: Request) async throws -> Response {
         let language = language(request)
         guard let (_, session) = await session(request) else { return Response.redirect(to: "/login") }
-        let user = (session.agentId, session.csrf)
+        let user = session.viewer
         let query = String(request.uri.queryParameters["q"] ?? "").trimmingCharacters(in: .whitespaces)
         guard !query.isEmpty else {
             return remembering(FrontDesk.html(Pages.search(language, user: user, query: "", customers: nil)), request)
@@ -233,14 +256,21 @@ public struct FrontDesk: Sendable {
         let at = request.uri.queryParameters["at"].map(String.init).flatMap { CellValuesDate.valid($0) }
         if let asOf { args["asOf"] = .string(asOf) }
         if let at { args["at"] = .string(at) }
+        // Today's file offers a quote from the catalogue: asked beside the file, not after it.
+        let quoting = asOf == nil && at == nil && session.role.writes
+        async let catalogue = quoting ? gateway.call("product.list", .object([:]), as: session.agentId) : nil
         let answer: CRMAnswer
-        do { answer = try await gateway.call("customer.get", .object(args), as: session.agentId) } catch {
+        let products: [JSON]
+        do {
+            answer = try await gateway.call("customer.get", .object(args), as: session.agentId)
+            if case .ok(let list)? = try await catalogue { products = list["products"]?.arrayValue ?? [] } else { products = [] }
+        } catch {
             return daemonDown(language)
         }
         switch answer {
         case .ok(let file):
             let page = Pages.customer(
-                language, user: (session.agentId, session.csrf), file, asOf: asOf, at: at, state: state)
+                language, user: session.viewer, file, asOf: asOf, at: at, state: state, products: products)
             return remembering(FrontDesk.html(page, status: status), request)
         case .refused(let code, _, _, _):
             // Not theirs and not there read the same: the page does not tell which customers exist.

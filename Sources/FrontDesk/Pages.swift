@@ -11,6 +11,9 @@ public enum Language: String, Sendable {
 
     /// `key`'s text in this language.
     func callAsFunction(_ key: Words) -> String { self == .fa ? key.persian : key.english }
+
+    /// A phrase of one page only, given in both languages where it is used.
+    func callAsFunction(_ persian: String, _ english: String) -> String { self == .fa ? persian : english }
 }
 
 /// Every phrase a page shows.
@@ -22,6 +25,7 @@ enum Words {
     case address, badTime, asOfLabel, show, historyView
     case agenda, overdue, complete, deferTo, deferredBack, birthdays, expiringQuotes, expiringContracts
     case recordPayment, amountRials, method, badAmount, atLabel
+    case giveQuote, product, quantity, channel, validUntil, chooseProduct
 
     var persian: String {
         switch self {
@@ -86,6 +90,12 @@ enum Words {
         case .method: "روش پرداخت"
         case .badAmount: "مبلغ را با رقم بنویسید، مثلاً ۱٬۲۵۰٬۰۰۰."
         case .atLabel: "وضعیت در تاریخ (با همه آنچه امروز می‌دانیم)"
+        case .giveQuote: "اعلام قیمت"
+        case .product: "کالا و تعداد"
+        case .quantity: "تعداد"
+        case .channel: "از راه"
+        case .validUntil: "معتبر تا"
+        case .chooseProduct: "دست‌کم یک کالا انتخاب کنید."
         }
     }
 
@@ -152,6 +162,12 @@ enum Words {
         case .method: "Method"
         case .badAmount: "Write the amount in digits, e.g. 1,250,000."
         case .atLabel: "As things stood on (by all we know now)"
+        case .giveQuote: "Give a quote"
+        case .product: "Product and quantity"
+        case .quantity: "Quantity"
+        case .channel: "Channel"
+        case .validUntil: "Valid until"
+        case .chooseProduct: "Choose at least one product."
         }
     }
 }
@@ -175,18 +191,26 @@ enum Pages {
         .spacer{flex:1}
         tr.overdue td{background:#fdecea}
         td form{display:inline-block;margin:0 .2rem}
+        .line{display:flex;gap:.5rem}.line select{flex:3}.line input{flex:1}
+        .board{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:.8rem}
+        .column h2{font-size:1rem;margin:.2rem 0 .6rem}.deal{border:1px solid #e3e6eb;border-radius:.4rem;padding:.5rem;margin-bottom:.5rem;font-size:.9rem}
+        .deal form{margin:.3rem 0}.deal select,.deal button{width:auto;font-size:.85rem;padding:.2rem .4rem}
+        .muted{color:#5b6472;font-size:.85rem}.filters{display:flex;gap:.6rem;flex-wrap:wrap;align-items:end}.filters label{margin:0}
+        .filters>div{flex:1;min-width:8rem}.chart{width:100%;height:auto}.chart text{font-size:11px;fill:#1d2330}
+        .bar{fill:#1f4e79}.grid{stroke:#e3e6eb}.numbers td{font-variant-numeric:tabular-nums}
+        .wide{max-width:80rem}code{font-size:.8rem;word-break:break-all}
         """
 
     /// A whole page: the header (with logout when someone is logged in) and `body`.
     static func layout(
-        _ title: String, _ language: Language, user: (agentId: String, csrf: String)? = nil, refresh: Int? = nil,
+        _ title: String, _ language: Language, user: Viewer? = nil, refresh: Int? = nil,
         _ body: HTML
     ) -> String {
         let other = language == .fa ? "en" : "fa"
         var header: HTML = "<strong>\(language(.appName))</strong>"
         if let user {
             header = """
-                \(header)<a href="/search">\(language(.search))</a><a href="/agenda">\(language(.agenda))</a><span class="spacer"></span><span>\(user.agentId)</span>\
+                \(header)<a href="/search">\(language(.search))</a>\(navigation(language, user.role))<span class="spacer"></span><span>\(user.agentId)</span>\
                 <form method="post" action="/logout"><input type="hidden" name="csrf" value="\(user.csrf)">\
                 <button type="submit" id="logout">\(language(.logout))</button></form>
                 """
@@ -203,6 +227,19 @@ enum Pages {
             <body><header>\(header)</header><main>\(body)</main></body></html>
             """
         return page.description
+    }
+
+    /// The pages a role is offered beside search: the desk for those who write, the company's
+    /// pages for those who read it whole.
+    static func navigation(_ language: Language, _ role: StaffRole) -> HTML {
+        var links: [HTML] = []
+        if role.writes { links.append("<a href=\"/agenda\">\(language(.agenda))</a>") }
+        links.append("<a href=\"/deals\">\(language("قیف فروش", "Deals"))</a>")
+        if role.readsCompany {
+            links.append("<a href=\"/dashboard\">\(language("داشبورد", "Dashboard"))</a>")
+            links.append("<a href=\"/audit\">\(language("ممیزی", "Audit"))</a>")
+        }
+        return HTML.join(links)
     }
 
     static func login(_ language: Language, csrf: String, error: String?, username: String = "") -> String {
@@ -224,8 +261,13 @@ enum Pages {
         return layout(language(title), language, refresh: refresh, "<div class=\"card\"><h1>\(language(title))</h1>\(more)</div>")
     }
 
+    /// A page saying what the daemon refused, in its words.
+    static func problem(_ language: Language, _ text: String) -> String {
+        layout(language(.notFound), language, "<div class=\"card\"><p class=\"error\" role=\"alert\">\(text)</p></div>")
+    }
+
     static func search(
-        _ language: Language, user: (agentId: String, csrf: String), query: String, customers: [JSON]?
+        _ language: Language, user: Viewer, query: String, customers: [JSON]?
     ) -> String {
         var results: HTML = ""
         if let customers {
@@ -256,8 +298,8 @@ enum Pages {
     }
 
     static func customer(
-        _ language: Language, user: (agentId: String, csrf: String), _ file: JSON, asOf: String?, at: String?,
-        state: FormState?
+        _ language: Language, user: Viewer, _ file: JSON, asOf: String?, at: String?,
+        state: FormState?, products: [JSON] = []
     ) -> String {
         func text(_ value: JSON?) -> String {
             switch value {
@@ -303,8 +345,9 @@ enum Pages {
             return (id, due)
         }
         let forms =
-            !past
-            ? customerForms(language, customerId: id, csrf: user.csrf, state: state, openInvoices: open) : ""
+            !past && user.role.writes
+            ? customerForms(
+                language, customerId: id, csrf: user.csrf, state: state, openInvoices: open, products: products) : ""
         return layout(
             name, language, user: user,
             """

@@ -12,7 +12,13 @@ public actor Sessions {
         public let agentId: String
         /// The token every form of this session carries.
         public let csrf: String
+        /// What the person does in the company, which decides the pages offered (the daemon
+        /// still decides what they may read and write).
+        public let role: StaffRole
         var lastSeen: Date
+
+        /// The person as the pages see them.
+        var viewer: Viewer { Viewer(agentId: agentId, csrf: csrf, role: role) }
     }
 
     private var sessions: [String: Session] = [:]
@@ -28,9 +34,9 @@ public actor Sessions {
     }
 
     /// Starts a session for `agentId` and returns its id.
-    public func start(_ agentId: String, now: Date = Date()) -> String {
+    public func start(_ agentId: String, role: StaffRole = .agent, now: Date = Date()) -> String {
         let id = Sessions.token()
-        sessions[id] = Session(agentId: agentId, csrf: Sessions.token(), lastSeen: now)
+        sessions[id] = Session(agentId: agentId, csrf: Sessions.token(), role: role, lastSeen: now)
         return id
     }
 
@@ -51,6 +57,24 @@ public actor Sessions {
 
     /// Ends every session of `agentId` (their login was disabled, or they left).
     public func end(agent agentId: String) { sessions = sessions.filter { $0.value.agentId != agentId } }
+}
+
+/// What a logged-in person does: agents serve their own customers, managers run the company,
+/// auditors read everything and write nothing.
+public enum StaffRole: String, Sendable {
+    case agent, manager, auditor
+
+    /// Whether company-wide pages (dashboard, audit) are theirs.
+    var readsCompany: Bool { self != .agent }
+    /// Whether forms that write are offered.
+    var writes: Bool { self != .auditor }
+}
+
+/// The person a page is drawn for: their name, their session's form token, their role.
+struct Viewer: Sendable {
+    let agentId: String
+    let csrf: String
+    let role: StaffRole
 }
 
 /// Repeated failed logins slow down, then lock the user name for a while.

@@ -17,6 +17,9 @@ public struct WebUser: Codable, Equatable, Sendable {
     /// When the login was created and when its password last changed (RFC 3339).
     public var createdAt: String
     public var passwordChangedAt: String
+    /// `auditor` for an auditor of access.json (who reads and never writes); nil for staff hired
+    /// in the log, whose role the daemon knows.
+    public var role: String?
 }
 
 /// Why a login was refused: every case reads the same to the person at the form (no telling
@@ -76,7 +79,7 @@ public final class WebUsers: Sendable {
     }
 
     /// Creates the login of `agentId` with `password`.
-    public func add(_ agentId: String, password: String, now: Date = Date()) throws {
+    public func add(_ agentId: String, password: String, role: String? = nil, now: Date = Date()) throws {
         var users = try all()
         guard !users.contains(where: { $0.agentId == agentId }) else {
             throw WebUserError("\(agentId) already has a login; change its password with `crmd web user passwd`")
@@ -86,7 +89,7 @@ public final class WebUsers: Sendable {
         users.append(
             WebUser(
                 agentId: agentId, passwordHash: Bcrypt.hash(password, cost: WebUsers.cost), disabled: false,
-                totpSecret: nil, createdAt: time, passwordChangedAt: time))
+                totpSecret: nil, createdAt: time, passwordChangedAt: time, role: role))
         try save(users)
     }
 

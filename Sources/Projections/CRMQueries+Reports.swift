@@ -163,11 +163,13 @@ extension CRMQueries {
                     continue
                 }
                 total.add(sale.open, sale.currency)
-                let name =
-                    try txn.row(CRMFacts.customers, Key.of(.text(sale.customerId))).map(summary)?["name"] ?? .null
+                // The customer's agent now: who is to collect, which is what "by agent" asks.
+                let customer = try txn.row(CRMFacts.customers, Key.of(.text(sale.customerId)))
                 rows.append(
                     .object([
-                        "invoiceId": .string(sale.invoiceId), "customerId": .string(sale.customerId), "name": name,
+                        "invoiceId": .string(sale.invoiceId), "customerId": .string(sale.customerId),
+                        "name": customer.map(summary)?["name"] ?? .null,
+                        "agentId": customer.map { .string($0.agentId) } ?? .null,
                         "dueAt": sale.dueAt.map(JSON.string) ?? .null, "open": .int(sale.open),
                         "currency": .string(sale.currency),
                         "overdue": .bool(due < now),

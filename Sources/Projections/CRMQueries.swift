@@ -29,14 +29,16 @@ public struct CRMQueries: Sendable {
 
     /// Runs query `op` with `args` for a caller whose reach is `scope`: the access policy has
     /// admitted the caller already (the daemon asks it once, at the door).
-    public func run(_ op: String, _ args: JSON, scope: AccessScope = .everything) throws(WireError) -> JSON {
+    public func run(
+        _ op: String, _ args: JSON, scope: AccessScope = .everything, caller: String = "admin"
+    ) throws(WireError) -> JSON {
         guard let definition = QueryCatalogue.definition(op) else { throw WireError(.unknownOp, "unknown op \(op)") }
         if let violation = definition.schema.validate(args) {
             throw WireError(.invalidArgs, violation.description, path: violation.path)
         }
         do {
             if definition.readsModels { try catchUp() }
-            return try definition.answer(args, QueryContext(queries: self, scope: scope))
+            return try definition.answer(args, QueryContext(queries: self, scope: scope, caller: caller))
         } catch {
             throw WireError(wrapping: error)
         }
@@ -56,14 +58,77 @@ public struct CRMQueries: Sendable {
     /// The customer file and history queries over the same projector and keys.
     var customerQueries: CustomerQueries { CustomerQueries(projector: projector, keys: keys) }
 
-    /// `log.read`: a page of raw events from a position, and the position to read next.
+    /// `log.read`: a page of raw events from a position, and the position to read next; narrowed
+    /// to one stream, actor or event type and to a window of recorded time when asked.
+    ///
+    /// A filtered page reads at most `scanBudget` events, so an auditor's rare filter over a
+    /// long log answers in bounded time: `next` says where the following page starts reading.
     func readLog(_ a: LogReadArgs) throws -> JSON {
-        let from = Position(a.from ?? 1)
-        let events = try projector.store.read(from: from, limit: Int(a.limit ?? 100))
-        return .object([
-            "events": .array(events.map(Envelope.json)), "next": .int(Int64((events.last?.position ?? from - 1) + 1)),
+        let store = projector.store
+        let limit = Int(a.limit ?? 100)
+        var from = Position(a.from ?? 1)
+        // The head when the page began: events appended meanwhile are the next page's.
+        var to = try store.head().position
+        if let since = a.since {
+            guard let start = Timestamp(rfc3339: since) else { throw WireError.invalid("/since", "is not a valid time or date") }
+            // The first event recorded at or after `since`: after the last one recorded before it.
+            from = max(from, try store.position(asOf: Timestamp(microsecondsSince1970: start.microsecondsSince1970 - 1)) + 1)
+        }
+        if let until = a.until { to = min(to, try store.position(asOf: try instant(until, "/until"))) }
+        let filtered = a.stream != nil || a.actor != nil || a.type != nil
+        func wanted(_ event: RecordedEvent) -> Bool {
+            (a.actor.map { event.actor.principal == $0 } ?? true) && (a.type.map { event.type == $0 } ?? true)
+        }
+        var events: [RecordedEvent] = []
+        var next = from
+        var complete = true
+        if let stream = a.stream {
+            // The stream's own index: only its events are read.
+            for event in try store.readStream(StreamName(stream), limit: Int.max) where event.position >= from {
+                guard event.position <= to else { break }
+                next = event.position + 1
+                guard wanted(event) else { continue }
+                events.append(event)
+                if events.count == limit {
+                    complete = false
+                    break
+                }
+            }
+        } else if from <= to {
+            var scanned = 0
+            try store.scan(from: from, to: to, batchSize: min(limit, 1024)) { event in
+                scanned += 1
+                next = event.position + 1
+                if wanted(event) { events.append(event) }
+                complete = events.count < limit && (!filtered || scanned < CRMQueries.scanBudget)
+                return complete
+            }
+        }
+        if complete { next = max(next, to + 1) }
+        return .object(["events": .array(events.map(Envelope.json)), "next": .int(Int64(next))])
+    }
+
+    /// `log.verify`: walks the hash chain and every index now, records the outcome beside the log
+    /// (what `system.status` and the audit page show as the last verify) and answers it.
+    func verifyLog(by caller: String) throws -> JSON {
+        let store = projector.store
+        let record = VerifyRecord(try store.verify(), by: caller, finishedAt: clock())
+        // A read-only copy (a replica, a mounted backup) is still verified; it just keeps no record.
+        try? record.save(in: store.directory)
+        return CRMQueries.json(record)
+    }
+
+    /// A verify record as responses show it.
+    static func json(_ record: VerifyRecord) -> JSON {
+        .object([
+            "finishedAt": .string(record.finishedAt), "ok": .bool(record.ok), "events": .int(Int64(record.events)),
+            "headPosition": .int(Int64(record.headPosition)), "headHash": .string(record.headHash),
+            "problem": record.problem.map(JSON.string) ?? .null, "by": .string(record.by),
         ])
     }
+
+    /// How many events one filtered `log.read` page reads at most.
+    static let scanBudget = 100_000
 
     /// `projections.rebuild`: folds the named projections (default: all) again from the log.
     func rebuild(_ a: RebuildArgs) throws -> JSON {
@@ -97,6 +162,7 @@ public struct CRMQueries: Sendable {
                     ])
                 }),
             "eventsByType": .object(byType),
+            "lastVerify": VerifyRecord.load(from: projector.store.directory).map(CRMQueries.json) ?? .null,
             "uptimeSeconds": .int((clock().microsecondsSince1970 - startedAt.microsecondsSince1970) / 1_000_000),
             // Reopenings after a write LMDB could not complete (MDB_PANIC): the daemon carried
             // on, but the disk refused a write and deserves a look.

@@ -5,7 +5,7 @@ import JSONKit
 /// Every query crmd answers, by op name: the read side's twin of the command catalogue.
 public enum QueryCatalogue {
     /// The definitions, in the order docs/protocol.md lists them.
-    public static let definitions: [QueryDefinition] = customers + desks + reports + log
+    public static let definitions: [QueryDefinition] = customers + desks + board + reports + log
 
     static let ops: [String: QueryDefinition] = Dictionary(uniqueKeysWithValues: definitions.map { ($0.name, $0) })
 
@@ -76,6 +76,25 @@ public enum QueryCatalogue {
             "agent.view", .deskReading, AgentViewArgs.self, .record(["agentId": .id], required: ["agentId"])
         ) { a, context in
             try context.queries.agentView(a)
+        },
+    ]
+
+    static let board: [QueryDefinition] = [
+        QueryDefinition(
+            "product.list", .customerReading(.none), ProductListArgs.self,
+            .record(["includeRetired": .boolean], required: [])
+        ) { a, context in try context.queries.products(a) },
+        QueryDefinition(
+            "deal.board", .customerReading(.none), BoardArgs.self,
+            .record(
+                [
+                    "pipelineId": .id, "agentId": .id, "branchId": .id,
+                    "closedDays": .integer(minimum: 0, maximum: 3650), "limit": .integer(minimum: 1, maximum: 1000),
+                ], required: [])
+        ) { a, context in
+            var agent = a.agentId
+            if case .ownCustomers(let own) = context.scope { agent = own }
+            return try context.queries.board(a, agent: agent)
         },
     ]
 
@@ -155,8 +174,13 @@ public enum QueryCatalogue {
             .record(
                 [
                     "from": .integer(minimum: 1, maximum: nil), "limit": .integer(minimum: 1, maximum: 10_000),
+                    "stream": .text(200), "actor": .text(64), "type": .text(64),
+                    "since": .anyOf([.dateTime, .date]), "until": .anyOf([.dateTime, .date]),
                 ], required: []), readsModels: false
         ) { a, context in try context.queries.readLog(a) },
+        QueryDefinition(
+            "log.verify", .companyReading, NoArgs.self, .record([:], required: []), readsModels: false
+        ) { _, context in try context.queries.verifyLog(by: context.caller) },
         QueryDefinition("system.status", .companyReading, NoArgs.self, .record([:], required: []), readsModels: false) {
             _, context in
             try context.queries.status()
@@ -270,8 +294,14 @@ struct RebuildArgs: Decodable, Sendable {
     var names: [String]?
 }
 
-/// `log.read`: a page of raw events.
+/// `log.read`: a page of raw events, optionally of one stream, actor or type, recorded in
+/// [since, until] (a date as `until` means its whole day).
 struct LogReadArgs: Decodable, Sendable {
     var from: Int64?
     var limit: Int64?
+    var stream: String?
+    var actor: String?
+    var type: String?
+    var since: String?
+    var until: String?
 }

@@ -41,6 +41,8 @@ struct QueryContext {
     let queries: CRMQueries
     /// The customers the caller may see (an agent's search is narrowed to their own).
     let scope: AccessScope
+    /// Who asks (the principal, or the person a gateway acts as).
+    let caller: String
 }
 
 /// Arguments of a query that takes none.

@@ -122,7 +122,7 @@ final class RequestRouter: Sendable {
                 let result = try await commands.execute(request.op, request.args, context: context)
                 return .object(["id": id, "ok": true, "result": result.json])
             }
-            let result = try queries.run(request.op, request.args, scope: request.scope)
+            let result = try queries.run(request.op, request.args, scope: request.scope, caller: request.caller.principal)
             return .object(["id": id, "ok": true, "result": result])
         } catch {
             return RequestRouter.error(id, error)

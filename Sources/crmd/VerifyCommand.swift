@@ -33,6 +33,8 @@ struct VerifyCommand: ParsableCommand {
                 print("verified \(done) of \(total) events")
             }
             let seconds = max((ContinuousClock.now - started).seconds, 1e-9)
+            // Kept beside the log for `system.status` and the audit page; a read-only mount keeps none.
+            try? VerifyRecord(report, by: "crmd verify").save(in: store.directory)
             if let problem = report.problem {
                 throw CLIError("verify failed at \(problem)")
             }

@@ -204,12 +204,19 @@ struct WebUserCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a login for a hired agent or manager; the password comes from standard input.")
+            abstract: "Create a login for a hired agent or manager, or an auditor of access.json; the password comes from standard input.")
         @OptionGroup var data: DataOptions
-        @Argument(help: "The agent id (the user name at the login form).") var agentId: String
+        @Argument(help: "The agent id, or an auditor's principal (the user name at the login form).") var agentId: String
 
         func run() throws {
             WebUserCommand.run {
+                let auditors = try AccessList.load(dataDirectory: data.data).users.values.filter { $0.role == .auditor }
+                if auditors.contains(where: { $0.principal == agentId }) {
+                    try WebUsers(dataDirectory: data.data).add(
+                        agentId, password: try WebUserCommand.readPassword(), role: StaffRole.auditor.rawValue)
+                    print("web: \(agentId) (auditor) can log in at /login")
+                    return
+                }
                 let staff = try WebUserCommand.staff(agentId, data)
                 guard !staff.left else { throw CLIError("\(agentId) has left the company and cannot have a login") }
                 try WebUsers(dataDirectory: data.data).add(agentId, password: try WebUserCommand.readPassword())

@@ -142,8 +142,7 @@ final class AccessPolicyTests: XCTestCase {
             "a hired agent not in access.json acts with the role they were hired with")
         let refusals: [(UInt32, String?, String)] = [
             (1004, nil, "a gateway acts only `as` an agent"),
-            (1004, "admin", "a gateway acts only as agents and managers"),
-            (1004, "audit", "a gateway acts only as agents and managers"),
+            (1004, "admin", "a gateway acts only as agents, managers and auditors"),
             (1004, "nobody", "nobody is neither a user in access.json nor an active agent"),
             (1001, "ali", "only admins and gateways may act as another principal"),
             (1003, "maryam", "only admins and gateways may act as another principal"),
@@ -155,6 +154,10 @@ final class AccessPolicyTests: XCTestCase {
                 XCTAssertEqual((error as? WireError)?.message, message)
             }
         }
+        XCTAssertEqual(
+            try AccessPolicyTests.identify(1004, as: "audit"),
+            Caller(principal: "audit", role: .auditor, uid: 1004, actingFor: "pbx"),
+            "an auditor reads through the front desk with an auditor's rights, never more")
         XCTAssertEqual(
             try AccessPolicyTests.identify(1001, as: "maryam").actingFor, nil, "acting as oneself is being oneself")
     }
