@@ -15,6 +15,12 @@ struct AuditFilters: Sendable {
     var from: Int64?
     var customer: String?
 
+    /// Events on one page.
+    static let page: Int64 = 50
+
+    /// Whether nothing narrows the log (the page then shows its latest events).
+    var isEmpty: Bool { stream == nil && actor == nil && type == nil && since == nil && until == nil && from == nil }
+
     /// The filters as `log.read` arguments, a page of `limit` events.
     func arguments(limit: Int64) -> JSON {
         var args: JSONObject = ["limit": .int(limit)]
@@ -72,7 +78,7 @@ extension Pages {
             events.map { event in
                 let stream = text(event["stream"])
                 var data = event["data"]?.serialized() ?? ""
-                if data.count > 240 { data = String(data.prefix(240)) + "…" }
+                if data.count > 140 { data = String(data.prefix(140)) + "…" }
                 return """
                     <tr><td>\(text(event["position"]))</td><td>\(Pages.time(event["recordedAt"]?.stringValue, language))</td>\
                     <td>\(Pages.time(event["data"]?["at"]?.stringValue, language))</td>\
@@ -154,10 +160,15 @@ extension FrontDesk {
             since: parameter("since").flatMap(CellValuesDate.valid), until: parameter("until").flatMap(CellValuesDate.valid),
             from: parameter("from").flatMap { Int64($0) }.flatMap { $0 > 0 ? $0 : nil }, customer: parameter("customer"))
         do {
-            async let status = gateway.call("system.status", .object([:]), as: session.agentId)
-            async let log = gateway.call("log.read", filters.arguments(limit: 100), as: session.agentId)
             async let history = customerHistory(filters.customer, as: session.agentId)
-            guard case .ok(let head) = try await status, case .ok(let events) = try await log else {
+            guard case .ok(let head) = try await gateway.call("system.status", .object([:]), as: session.agentId) else {
+                return FrontDesk.html(Pages.message(language, .forbidden), status: .forbidden)
+            }
+            // Unfiltered, the page opens on the latest events rather than the company's first.
+            var filters = filters
+            if filters.isEmpty { filters.from = max(1, (head["headPosition"]?.intValue ?? 0) - AuditFilters.page + 1) }
+            guard case .ok(let events) = try await gateway.call("log.read", filters.arguments(limit: AuditFilters.page), as: session.agentId)
+            else {
                 return FrontDesk.html(Pages.message(language, .forbidden), status: .forbidden)
             }
             var changes: JSON?

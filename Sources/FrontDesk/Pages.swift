@@ -180,7 +180,7 @@ enum Pages {
         header{background:#1f4e79;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center}
         header a,header button{color:#fff;background:none;border:0;font:inherit;cursor:pointer;text-decoration:none}
         header form{margin:0}
-        main{max-width:60rem;margin:1.5rem auto;padding:0 1rem}
+        main{max-width:72rem;margin:1.5rem auto;padding:0 1rem}
         .card{background:#fff;border-radius:.5rem;padding:1rem 1.25rem;margin-bottom:1rem;box-shadow:0 1px 2px #0002}
         label{display:block;margin:.5rem 0 .2rem}
         input,select,textarea{font:inherit;padding:.45rem;border:1px solid #bcc3cf;border-radius:.3rem;width:100%;box-sizing:border-box}
@@ -299,7 +299,7 @@ enum Pages {
 
     static func customer(
         _ language: Language, user: Viewer, _ file: JSON, asOf: String?, at: String?,
-        state: FormState?, products: [JSON] = []
+        state: FormState?, products: [JSON] = [], changes: [JSON] = []
     ) -> String {
         func text(_ value: JSON?) -> String {
             switch value {
@@ -311,12 +311,67 @@ enum Pages {
         }
         let id = text(file["customerId"])
         let name = text(file["name"])
-        let details: [(Words, String)] = [
-            (.phones, text(file["phones"])), (.emails, text(file["emails"])), (.address, text(file["address"])),
-            (.agent, text(file["agentId"])), (.source, text(file["source"]?["channel"])),
-            (.registeredAt, Pages.time(file["registeredAt"]?.stringValue, language)),
+        let source = ["channel", "campaign", "referrer"].map { text(file["source"]?[$0]) }.filter { !$0.isEmpty }
+        let next = file["nextFollowup"].flatMap { $0 == .null ? nil : $0 }
+        let details: [(String, String)] = [
+            (language(.phones), text(file["phones"])), (language(.emails), text(file["emails"])),
+            (language(.address), text(file["address"])), (language(.agent), text(file["agentId"])),
+            (language(.source), source.joined(separator: " · ")), (language("شعبه", "Branch"), text(file["branchId"])),
+            (language("برچسب‌ها", "Tags"), text(file["tags"])), (language("تولد", "Birthday"), text(file["birthday"])),
+            (language(.registeredAt), Pages.time(file["registeredAt"]?.stringValue, language)),
+            (
+                language("پیگیری بعدی", "Next follow-up"),
+                next.map { "\(Pages.time($0["due"]?.stringValue, language)) · \(text($0["kind"]))" } ?? ""
+            ),
         ]
-        let rows = HTML.join(details.map { "<tr><th>\(language($0.0))</th><td>\($0.1)</td></tr>" })
+        let rows = HTML.join(details.filter { !$0.1.isEmpty }.map { "<tr><th>\($0.0)</th><td>\($0.1)</td></tr>" })
+        /// A section of the file: a heading and a table, left out when it has no rows.
+        func section(_ id: String, _ title: String, _ columns: [String], _ items: [[String]]) -> HTML {
+            guard !items.isEmpty else { return "" }
+            let head = HTML.join(columns.map { "<th>\($0)</th>" })
+            let body = HTML.join(items.map { row in "<tr>\(HTML.join(row.map { "<td>\($0)</td>" }))</tr>" })
+            return "<div class=\"card\"><h2>\(title)</h2><table id=\"\(id)\"><tr>\(head)</tr>\(body)</table></div>"
+        }
+        func money(_ value: JSON?) -> String { Pages.amount(value?["amount"]?.intValue) }
+        let contacts = section(
+            "contacts", language("افراد رابط", "Contacts"), [language(.name), language("سمت", "Role"), language(.phones)],
+            (file["contacts"]?.arrayValue ?? []).map { [text($0["name"]), text($0["role"]), text($0["phones"])] })
+        let competitors = section(
+            "competitors", language("رقبا", "Competitors"),
+            [language(.name), language("پیشنهاد", "Offer"), language("قیمت", "Price"), language(.when)],
+            (file["competitors"]?.arrayValue ?? []).map {
+                [text($0["competitor"]), text($0["offer"]), money($0["price"]), Pages.time($0["at"]?.stringValue, language)]
+            })
+        let quotes = section(
+            "quotes", language("پیش‌فاکتورها و اعلام قیمت‌ها", "Quotes"),
+            ["#", language(.when), language(.total), language(.validUntil), language(.agent)],
+            (file["quotes"]?.arrayValue ?? []).reversed().map {
+                [
+                    text($0["quoteId"]), Pages.time($0["givenAt"]?.stringValue, language), money($0["total"]),
+                    Pages.time($0["validUntil"]?.stringValue, language), text($0["agentId"]),
+                ]
+            })
+        let deals = section(
+            "deals", language("معامله‌ها", "Deals"),
+            ["#", language("عنوان", "Title"), language("مرحله", "Stage"), language("مبلغ", "Value"), language(.agent)],
+            (file["deals"]?.arrayValue ?? []).map {
+                [text($0["dealId"]), text($0["title"]), text($0["stage"]), money($0["value"]), text($0["agentId"])]
+            })
+        let contracts = section(
+            "contracts", language("قراردادهای پشتیبانی", "Support contracts"),
+            ["#", language(.product), language("از", "From"), language("تا", "Until")],
+            (file["contracts"]?.arrayValue ?? []).map {
+                [text($0["contractId"]), text($0["productId"]), text($0["startsOn"]), text($0["expiresOn"])]
+            })
+        let fieldChanges = section(
+            "changes", language("تغییر مشخصات", "Field changes"),
+            [language(.when), language("توسط", "By"), language("فیلد", "Field"), language("قبلی", "Old"), language("جدید", "New")],
+            changes.reversed().map {
+                [
+                    Pages.time($0["at"]?.stringValue, language), text($0["by"]), text($0["field"]),
+                    $0["old"].map(Pages.plain) ?? "", $0["new"].map(Pages.plain) ?? "",
+                ]
+            })
         let interactions = HTML.join(
             (file["interactions"]?.arrayValue ?? []).reversed().map { interaction in
                 """
@@ -355,7 +410,8 @@ enum Pages {
             <div class="card"><h2>\(language(.interactions))</h2><table id="timeline"><tr><th>\(language(.when))</th>\
             <th>\(language(.kind))</th><th>\(language(.agent))</th><th>\(language(.text))</th></tr>\(interactions)</table></div>
             <div class="card"><h2>\(language(.invoices))</h2><table id="invoices"><tr><th>#</th><th>\(language(.when))</th>\
-            <th>\(language(.total))</th><th>\(language(.open))</th></tr>\(invoices)</table></div>
+            <th>\(language(.total))</th><th>\(language(.open))</th></tr>\(invoices)</table></div>\(quotes)\(deals)\(contracts)\
+            \(contacts)\(competitors)\(fieldChanges)
             """)
     }
 

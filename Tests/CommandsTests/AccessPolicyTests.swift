@@ -37,11 +37,11 @@ final class AccessPolicyTests: XCTestCase {
             ], .yes, .yes, .own, .no
         ),
         (["customer.get", "customer.history"], .yes, .yes, .own, .yes),
-        (["customer.find", "customer.lookup"], .yes, .yes, .narrowed, .yes),
+        (["customer.find", "customer.lookup", "deal.board", "product.list"], .yes, .yes, .narrowed, .yes),
         (["agent.agenda", "agent.view"], .yes, .yes, .self, .yes),
         (
             [
-                "funnel.report", "log.read", "log.subscribe", "report.branches", "report.daily", "report.dormant",
+                "funnel.report", "log.read", "log.subscribe", "log.verify", "report.branches", "report.daily", "report.dormant",
                 "report.quotes",
                 "report.receivables", "report.sales", "report.targets", "report.workload", "system.status",
             ], .yes, .yes, .no, .yes

@@ -33,7 +33,11 @@ final class ProtocolDocTests: XCTestCase {
             #"{"id": 113, "op": "report.targets", "args": {"period": "1405-01", "calendar": "persian"}}"#,
             #"{"id": 114, "op": "report.branches", "args": {"from": "2026-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}}"#,
             #"{"id": 115, "op": "log.read", "args": {"from": 1, "limit": 2}}"#,
+            #"{"id": 123, "op": "log.read", "args": {"stream": "customer-c42", "type": "CustomerFieldEdited", "since": "2026-01-01", "limit": 1}}"#,
             #"{"id": 116, "op": "system.status", "args": {}}"#,
+            #"{"id": 124, "op": "log.verify", "args": {}}"#,
+            #"{"id": 125, "op": "product.list", "args": {}}"#,
+            #"{"id": 126, "op": "deal.board", "args": {"pipelineId": "default", "closedDays": 3650}}"#,
             #"{"id": 118, "op": "projections.rebuild", "args": {"names": ["event-counts"]}}"#,
             // A retry gets the first answer back, with the id crmd generated for the call.
             #"{"id": 119, "op": "call.log", "args": {"customerId": "c42", "direction": "outbound", "outcome": "callback"}, "requestId": "call-c42-7", "as": "maryam"}"#,

@@ -83,6 +83,57 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(refused, 1)
     }
 
+    func testTheLogReadsFilteredByStreamActorTypeAndTimePageAfterPageWithoutGapsAndVerifyIsRecorded() throws {
+        let daemon = try DaemonProcess(self)
+        let c = try daemon.connect()
+        for agent in ["maryam", "ali"] {
+            XCTAssertEqual(c.call("agent.hire", #"{"agentId": "\#(agent)", "name": "\#(agent)"}"#)["ok"], true)
+        }
+        for index in 0..<12 {
+            let agent = index % 3 == 0 ? "ali" : "maryam"
+            XCTAssertEqual(
+                c.call(
+                    "customer.register", #"{"customerId": "c\#(index)", "name": "مشتری \#(index)", "agentId": "\#(agent)"}"#,
+                    extra: #", "as": "\#(agent)""#)["ok"], true)
+        }
+        func read(_ args: String) -> (positions: [Int64], next: Int64) {
+            let result = c.call("log.read", args)["result"]
+            return (
+                (result?["events"]?.arrayValue ?? []).compactMap { $0["position"]?.intValue }, result?["next"]?.intValue ?? -1
+            )
+        }
+        // Four pages of ali's registrations, three at a time: every one once, in order, then an empty page.
+        var seen: [Int64] = []
+        var from: Int64 = 1
+        for _ in 0..<3 {
+            let page = read(#"{"actor": "ali", "type": "CustomerRegistered", "limit": 3, "from": \#(from)}"#)
+            seen += page.positions
+            XCTAssertGreaterThan(page.next, from)
+            from = page.next
+            if page.positions.count < 3 { break }
+        }
+        XCTAssertEqual(seen, [3, 6, 9, 12], "c0, c3, c6, c9 were ali's, after the two hires")
+        let last = read(#"{"actor": "ali", "limit": 3, "from": \#(from)}"#)
+        XCTAssertEqual(last.positions, [])
+        XCTAssertEqual(last.next, 15, "past the head: where new events will be")
+        XCTAssertEqual(read(#"{"stream": "customer-c4", "limit": 10}"#).positions, [7])
+        XCTAssertEqual(read(#"{"stream": "customer-c4", "actor": "ali", "limit": 10}"#).positions, [], "maryam's")
+        XCTAssertEqual(read(#"{"since": "2999-01-01", "limit": 10}"#).positions, [])
+        XCTAssertEqual(read(#"{"until": "2000-01-01", "limit": 10}"#).positions, [])
+        XCTAssertEqual(read(#"{"since": "2000-01-01", "until": "2999-01-01", "limit": 100}"#).positions.count, 14)
+        XCTAssertEqual(c.call("log.read", #"{"since": "yesterday"}"#)["error"]?["code"], "invalid_args")
+
+        XCTAssertEqual(c.call("system.status")["result"]?["lastVerify"], .null, "never verified")
+        let verified = c.call("log.verify")["result"]
+        XCTAssertEqual(verified?["ok"], true)
+        XCTAssertEqual(verified?["headPosition"], 14)
+        let status = c.call("system.status")["result"]
+        XCTAssertEqual(status?["lastVerify"]?["headHash"], status?["headHash"])
+        XCTAssertEqual(status?["lastVerify"]?["by"], "admin")
+        XCTAssertEqual(
+            c.call("log.verify", extra: #", "as": "maryam""#)["error"]?["code"], "forbidden", "the raw log is not an agent's")
+    }
+
     func testPipelinedRequestsAreAllAnsweredWithTheirIDs() throws {
         let daemon = try DaemonProcess(self)
         let c = try daemon.connect()
