@@ -1,8 +1,9 @@
 # crmd — two commands for a newcomer: `make run` and `make test`.
 SHELL := /bin/bash
 DATA ?= ./crm-data
-# libxml2: FoundationXML reads XLSX workbooks; tzdata: imports and reports count days in Asia/Tehran.
-APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev libxml2-dev tzdata pkg-config socat
+# libxml2: FoundationXML reads XLSX workbooks; tzdata: imports and reports count days in Asia/Tehran;
+# chromium: the front desk's browser tests (Playwright drives Debian's Chromium, not its own download).
+APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev libxml2-dev tzdata pkg-config socat chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: deps build run demo test bench proof schemas fixtures docs format clean
@@ -17,6 +18,11 @@ deps:
 	@python3 -c 'import jsonschema' 2>/dev/null || { \
 		echo "installing: python3-jsonschema"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-jsonschema; }
+	@python3 -c 'import playwright, pytest' 2>/dev/null || { \
+		echo "installing: playwright pytest (PyPI)"; \
+		python3 -m pip --version >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+			$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; }; \
+		python3 -m pip install -q playwright pytest 2>/dev/null || python3 -m pip install -q --break-system-packages playwright pytest; }
 
 build: deps
 	swift build -c release --product crmd
@@ -60,6 +66,7 @@ test: deps
 	rm -rf .build/fixture-data && mkdir -p .build/fixture-data/log && cp Tests/Fixtures/product-v1-log/data.mdb .build/fixture-data/log/
 	.build/debug/crmd replay --data .build/fixture-data --format jsonl > .build/test-events/fixture-product-v1.jsonl
 	python3 tools/validate_schemas.py --events .build/test-events --min-events 200
+	python3 -m pytest -q -p no:cacheprovider Tests/Browser
 
 # Re-writes the checked-in logs that old schema versions must stay readable from.
 fixtures:

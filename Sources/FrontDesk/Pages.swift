@@ -198,7 +198,8 @@ enum Pages {
         .muted{color:#5b6472;font-size:.85rem}.filters{display:flex;gap:.6rem;flex-wrap:wrap;align-items:end}.filters label{margin:0}
         .filters>div{flex:1;min-width:8rem}.chart{width:100%;height:auto}.chart text{font-size:11px;fill:#1d2330}
         .bar{fill:#1f4e79}.grid{stroke:#e3e6eb}.numbers td{font-variant-numeric:tabular-nums}
-        .wide{max-width:80rem}code{font-size:.8rem;word-break:break-all}
+        .wide{max-width:80rem}
+        @media (min-width:64rem){.file{display:grid;grid-template-columns:3fr 2fr;gap:1rem;align-items:start}}code{font-size:.8rem;word-break:break-all}
         """
 
     /// A whole page: the header (with logout when someone is logged in) and `body`.
@@ -406,12 +407,14 @@ enum Pages {
         return layout(
             name, language, user: user,
             """
-            <div class="card"><h1 id="customer-name">\(name)</h1><table id="details">\(rows)</table></div>\(history)\(forms)
+            <div class="file"><div class="record">\
+            <div class="card"><h1 id="customer-name">\(name)</h1><table id="details">\(rows)</table></div>
             <div class="card"><h2>\(language(.interactions))</h2><table id="timeline"><tr><th>\(language(.when))</th>\
             <th>\(language(.kind))</th><th>\(language(.agent))</th><th>\(language(.text))</th></tr>\(interactions)</table></div>
             <div class="card"><h2>\(language(.invoices))</h2><table id="invoices"><tr><th>#</th><th>\(language(.when))</th>\
             <th>\(language(.total))</th><th>\(language(.open))</th></tr>\(invoices)</table></div>\(quotes)\(deals)\(contracts)\
-            \(contacts)\(competitors)\(fieldChanges)
+            \(contacts)\(competitors)\(fieldChanges)</div>
+            <div class="forms">\(history)\(forms)</div></div>
             """)
     }
 
