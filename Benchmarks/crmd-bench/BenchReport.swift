@@ -25,11 +25,44 @@ struct BenchReport {
     var projections: ProjectionMeasurement
     var scaling: [ScalingRow]
     var imports: ImportMeasurement
+    var pages: [PageMeasurement]
 
     /// The report as BENCHMARKS.md holds it.
     func markdown() -> String {
         appendsSection() + commandsSection() + socketSection() + readSection() + projectionsSection() + verifySection()
-            + scalingSection() + importSection()
+            + scalingSection() + importSection() + pagesSection()
+    }
+
+    /// The front desk's pages beside the same work straight on the daemon's socket.
+    private func pagesSection() -> String {
+        var out = """
+
+            ## The front desk (issue: the front desk)
+
+            `crmd web` in front of `crmd serve` on a `crmd demo --customers \(arguments.historyCustomers) --years 3` company,
+            logged in as a manager; closed-loop HTTP/1.1 keep-alive clients on loopback, one thread each. Beside
+            each page, the same work asked of the daemon's Unix socket by as many clients in the same run: the
+            file's `customer.get`, the search's `customer.find` (one hit: the page answers with a redirect to
+            the file), and for the dashboard its eleven queries one after the other (the page asks them at once).
+
+            | page | connections | page p50 ms | page p99 ms | pages/s | socket p50 ms | socket p99 ms | socket /s | p50 page / socket |
+            |---|---:|---:|---:|---:|---:|---:|---:|---:|
+
+            """
+        for row in pages {
+            out +=
+                "| \(row.page) | \(row.connections) | \(ms(row.pageP50)) | \(ms(row.pageP99)) | \(Int(row.pageRate)) | \(ms(row.bareP50)) | \(ms(row.bareP99)) | \(Int(row.bareRate)) | \(String(format: "%.2f", row.pageP50 / max(row.bareP50, 1e-9))) |\n"
+        }
+        let file = pages.first { $0.page == "/customers/{id}" && $0.connections == 16 }
+        if let file {
+            out += """
+
+                Goals: a page costs no more than twice its bare query; `/customers/{id}` p99 under 30 ms at 16
+                connections. This run: p99 \(ms(file.pageP99)) ms at 16 (\(file.pageP99 < 0.030 ? "met" : "not met")).
+
+                """
+        }
+        return out
     }
 
     /// `crmd import` through the daemon beside the daemon's own command rate.

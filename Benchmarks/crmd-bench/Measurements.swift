@@ -51,7 +51,7 @@ struct BenchArguments {
                 FileHandle.standardError.write(
                     Data(
                         """
-                        usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--connections 1,16,128] [--merge-threshold N] [--rebuild-sizes 250000,1000000] [--scaling-sizes 100000,1000000,10000000] [--import-rows N] [--history-customers N] [--only appends,commands,socket,read,projections,scaling,import]
+                        usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--connections 1,16,128] [--merge-threshold N] [--rebuild-sizes 250000,1000000] [--scaling-sizes 100000,1000000,10000000] [--import-rows N] [--history-customers N] [--only appends,commands,socket,read,projections,scaling,import,web]
 
                         """.utf8))
                 exit(2)

@@ -65,11 +65,12 @@ let scaling =
 try? FileManager.default.removeItem(atPath: "\(scratch)/scaling")
 
 let imports = try runImport(arguments)
+let pages = try runWeb(arguments)
 
 let report = BenchReport(
     arguments: arguments, payload: payload, appends: appendRows, commands: commands,
     commandClients: commandClients, socket: socketRows, read: read, verifyRate: verify,
-    projections: projections, scaling: scaling, imports: imports
+    projections: projections, scaling: scaling, imports: imports, pages: pages
 ).markdown()
 print(report)
 if let output = arguments.output {
@@ -130,6 +131,17 @@ func runImport(_ arguments: BenchArguments) throws -> ImportMeasurement {
         historyCustomers: arguments.historyCustomers)
 }
 
+/// The front desk's pages on a demo company, each beside its bare socket query.
+func runWeb(_ arguments: BenchArguments) throws -> [PageMeasurement] {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+        "crmd"
+    ).path
+    defer { try? FileManager.default.removeItem(atPath: "\(scratch)/web") }
+    return try measurePages(
+        directory: "\(scratch)/web", binary: binary, customers: arguments.historyCustomers,
+        connectionCounts: [1, 16, 64], maxSeconds: min(arguments.seconds, 5))
+}
+
 /// A demo company's history, then rebuilds at each of the rebuild sizes.
 func runProjections(_ arguments: BenchArguments) async throws -> ProjectionMeasurement {
     log("projections: a demo company's history, then rebuilds at \(arguments.rebuildSizes) events ...")
@@ -148,6 +160,7 @@ func partialRun(_ arguments: BenchArguments) async throws -> Never {
     if arguments.runs("socket") { _ = try await runSocket(arguments) }
     if arguments.runs("projections") { _ = try await runProjections(arguments) }
     if arguments.runs("import") { _ = try runImport(arguments) }
+    if arguments.runs("web") { _ = try runWeb(arguments) }
     if arguments.runs("scaling") {
         log("scaling: one log grown to \(arguments.scalingSizes) events ...")
         _ = try await measureScaling(

@@ -264,20 +264,23 @@ extension Pages {
         return String(Timestamp(microsecondsSince1970: time.microsecondsSince1970 + 86_400_000_000).rfc3339.prefix(10))
     }
 
-    /// The Persian month (`1405-01`) a Gregorian date falls in, in Tehran.
+    /// The Persian month (`1405-01`) a Gregorian date falls in.
     static func persianMonth(of date: String) -> String {
-        guard let time = Timestamp(rfc3339: date + "T12:00:00+03:30") else { return "" }
-        return monthFormatter.string(from: time.date)
+        guard let days = days(date) else { return "" }
+        let g = Clock.gregorian(days: days)
+        let j = Clock.jalali(g.year, g.month, g.day)
+        return String(format: "%04d-%02d", j.year, j.month)
     }
 
-    static let isoDay = formatter(.gregorian, "en_US_POSIX", "yyyy-MM-dd")
-    static let monthFormatter = formatter(.persian, "en_US_POSIX", "yyyy-MM")
-    static let persianDayFormatter = formatter(.persian, "fa_IR", "yyyy/MM/dd")
+    /// Days since 1970-01-01 of a Gregorian date (`2026-03-21`).
+    static func days(_ date: String) -> Int? {
+        guard let time = Timestamp(rfc3339: date) else { return nil }
+        return Int(time.microsecondsSince1970.dividedRoundingDown(by: 86_400_000_000))
+    }
 
     /// A Gregorian date as people read it on each side.
     static func day(_ date: String, _ language: Language) -> String {
-        guard language == .fa, let time = Timestamp(rfc3339: date + "T12:00:00+03:30") else { return date }
-        return persianDayFormatter.string(from: time.date)
+        days(date).map { Clock.day($0, language) } ?? date
     }
 
     /// Sales by month as a bar chart, drawn here as SVG (no script, no library): one bar per
@@ -390,11 +393,11 @@ extension FrontDesk {
             {
                 last = recorded
             }
-            to = String(Pages.isoDay.string(from: last.date))
+            to = Clock.day(Clock.local(last).days, .en)
         }
         let end = to!
         let from =
-            date("from") ?? String(Pages.nextDay(Pages.isoDay.string(from: Timestamp(rfc3339: end)!.date.addingTimeInterval(-366 * 86_400))))
+            date("from") ?? Pages.days(end).map { Clock.day($0 - 365, .en) } ?? end
         return DashboardFilters(
             from: from, to: end, branch: parameter("branch"), agent: parameter("agent"),
             calendar: language == .fa ? "persian" : "gregorian")

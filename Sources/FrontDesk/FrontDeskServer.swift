@@ -259,23 +259,12 @@ public struct FrontDesk: Sendable {
         // Today's file offers a quote from the catalogue: asked beside the file, not after it.
         let quoting = asOf == nil && at == nil && session.role.writes
         async let catalogue = quoting ? gateway.call("product.list", .object([:]), as: session.agentId) : nil
-        async let history = gateway.call("customer.history", .object(["customerId": .string(id)]), as: session.agentId)
+        args["changes"] = true
         let answer: CRMAnswer
         let products: [JSON]
-        var changes: [JSON] = []
         do {
             answer = try await gateway.call("customer.get", .object(args), as: session.agentId)
             if case .ok(let list)? = try await catalogue { products = list["products"]?.arrayValue ?? [] } else { products = [] }
-            if case .ok(let found) = try await history, case .ok(let file) = answer {
-                // The changes the file shown knew of: none recorded after it, none dated after it.
-                let position = file["asOfPosition"]?.intValue ?? .max
-                let until = file["at"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
-                changes = (found["changes"]?.arrayValue ?? []).filter { change in
-                    guard (change["position"]?.intValue ?? 0) <= position else { return false }
-                    guard let until, let at = change["at"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) else { return true }
-                    return at.microsecondsSince1970 <= until.microsecondsSince1970
-                }
-            }
         } catch {
             return daemonDown(language)
         }
@@ -283,7 +272,7 @@ public struct FrontDesk: Sendable {
         case .ok(let file):
             let page = Pages.customer(
                 language, user: session.viewer, file, asOf: asOf, at: at, state: state, products: products,
-                changes: changes)
+                changes: file["changes"]?.arrayValue ?? [])
             return remembering(FrontDesk.html(page, status: status), request)
         case .refused(let code, _, _, _):
             // Not theirs and not there read the same: the page does not tell which customers exist.

@@ -9,19 +9,23 @@ public struct HTML: Sendable, CustomStringConvertible {
 
     /// Text shown as text: `<`, `&`, quotes escaped, so nothing a user typed becomes markup.
     public static func text(_ value: String) -> HTML {
-        var out = ""
-        out.reserveCapacity(value.utf8.count)
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(scalar)
+        // Most text has nothing to escape: one pass over its bytes finds out, and it goes in as is.
+        guard value.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else {
+            return HTML(raw: value)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(value.utf8.count + 32)
+        for byte in value.utf8 {
+            switch byte {
+            case 0x26: out += "&amp;".utf8
+            case 0x3C: out += "&lt;".utf8
+            case 0x3E: out += "&gt;".utf8
+            case 0x22: out += "&quot;".utf8
+            case 0x27: out += "&#39;".utf8
+            default: out.append(byte)
             }
         }
-        return HTML(raw: out)
+        return HTML(raw: String(decoding: out, as: UTF8.self))
     }
 
     /// Pieces one after the other.

@@ -422,20 +422,7 @@ enum Pages {
     /// digits, on the Persian side; the Gregorian ones on the English side.
     static func time(_ rfc3339: String?, _ language: Language) -> String {
         guard let rfc3339, let time = Timestamp(rfc3339: rfc3339) else { return rfc3339 ?? "" }
-        return (language == .fa ? persianFormatter : englishFormatter).string(from: time.date)
-    }
-
-    static let persianFormatter = formatter(.persian, "fa_IR", "yyyy/MM/dd HH:mm")
-    static let englishFormatter = formatter(.gregorian, "en_GB", "yyyy-MM-dd HH:mm")
-
-    /// Dates in `calendar`, Tehran's time, written the way `locale` writes digits.
-    static func formatter(_ calendar: Calendar.Identifier, _ locale: String, _ format: String) -> DateFormatter {
-        let formatter = DateFormatter()
-        formatter.calendar = Calendar(identifier: calendar)
-        formatter.locale = Locale(identifier: locale)
-        formatter.timeZone = TimeZone(identifier: "Asia/Tehran")
-        formatter.dateFormat = format
-        return formatter
+        return Clock.time(time, language)
     }
 
     /// An amount in rials with thousands separators.

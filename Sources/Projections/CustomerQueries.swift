@@ -24,6 +24,11 @@ public struct CustomerQueries: Sendable {
     /// `at`, as things stood at that business time according to everything the log knew (then
     /// or now): the facts that had happened by `at`, applied in the order they happened.
     public func get(_ customerId: String, asOf: Timestamp? = nil, at: Timestamp? = nil) throws -> CustomerFile {
+        try get(customerId, facts(customerId, asOf: asOf, at: at), key: key(customerId), asOf: asOf, at: at)
+    }
+
+    /// The customer's events the file at `asOf` and `at` is folded from, in the order they apply.
+    private func facts(_ customerId: String, asOf: Timestamp?, at: Timestamp?) throws -> [ProjectedEvent] {
         var history = try asOf.map { try events.events(of: customerId, asOf: $0) } ?? events.events(of: customerId)
         if let at {
             history = history.enumerated()
@@ -31,7 +36,13 @@ public struct CustomerQueries: Sendable {
                 .sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
                 .map(\.element)
         }
-        let file = CustomerFile.fold(history, key: try key(customerId))
+        return history
+    }
+
+    private func get(
+        _ customerId: String, _ history: [ProjectedEvent], key: DataKey?, asOf: Timestamp?, at: Timestamp?
+    ) throws -> CustomerFile {
+        let file = CustomerFile.fold(history, key: key)
         guard file.exists else {
             var message = "no customer \(customerId)"
             if let asOf { message += " as the log knew it at \(asOf.rfc3339)" }
@@ -41,12 +52,19 @@ public struct CustomerQueries: Sendable {
         return file
     }
 
-    /// The file as `customer.get` answers it: `get`'s file with the times it was asked for.
-    public func answer(_ customerId: String, asOf: Timestamp? = nil, at: Timestamp? = nil) throws -> JSON {
-        let file = try get(customerId, asOf: asOf, at: at).json
+    /// The file as `customer.get` answers it: `get`'s file with the times it was asked for and,
+    /// when `changes`, the field changes behind it (what `customer.history` lists, from the same
+    /// events, so a page showing both reads the customer once).
+    public func answer(
+        _ customerId: String, asOf: Timestamp? = nil, at: Timestamp? = nil, changes: Bool = false
+    ) throws -> JSON {
+        let history = try facts(customerId, asOf: asOf, at: at)
+        let key = try key(customerId)
+        let file = try get(customerId, history, key: key, asOf: asOf, at: at).json
         guard case .object(var members) = file else { return file }
         if let asOf { members["asOf"] = .string(asOf.rfc3339) }
         if let at { members["at"] = .string(at.rfc3339) }
+        if changes { members["changes"] = .array(CustomerQueries.changes(history, key: key, field: nil)) }
         return .object(members)
     }
 
@@ -57,10 +75,14 @@ public struct CustomerQueries: Sendable {
         else {
             throw WireError(.notFound, "no customer \(customerId)", path: "/customerId")
         }
-        let key = try key(customerId)
+        return CustomerQueries.changes(all, key: try key(customerId), field: field)
+    }
+
+    /// The field and agent changes `events` make, in their order, values opened with `key`.
+    static func changes(_ events: [ProjectedEvent], key: DataKey?, field: String?) -> [JSON] {
         var file = CustomerFile(key: key)
         var changes: [JSON] = []
-        for event in all {
+        for event in events {
             let editedField: String? = if case .customerFieldEdited(let e) = event.event { e.field } else { nil }
             let before = editedField.map { file.value(ofField: $0) } ?? .null
             file.apply(event)

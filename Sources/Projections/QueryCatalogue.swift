@@ -30,11 +30,12 @@ public enum QueryCatalogue {
             .record(
                 [
                     "customerId": .id, "asOf": .anyOf([.dateTime, .date]), "at": .anyOf([.dateTime, .date]),
+                    "changes": .boolean,
                 ], required: ["customerId"])
         ) { a, context in
             let asOf = try a.asOf.map { text throws(WireError) in try instant(text, "/asOf") }
             let at = try a.at.map { text throws(WireError) in try instant(text, "/at") }
-            return try context.queries.customerQueries.answer(a.customerId, asOf: asOf, at: at)
+            return try context.queries.customerQueries.answer(a.customerId, asOf: asOf, at: at, changes: a.changes ?? false)
         },
         QueryDefinition(
             "customer.find", .customerReading(.none), FindArgs.self,
@@ -194,6 +195,8 @@ struct CustomerGetArgs: Decodable, Sendable {
     var customerId: String
     var asOf: String?
     var at: String?
+    /// Also list the field changes behind the file (as `customer.history` does).
+    var changes: Bool?
 }
 
 /// `customer.history`: a customer's changes, of one field or all.
