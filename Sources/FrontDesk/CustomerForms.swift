@@ -163,9 +163,14 @@ extension Pages {
                     """)
             })
         let channels = ["phone", "email", "in_person", "sms", "letter", "other"].map { ($0, $0) }
+        // The quote form lives on its own page (/customers/{id}/quote): the catalogue it lists is
+        // asked of the daemon only when someone is giving a quote, not on every look at the file.
         let quote: HTML =
             products.isEmpty
-            ? ""
+            ? """
+            <div class="card"><h2>\(language(.giveQuote))</h2><a id="quote-link" href="/customers/\(customerId)/quote">\
+            \(language("انتخاب کالا از فهرست و اعلام قیمت", "Choose products from the catalogue"))</a></div>
+            """
             : wrap(
                 .quote, .giveQuote,
                 HTML.join([
@@ -175,6 +180,7 @@ extension Pages {
                     field(.quote, "note", .text, textarea(.quote, "note")),
                 ]))
         let kinds = ["call", "meeting", "email", "sms", "visit", "quote", "payment", "other"].map { ($0, $0) }
+        if !products.isEmpty { return quote }
         return HTML.join([
             wrap(
                 .call, .logCall,
@@ -212,6 +218,39 @@ extension Pages {
 }
 
 extension FrontDesk {
+    /// `/customers/{id}/quote`: the quote form with the catalogue, for a customer of the caller's.
+    func quotePage(_ request: Request, id: String, state: FormState? = nil, status: HTTPResponse.Status = .ok)
+        async throws -> Response
+    {
+        let language = language(request)
+        guard let (_, session) = await session(request) else { return Response.redirect(to: "/login") }
+        guard session.role.writes else { return FrontDesk.html(Pages.message(language, .forbidden), status: .forbidden) }
+        async let catalogue = gateway.call("product.list", .object([:]), as: session.agentId)
+        let answer: CRMAnswer
+        let products: [JSON]
+        do {
+            answer = try await gateway.call("customer.get", .object(["customerId": .string(id)]), as: session.agentId)
+            guard case .ok(let list) = try await catalogue else {
+                return FrontDesk.html(Pages.message(language, .forbidden), status: .forbidden)
+            }
+            products = list["products"]?.arrayValue ?? []
+        } catch {
+            return daemonDown(language)
+        }
+        guard case .ok(let file) = answer else {
+            let forbidden = if case .refused("forbidden", _, _, _) = answer { true } else { false }
+            return FrontDesk.html(
+                Pages.message(language, forbidden ? .forbidden : .notFound), status: forbidden ? .forbidden : .notFound)
+        }
+        let name = file["name"]?.stringValue ?? id
+        let form = Pages.customerForms(
+            language, customerId: id, csrf: session.csrf, state: state, openInvoices: [], products: products)
+        let page = Pages.layout(
+            language(.giveQuote), language, user: session.viewer,
+            "<div class=\"card\"><h1><a href=\"/customers/\(id)\" id=\"customer-name\">\(name)</a></h1></div>\(form)")
+        return remembering(FrontDesk.html(page, status: status), request)
+    }
+
     /// A form of the customer file posted: checked, sent as the person, and either back to the
     /// file (written) or the file again with the refusal on the field.
     func submit(_ form: CustomerForm, _ request: Request, _ context: BasicRequestContext, id: String) async throws
@@ -225,12 +264,17 @@ extension FrontDesk {
             return FrontDesk.html(Pages.message(language, .formExpired), status: .forbidden)
         }
         var state = FormState(form: form, values: values, errors: [:])
+        func refused(_ state: FormState) async throws -> Response {
+            form == .quote
+                ? try await quotePage(request, id: id, state: state, status: .unprocessableContent)
+                : try await customerPage(request, id: id, state: state, status: .unprocessableContent)
+        }
         let args: JSON
         do {
             args = try form.arguments(customerId: id, values, times: CellValues(timeZone: FrontDesk.businessZone))
         } catch {
             state.errors[error.field] = language(error.words)
-            return try await customerPage(request, id: id, state: state, status: .unprocessableContent)
+            return try await refused(state)
         }
         let answer: CRMAnswer
         do {
@@ -246,7 +290,7 @@ extension FrontDesk {
                 return FrontDesk.html(Pages.message(language, code == "not_found" ? .notFound : .forbidden), status: code == "not_found" ? .notFound : .forbidden)
             }
             state.errors[form.field(forPath: path)] = message
-            return try await customerPage(request, id: id, state: state, status: .unprocessableContent)
+            return try await refused(state)
         }
     }
 }

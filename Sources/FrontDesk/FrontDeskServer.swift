@@ -72,6 +72,13 @@ public struct FrontDesk: Sendable {
             try await self.auditPage(request, verified: request.uri.queryParameters["verified"] == "1")
         }
         router.post("/audit/verify") { request, context in try await self.auditVerify(request, context) }
+        router.get("/customers/{id}/quote") { request, context in
+            try await self.quotePage(request, id: context.parameters.get("id") ?? "")
+        }
+        // Beside the GET of the same path: the router matches the literal segment, not `{form}`.
+        router.post("/customers/{id}/quote") { request, context in
+            try await self.submit(.quote, request, context, id: context.parameters.get("id") ?? "")
+        }
         router.post("/customers/{id}/{form}") { request, context in
             guard let form = context.parameters.get("form").flatMap(CustomerForm.init(rawValue:)) else {
                 return FrontDesk.html(Pages.message(self.language(request), .notFound), status: .notFound)
@@ -256,22 +263,17 @@ public struct FrontDesk: Sendable {
         let at = request.uri.queryParameters["at"].map(String.init).flatMap { CellValuesDate.valid($0) }
         if let asOf { args["asOf"] = .string(asOf) }
         if let at { args["at"] = .string(at) }
-        // Today's file offers a quote from the catalogue: asked beside the file, not after it.
-        let quoting = asOf == nil && at == nil && session.role.writes
-        async let catalogue = quoting ? gateway.call("product.list", .object([:]), as: session.agentId) : nil
         args["changes"] = true
         let answer: CRMAnswer
-        let products: [JSON]
         do {
             answer = try await gateway.call("customer.get", .object(args), as: session.agentId)
-            if case .ok(let list)? = try await catalogue { products = list["products"]?.arrayValue ?? [] } else { products = [] }
         } catch {
             return daemonDown(language)
         }
         switch answer {
         case .ok(let file):
             let page = Pages.customer(
-                language, user: session.viewer, file, asOf: asOf, at: at, state: state, products: products,
+                language, user: session.viewer, file, asOf: asOf, at: at, state: state,
                 changes: file["changes"]?.arrayValue ?? [])
             return remembering(FrontDesk.html(page, status: status), request)
         case .refused(let code, _, _, _):

@@ -300,7 +300,7 @@ enum Pages {
 
     static func customer(
         _ language: Language, user: Viewer, _ file: JSON, asOf: String?, at: String?,
-        state: FormState?, products: [JSON] = [], changes: [JSON] = []
+        state: FormState?, changes: [JSON] = []
     ) -> String {
         func text(_ value: JSON?) -> String {
             switch value {
@@ -403,7 +403,7 @@ enum Pages {
         let forms =
             !past && user.role.writes
             ? customerForms(
-                language, customerId: id, csrf: user.csrf, state: state, openInvoices: open, products: products) : ""
+                language, customerId: id, csrf: user.csrf, state: state, openInvoices: open, products: []) : ""
         return layout(
             name, language, user: user,
             """

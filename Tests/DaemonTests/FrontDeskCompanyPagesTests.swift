@@ -61,9 +61,13 @@ final class FrontDeskCompanyPagesTests: XCTestCase {
         let daemon = try company()
         try await Application(router: desk(daemon).router()).test(.router) { client in
             let (get, post) = try await Self.enter(client, "maryam", "رمز بلند مریم ۱۴۰۵")
-            let html = String(buffer: try await client.execute(uri: "/customers/c1", method: .get, headers: get).body)
+            let file = String(buffer: try await client.execute(uri: "/customers/c1", method: .get, headers: get).body)
+            XCTAssertTrue(file.contains("id=\"changes\"") && file.contains("0912 345 6789"), "the edit's old phone, who and when")
+            XCTAssertTrue(file.contains("href=\"/customers/c1/quote\""), "the file links to the quote form")
+            let html = String(buffer: try await client.execute(uri: "/customers/c1/quote", method: .get, headers: get).body)
             XCTAssertTrue(html.contains("id=\"form-quote\"") && html.contains("چاپگر لیزری — 250,000,000"), html)
-            XCTAssertTrue(html.contains("id=\"changes\"") && html.contains("0912 345 6789"), "the edit's old phone, who and when")
+            let foreign = try await client.execute(uri: "/customers/c2/quote", method: .get, headers: get)
+            XCTAssertEqual(foreign.status, .forbidden, "another agent's customer: no quote form")
             let csrf = try FrontDeskRouteTests.hidden(html, form: "form-quote", "csrf")
             let rid = try FrontDeskRouteTests.hidden(html, form: "form-quote", "rid")
             let bad = try await client.execute(

@@ -245,7 +245,10 @@ final class FrontDeskRouteTests: XCTestCase {
             let edited = try await client.execute(uri: "/customers/c1/edit", method: .post, headers: post, body: edit)
             XCTAssertEqual(edited.status, .seeOther)
             let now = try await page()
-            XCTAssertTrue(now.contains("0935 111 2222") && !now.contains("0912 345 6789"))
+            let details = try XCTUnwrap(now.range(of: "id=\"details\"")).upperBound
+            let table = String(now[details...].prefix(while: { _ in true }).components(separatedBy: "</table>")[0])
+            XCTAssertTrue(table.contains("0935 111 2222") && !table.contains("0912 345 6789"), table)
+            XCTAssertTrue(now.contains("id=\"changes\""), "the old number is among the changes")
             let then = try await page("/customers/c1?asOf=\(beforeEdit)")
             XCTAssertTrue(then.contains("0912 345 6789"), "the file as the log knew it before the edit")
             XCTAssertTrue(then.contains("id=\"as-of-note\"") && !then.contains("id=\"form-call\""), "read only")
