@@ -65,6 +65,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         // A realistic synthetic company history, written through the real commands (crmd demo, make bench).
         .target(name: "Demo", dependencies: ["Commands", "CRMEvents", "EventStore", "JSONKit", "Door"]),

@@ -42,8 +42,9 @@ struct BenchReport {
             `crmd web` in front of `crmd serve` on a `crmd demo --customers \(arguments.historyCustomers) --years 3` company,
             logged in as a manager; closed-loop HTTP/1.1 keep-alive clients on loopback, one thread each. Beside
             each page, the same work asked of the daemon's Unix socket by as many clients in the same run: the
-            file's `customer.get`, the search's `customer.find` (one hit: the page answers with a redirect to
-            the file), and for the dashboard its eleven queries one after the other (the page asks them at once).
+            file's `customer.get` with `changes: true` (the file and its field changes, what the page asks),
+            the search's `customer.find` (one hit: the page answers with a redirect to the file), and for the
+            dashboard its eleven queries one after the other (the page asks them at once).
 
             | page | connections | page p50 ms | page p99 ms | pages/s | socket p50 ms | socket p99 ms | socket /s | p50 page / socket |
             |---|---:|---:|---:|---:|---:|---:|---:|---:|

@@ -232,9 +232,11 @@ func measurePages(
             "/customers/{id}", { "/customers/\(files[$0 % files.count].id)" },
             {
                 [
-                    Array(#"{"id":1,"op":"customer.get","args":{"customerId":"\#(files[$0 % files.count].id)"}}"#.utf8) + [10]
+                    Array(
+                        #"{"id":1,"op":"customer.get","args":{"customerId":"\#(files[$0 % files.count].id)","changes":true}}"#.utf8)
+                        + [10]
                 ]
-            }, "customer.get", 4_000
+            }, "customer.get with changes", 4_000
         ),
         (
             "/search?q=", {
