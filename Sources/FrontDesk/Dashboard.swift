@@ -287,7 +287,7 @@ extension Pages {
     /// month, gridlines at round amounts, month names under the bars.
     static func salesChart(_ table: DashboardTable, _ language: Language) -> HTML {
         let amounts = table.bars
-        let width = 760.0, height = 280.0, left = 70.0, bottom = 46.0, top = 16.0
+        let width = 760.0, height = 290.0, left = 70.0, bottom = 46.0, top = 30.0
         let peak = Double(max(amounts.max() ?? 0, 1))
         // A round step (1, 2 or 5 times a power of ten) giving about four gridlines.
         let raw = peak / 4

@@ -113,6 +113,9 @@ struct WebServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The daemon's socket (default DIR/crmd.sock).", valueName: "PATH"))
     var socket: String?
 
+    @Flag(help: "Browsers reach this server through a TLS proxy: session cookies are marked Secure.")
+    var behindTls = false
+
     /// The host and port of `--listen`, refusing plain HTTP beyond loopback unless asked for.
     static func address(_ listen: String, insecure: Bool) throws -> (host: String, port: Int) {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
@@ -133,7 +136,7 @@ struct WebServeCommand: AsyncParsableCommand {
             let (host, port) = try WebServeCommand.address(listen, insecure: insecureHttp)
             let desk = FrontDesk(
                 users: WebUsers(dataDirectory: data.data),
-                gateway: DaemonGateway(socket: socket ?? data.data + "/crmd.sock"))
+                gateway: DaemonGateway(socket: socket ?? data.data + "/crmd.sock"), secure: behindTls)
             let app = Application(
                 router: desk.router(),
                 configuration: .init(address: .hostname(host, port: port), serverName: "crmd"),
