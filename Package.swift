@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
@@ -68,13 +70,23 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
+        // The log shipped to PostgreSQL exactly once, SQL read models over it, and the way back.
+        .target(
+            name: "Shipper",
+            dependencies: [
+                "EventStore", "JSONKit",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // A realistic synthetic company history, written through the real commands (crmd demo, make bench).
         .target(name: "Demo", dependencies: ["Commands", "CRMEvents", "EventStore", "JSONKit", "Door"]),
         .executableTarget(
             name: "crmd",
             dependencies: [
                 "EventStore", "KeyValue", "JSONKit", "Door", "CRMEvents", "Commands", "Projections", "Demo",
-                "Importer", "FrontDesk",
+                "Importer", "FrontDesk", "Shipper",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -116,6 +128,7 @@ let package = Package(
             name: "DaemonTests",
             dependencies: [
                 "JSONKit", "Door", "CRMEvents", "EventStore", "Commands", "Projections", "Importer", "FrontDesk", "crmd",
+                "Shipper",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(

@@ -63,6 +63,9 @@ public struct AppendRequest: Hashable, Sendable {
     public var correlationId: String?
     /// The event or request that caused this one.
     public var causationId: String?
+    /// When a restore's events were first recorded (`EventStore.restore`); nil for every other
+    /// append, which is recorded now.
+    public internal(set) var recordedAt: Timestamp?
 
     /// Builds a request writing to several streams at once.
     public init(

@@ -105,6 +105,28 @@ public final class EventStore: Sendable {
         }
     }
 
+    /// Rebuilds a log from a copy of it (a PostgreSQL it was shipped to): appends `requests` in
+    /// this order, each recorded at its `recordedAt`, so that an empty store given the original's
+    /// requests ends with the same positions, versions, times and hashes. Returns when all are
+    /// durable; throws the first refusal.
+    public func restore(_ requests: [(request: AppendRequest, recordedAt: Timestamp)]) async throws -> [AppendResult] {
+        guard let committer else { throw StoreError.readOnly }
+        var ordered: [AppendRequest] = []
+        ordered.reserveCapacity(requests.count)
+        for (request, recordedAt) in requests {
+            try validate(request)
+            var restored = request
+            restored.recordedAt = recordedAt
+            ordered.append(restored)
+        }
+        guard !ordered.isEmpty else { return [] }
+        let results = RestoreResults(count: ordered.count)
+        return try await withCheckedThrowingContinuation { continuation in
+            results.whenDone = { continuation.resume(with: $0) }
+            committer.submit(ordered) { index, result in results.record(index, result) }
+        }
+    }
+
     /// Appends events to one stream; see `append(_:)`.
     @discardableResult
     public func append(
@@ -492,4 +514,31 @@ public struct StoreStatus: Sendable {
     public var commits: CommitStatistics
     /// Times the environment was reopened after LMDB declared it unusable (MDB_PANIC) since open.
     public var reopenings: UInt64 = 0
+}
+
+/// The results of a restore's requests as they come in, handed over once all are in.
+private final class RestoreResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [AppendResult?]
+    private var remaining: Int
+    private var failure: (any Error)?
+    var whenDone: ((Result<[AppendResult], any Error>) -> Void)?
+
+    init(count: Int) {
+        results = Array(repeating: nil, count: count)
+        remaining = count
+    }
+
+    func record(_ index: Int, _ result: Result<AppendResult, any Error>) {
+        lock.lock()
+        switch result {
+        case .success(let appended): results[index] = appended
+        case .failure(let error): if failure == nil { failure = error }
+        }
+        remaining -= 1
+        let done = remaining == 0
+        lock.unlock()
+        guard done else { return }
+        if let failure { whenDone?(.failure(failure)) } else { whenDone?(.success(results.compactMap { $0 })) }
+    }
 }

@@ -40,7 +40,7 @@ final class GroupCommitter: @unchecked Sendable {
     // everything else is immutable or itself thread-safe.
     private struct Pending {
         let request: AppendRequest
-        let continuation: CheckedContinuation<AppendResult, any Error>
+        let complete: @Sendable (Result<AppendResult, any Error>) -> Void
     }
 
     private let environment: LMDBEnvironment
@@ -80,7 +80,23 @@ final class GroupCommitter: @unchecked Sendable {
             continuation.resume(throwing: StoreError.closed)
             return
         }
-        queue.append(Pending(request: request, continuation: continuation))
+        queue.append(Pending(request: request) { continuation.resume(with: $0) })
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Queues `requests` together and in this order (nothing else can come between them);
+    /// `complete` is told of each, by its index, once its commit is durable or it was refused.
+    func submit(_ requests: [AppendRequest], _ complete: @escaping @Sendable (Int, Result<AppendResult, any Error>) -> Void) {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            for index in requests.indices { complete(index, .failure(StoreError.closed)) }
+            return
+        }
+        for (index, request) in requests.enumerated() {
+            queue.append(Pending(request: request) { complete(index, $0) })
+        }
         condition.signal()
         condition.unlock()
     }
@@ -163,7 +179,7 @@ final class GroupCommitter: @unchecked Sendable {
         tail.requests.merge(written.requestResults) { _, new in new }
         if written.events > 0 { headWatch.publish(written.head) }
         for (pending, outcome) in zip(batch, written.outcomes) {
-            pending.continuation.resume(with: outcome.mapError { $0 as any Error })
+            pending.complete(outcome.mapError { $0 as any Error })
         }
     }
 
@@ -177,7 +193,7 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     private func fail(_ batch: [Pending], _ error: StoreError) {
-        for pending in batch { pending.continuation.resume(throwing: error) }
+        for pending in batch { pending.complete(.failure(error)) }
     }
 
     private func growMap() throws {
@@ -383,7 +399,7 @@ private struct BatchWriter {
                 position += 1
                 version += 1
                 let envelope = EventCodec.Envelope(
-                    position: position, version: version, recordedAt: recordedAt, stream: append.stream,
+                    position: position, version: version, recordedAt: request.recordedAt ?? recordedAt, stream: append.stream,
                     actor: request.actor, requestId: request.requestId, correlationId: request.correlationId,
                     causationId: request.causationId, prevHash: prevHash)
                 prevHash = EventCodec.encode(event, envelope, into: &buffer)
@@ -400,7 +416,7 @@ private struct BatchWriter {
                     stream: append.stream, firstVersion: startVersion + 1, lastVersion: version,
                     firstPosition: firstPosition, lastPosition: position))
         }
-        let result = AppendResult(streams: results, recordedAt: recordedAt, duplicate: false)
+        let result = AppendResult(streams: results, recordedAt: request.recordedAt ?? recordedAt, duplicate: false)
         if let requestId = request.requestId { requestResults[requestId] = result }
         return result
     }

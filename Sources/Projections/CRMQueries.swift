@@ -17,6 +17,8 @@ public struct CRMQueries: Sendable {
     let search: SearchIndex
     let clock: @Sendable () -> Timestamp
     let startedAt: Timestamp
+    /// The shipper's state for `system.status` (`crmd serve --ship-to`); nil when not shipping.
+    public var shipping: (@Sendable () -> JSON)?
 
     /// Answers from `projector`, opening personal data with `keys`; `clock` says what "now" is.
     public init(projector: Projector, keys: KeyStore, clock: @escaping @Sendable () -> Timestamp = { .now() }) throws {
@@ -163,6 +165,7 @@ public struct CRMQueries: Sendable {
                 }),
             "eventsByType": .object(byType),
             "lastVerify": VerifyRecord.load(from: projector.store.directory).map(CRMQueries.json) ?? .null,
+            "ship": shipping?() ?? .null,
             "uptimeSeconds": .int((clock().microsecondsSince1970 - startedAt.microsecondsSince1970) / 1_000_000),
             // Reopenings after a write LMDB could not complete (MDB_PANIC): the daemon carried
             // on, but the disk refused a write and deserves a look.

@@ -17,7 +17,8 @@ struct CRMD: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, SendCommand.self, ReplayCommand.self, VerifyCommand.self, RebuildCommand.self,
-            BackupCommand.self, ImportCommand.self, ExportCommand.self, WebCommand.self,
+            BackupCommand.self, ShipCommand.self, RestoreCommand.self, ImportCommand.self, ExportCommand.self,
+            WebCommand.self,
             DemoCommand.self, ReportCommand.self, StatusCommand.self, SelftestCommand.self, SchemasCommand.self,
         ])
 }

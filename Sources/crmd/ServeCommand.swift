@@ -8,6 +8,7 @@ import KeyValue
 import Logging
 import Projections
 import ServiceLifecycle
+import Shipper
 
 /// `crmd serve`: the daemon on DIR/crmd.sock.
 struct ServeCommand: AsyncParsableCommand {
@@ -42,6 +43,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a log.subscribe client may leave an event unread before it is cut off.")
     var subscriberTimeout: Int64 = 10
 
+    @Option(
+        name: .customLong("ship-to"),
+        help: ArgumentHelp("Ship the log to this PostgreSQL as it grows (see crmd ship).", valueName: "URL"))
+    var shipTo: String?
+
     func run() async throws {
         do {
             try FileManager.default.createDirectory(
@@ -64,9 +70,13 @@ struct ServeCommand: AsyncParsableCommand {
             let projector = try Projector(
                 store: store, directory: data.data + "/projections", projections: Projections.all(keys: keys))
             try ServeCommand.bringUpToDate(projector)
+            let shipper = try shipTo.map {
+                Shipper(store: store, target: try PostgresTarget($0), logger: ServeCommand.logger)
+            }
+            var queries = try CRMQueries(projector: projector, keys: keys)
+            if let shipper { queries.shipping = { shipper.status() } }
             let router = RequestRouter(
-                commands: commands, queries: try CRMQueries(projector: projector, keys: keys),
-                access: try AccessSource(dataDirectory: data.data))
+                commands: commands, queries: queries, access: try AccessSource(dataDirectory: data.data))
             let server = ServerState(
                 maxConnections: maxConnections, maxInFlight: maxInFlight, idleSeconds: idleTimeout,
                 subscriberSeconds: subscriberTimeout)
@@ -79,10 +89,12 @@ struct ServeCommand: AsyncParsableCommand {
                     """.utf8))
             // swift-service-lifecycle runs the socket and the live projector; SIGTERM or SIGINT
             // starts a graceful shutdown (the socket drains first), a second signal cancels.
+            var services: [any Service] = [
+                ProjectorService(projector: projector), SocketService(daemon: daemon, logger: ServeCommand.logger),
+            ]
+            if let shipper { services.append(ShipService(shipper: shipper, logger: ServeCommand.logger)) }
             let group = ServiceGroup(
-                services: [
-                    ProjectorService(projector: projector), SocketService(daemon: daemon, logger: ServeCommand.logger),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: ServeCommand.logger)
             try await group.run()
             projector.close()
@@ -153,6 +165,23 @@ struct SocketService: Service {
 }
 
 /// The projector following the log live, until shutdown.
+/// The shipper inside the daemon: follows the log into PostgreSQL until shutdown. A refusal
+/// (PostgreSQL holds another history) stops shipping, never the daemon.
+struct ShipService: Service {
+    let shipper: Shipper
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await shipper.follow() }
+        } catch let error as ShipError {
+            logger.error("shipping stopped: \(error)")
+            try? await gracefulShutdown()
+        } catch is CancellationError {
+        }
+    }
+}
+
 struct ProjectorService: Service {
     let projector: Projector
 
