@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 DATA ?= ./crm-data
 # libxml2: FoundationXML reads XLSX workbooks; tzdata: imports and reports count days in Asia/Tehran;
-# chromium: the front desk's browser tests (Playwright drives Debian's Chromium, not its own download).
-APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev libxml2-dev tzdata pkg-config socat chromium
+# chromium: the front desk's browser tests (Playwright drives Debian's Chromium, not its own download);
+# postgresql: the shipper's tests run a private cluster of it.
+APT_PACKAGES := liblmdb-dev lmdb-utils libsqlite3-dev libxml2-dev tzdata pkg-config socat chromium postgresql
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: deps build run demo test bench proof schemas fixtures docs format clean

@@ -66,9 +66,42 @@ public final class Shipper: Sendable {
     /// in one transaction; returns how many went and the position shipped up to.
     func shipBatch(_ connection: PostgresConnection, upTo head: Position) async throws -> (UInt64, Position) {
         let store = store
-        let logger = logger
         let batchSize = batchSize
-        let result: (UInt64, Position, Timestamp?) = try await connection.withTransaction(logger: logger) { c in
+        // A connection the server ended (a restart, an idle timeout) is not asked again.
+        guard !connection.isClosed else { throw ShipConnectionError(description: "the connection was closed") }
+        let result: (UInt64, Position, Timestamp?)
+        do {
+            result = try await transaction(connection, store: store, head: head, batchSize: batchSize)
+        } catch let error as PostgresTransactionError {
+            // A refusal of ours inside the transaction is ours to report, not a database error.
+            if let refusal = error.closureError as? ShipError { throw refusal }
+            throw ShipConnectionError(description: Shipper.describe(error))
+        }
+        progress.shipped(result.1, recordedAt: result.2)
+        return (result.0, result.1)
+    }
+
+    /// What went wrong in a transaction, in a line (the server's message where it sent one).
+    static func describe(_ error: PostgresTransactionError) -> String {
+        let inner = error.beginError ?? error.closureError ?? error.commitError ?? error.rollbackError
+        return inner.map(describe) ?? "the transaction failed"
+    }
+
+    /// An error in a line: the server's own message, or what failed underneath (a refused
+    /// connection), never the query's bound values.
+    static func describe(_ error: any Error) -> String {
+        guard let psql = error as? PSQLError else { return String(describing: error) }
+        if let message = psql.serverInfo?[.message] { return message }
+        if let underlying = psql.underlying { return "\(psql.code): \(underlying)" }
+        return "\(psql.code)"
+    }
+
+    /// The batch's transaction: lock, checkpoint, chain check, COPY, checkpoint moved.
+    private func transaction(
+        _ connection: PostgresConnection, store: EventStore, head: Position, batchSize: Int
+    ) async throws -> (UInt64, Position, Timestamp?) {
+        let logger = logger
+        return try await connection.withTransaction(logger: logger) { c in
             try await c.query("SELECT pg_advisory_xact_lock(\(Shipper.lockKey))", logger: logger)
             let checkpoint = try await Shipper.lastRow(c, logger)
             try Shipper.checkChain(store, checkpoint)
@@ -100,8 +133,6 @@ public final class Shipper: Sendable {
                 """, logger: logger)
             return (UInt64(events.count), last.position, last.recordedAt)
         }
-        progress.shipped(result.1, recordedAt: result.2)
-        return (result.0, result.1)
     }
 
     /// The last row PostgreSQL holds (position 0 and the genesis hash when it holds none).
@@ -153,7 +184,9 @@ public final class Shipper: Sendable {
                 pause = .milliseconds(500)
                 while !Task.isCancelled {
                     let head = try store.head().position
-                    let (count, position) = try await shipBatch(connection, upTo: head)
+                    let (count, position) = try await withBatchDeadline(connection) {
+                        try await self.shipBatch(connection, upTo: head)
+                    }
                     if count > 0 {
                         let lag = lag()
                         if lag.events > 10_000 || lag.seconds > 5, ContinuousClock.now - lastWarning > .seconds(30) {
@@ -175,12 +208,35 @@ public final class Shipper: Sendable {
                 throw error
             } catch {
                 guard !Task.isCancelled else { return }
-                let reason = String(describing: error)
+                let reason = Shipper.describe(error)
                 progress.failed(reason)
                 logger.warning("shipping to \(target) paused: \(reason); retrying in \(pause)")
                 try? await Task.sleep(for: pause)
                 pause = min(pause * 2, .seconds(10))
             }
+        }
+    }
+
+    /// How long one batch may take before its connection is given up for a new one.
+    static let batchDeadline = Duration.seconds(60)
+
+    /// Runs `batch`, closing `connection` if it has not finished by the deadline (a server gone
+    /// without a word leaves a query waiting forever otherwise), which makes it throw.
+    func withBatchDeadline<T: Sendable>(
+        _ connection: PostgresConnection, _ batch: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await batch() }
+            group.addTask {
+                try? await Task.sleep(for: Shipper.batchDeadline)
+                if !Task.isCancelled { try? await connection.close() }
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let value = next { return value }
+            }
+            throw ShipConnectionError(description: "a batch took longer than \(Shipper.batchDeadline)")
         }
     }
 
@@ -204,6 +260,11 @@ public final class Shipper: Sendable {
             "connected": .bool(state.connected), "lastError": state.lastError.map(JSON.string) ?? .null,
         ])
     }
+}
+
+/// PostgreSQL could not be reached or a batch failed there: retried on a new connection.
+struct ShipConnectionError: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// What the shipper has done so far, read by `system.status` from other threads.

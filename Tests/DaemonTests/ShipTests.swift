@@ -106,7 +106,9 @@ final class ShipTests: XCTestCase {
             guard let writer = try? Connection(path: socket) else { return }
             var index = 0
             while !stop.value && index < 5_000 {
-                _ = writer.call("note.add", #"{"customerId": "c\#(index % 10)", "text": "یادداشت \#(index)"}"#)
+                let answer = writer.call(
+                    "note.add", #"{"customerId": "c\#(index % 10)", "text": "یادداشت \#(index)"}"#, extra: #", "as": "maryam""#)
+                guard answer["ok"] == true else { return }
                 index += 1
             }
         }.start()
@@ -123,6 +125,7 @@ final class ShipTests: XCTestCase {
         }
         stop.value = true
         done.wait()
+        XCTAssertGreaterThan(Self.log(c).count, 500, "the daemon wrote while the shipper was killed")
         let last = try runCrmd(["ship", "--data", daemon.directory, "--postgres", pg.url, "--once"])
         XCTAssertEqual(last.status, 0, last.errors)
         try assertSame(c, pg)
@@ -137,7 +140,9 @@ final class ShipTests: XCTestCase {
         try pg.stop()
         for index in 0..<200 {
             XCTAssertEqual(
-                c.call("note.add", #"{"customerId": "c\#(index % 5)", "text": "در نبود پایگاه داده \#(index)"}"#)["ok"], true,
+                c.call(
+                    "note.add", #"{"customerId": "c\#(index % 5)", "text": "در نبود پایگاه داده \#(index)"}"#,
+                    extra: #", "as": "maryam""#)["ok"], true,
                 "the daemon writes while PostgreSQL is down")
         }
         let status = c.call("system.status")["result"]?["ship"]
