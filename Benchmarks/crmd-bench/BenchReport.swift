@@ -26,11 +26,39 @@ struct BenchReport {
     var scaling: [ScalingRow]
     var imports: ImportMeasurement
     var pages: [PageMeasurement]
+    var shipping: ShipMeasurement
 
     /// The report as BENCHMARKS.md holds it.
     func markdown() -> String {
         appendsSection() + commandsSection() + socketSection() + readSection() + projectionsSection() + verifySection()
-            + scalingSection() + importSection() + pagesSection()
+            + scalingSection() + importSection() + pagesSection() + shippingSection()
+    }
+
+    /// The log shipped to PostgreSQL beside PostgreSQL's own COPY, and the lag under load.
+    private func shippingSection() -> String {
+        let s = shipping
+        let ratio = s.shipRate / s.copyRate
+        return """
+
+            ## Shipping to PostgreSQL (issue: beyond one machine)
+
+            A `crmd demo` log of \(s.events) events shipped by `crmd ship --once` into an empty PostgreSQL 15
+            (a private cluster on loopback; batches of 5,000 events, one transaction each: COPY of the rows
+            and the checkpoint). Ceiling: PostgreSQL's own `COPY` of the very same rows from a file into a
+            table of the same shape, in the same run.
+
+            | events | ship seconds | shipped events/s | COPY from file seconds | COPY events/s | ship / COPY |
+            |---:|---:|---:|---:|---:|---:|
+            | \(s.events) | \(String(format: "%.1f", s.shipSeconds)) | \(Int(s.shipRate)) | \(String(format: "%.1f", s.copySeconds)) | \(Int(s.copyRate)) | \(String(format: "%.0f", 100 * ratio))% |
+
+            The shipper inside a daemon (`crmd serve --ship-to`) while 4 paced clients send \(Int(s.commandsPerSecond))
+            `note.add` commands a second; its lag (`system.status` `ship.lagSeconds`, sampled every 100 ms):
+            p50 \(String(format: "%.3f", s.lagP50)) s, p99 \(String(format: "%.3f", s.lagP99)) s, max \(String(format: "%.3f", s.lagMax)) s.
+
+            Goals: at least half of the bare COPY rate (this run: \(ratio >= 0.5 ? "met" : "not met")); a lag under
+            one second (this run: \(s.lagMax < 1 ? "met" : "not met")).
+
+            """
     }
 
     /// The front desk's pages beside the same work straight on the daemon's socket.

@@ -20,11 +20,11 @@ final class BenchDaemon {
     let directory: String
     var socket: String { directory + "/crmd.sock" }
 
-    init(binary: String, directory: String) throws {
+    init(binary: String, directory: String, arguments: [String] = []) throws {
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--data", directory]
+        process.arguments = ["serve", "--data", directory] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

@@ -20,6 +20,8 @@ struct BenchArguments {
     var importRows = 100_000
     /// Customers of the demo company whose history is exported and imported.
     var historyCustomers = 8_000
+    /// Events in the log `make bench` ships to PostgreSQL.
+    var shipEvents = 1_000_000
     /// Parts to run when iterating on one of them (`--only socket,commands`); a partial run writes no report.
     var only: Set<String>?
 
@@ -41,6 +43,7 @@ struct BenchArguments {
                 scalingSizes = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? scalingSizes
             case "--import-rows": importRows = iterator.next().flatMap(Int.init) ?? importRows
             case "--history-customers": historyCustomers = iterator.next().flatMap(Int.init) ?? historyCustomers
+            case "--ship-events": shipEvents = iterator.next().flatMap(Int.init) ?? shipEvents
             case "--only":
                 only = iterator.next().map { Set($0.split(separator: ",").map(String.init)) }
             case "--connections":
@@ -51,7 +54,7 @@ struct BenchArguments {
                 FileHandle.standardError.write(
                     Data(
                         """
-                        usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--connections 1,16,128] [--merge-threshold N] [--rebuild-sizes 250000,1000000] [--scaling-sizes 100000,1000000,10000000] [--import-rows N] [--history-customers N] [--only appends,commands,socket,read,projections,scaling,import,web]
+                        usage: crmd-bench [--output FILE] [--seconds S] [--max-events N] [--read-events N] [--concurrency 1,16,256] [--connections 1,16,128] [--merge-threshold N] [--rebuild-sizes 250000,1000000] [--scaling-sizes 100000,1000000,10000000] [--import-rows N] [--history-customers N] [--ship-events N] [--only appends,commands,socket,read,projections,scaling,import,web,ship]
 
                         """.utf8))
                 exit(2)

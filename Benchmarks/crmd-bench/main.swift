@@ -66,11 +66,12 @@ try? FileManager.default.removeItem(atPath: "\(scratch)/scaling")
 
 let imports = try runImport(arguments)
 let pages = try runWeb(arguments)
+let shipping = try await runShip(arguments)
 
 let report = BenchReport(
     arguments: arguments, payload: payload, appends: appendRows, commands: commands,
     commandClients: commandClients, socket: socketRows, read: read, verifyRate: verify,
-    projections: projections, scaling: scaling, imports: imports, pages: pages
+    projections: projections, scaling: scaling, imports: imports, pages: pages, shipping: shipping
 ).markdown()
 print(report)
 if let output = arguments.output {
@@ -131,6 +132,17 @@ func runImport(_ arguments: BenchArguments) throws -> ImportMeasurement {
         historyCustomers: arguments.historyCustomers)
 }
 
+/// The log shipped to PostgreSQL beside PostgreSQL's own COPY, and the shipper's lag under load.
+func runShip(_ arguments: BenchArguments) async throws -> ShipMeasurement {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+        "crmd"
+    ).path
+    defer { try? FileManager.default.removeItem(atPath: "\(scratch)/ship") }
+    return try await measureShipping(
+        directory: "\(scratch)/ship", binary: binary, events: arguments.shipEvents, rate: 1_000,
+        seconds: min(arguments.seconds, 10))
+}
+
 /// The front desk's pages on a demo company, each beside its bare socket query.
 func runWeb(_ arguments: BenchArguments) throws -> [PageMeasurement] {
     let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
@@ -161,6 +173,7 @@ func partialRun(_ arguments: BenchArguments) async throws -> Never {
     if arguments.runs("projections") { _ = try await runProjections(arguments) }
     if arguments.runs("import") { _ = try runImport(arguments) }
     if arguments.runs("web") { _ = try runWeb(arguments) }
+    if arguments.runs("ship") { _ = try await runShip(arguments) }
     if arguments.runs("scaling") {
         log("scaling: one log grown to \(arguments.scalingSizes) events ...")
         _ = try await measureScaling(
