@@ -2,8 +2,8 @@
 /// been shipped (`crmd_ship`), and the read models for BI, as views over the log (docs/bi.md).
 ///
 /// Views rather than tables kept by the shipper: they can never disagree with the log, add
-/// nothing to the shipping transaction, and BI tools read them like tables. `make bench`
-/// measures both the shipping rate and a BI query over the views.
+/// nothing to the shipping transaction (whose rate `make bench` measures against a bare COPY),
+/// and BI tools read them like tables.
 public enum ShipSchema {
     /// The statements that create everything, each safe to run again.
     public static let statements: [String] = [
