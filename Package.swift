@@ -103,7 +103,7 @@ let package = Package(
             name: "crmd-bench",
             dependencies: [
                 "EventStore", "KeyValue", "JSONKit", "Door", "CRMEvents", "Commands", "Projections", "Demo", "CLMDB",
-                "CSQLite",
+                "CSQLite", "PostgresCluster",
             ],
             path: "Benchmarks/crmd-bench"),
         // `make proof`: libFuzzer over the request decoder and command validation (built with
@@ -111,6 +111,8 @@ let package = Package(
         .executableTarget(
             name: "crmd-fuzz", dependencies: ["JSONKit", "Door", "CRMEvents", "Commands", "Projections"],
             path: "Fuzz/crmd-fuzz"),
+        // A private PostgreSQL cluster, for the shipper's tests and `make bench`.
+        .target(name: "PostgresCluster", path: "Tests/PostgresCluster"),
         .testTarget(
             name: "EventStoreTests",
             dependencies: [
@@ -128,7 +130,7 @@ let package = Package(
             name: "DaemonTests",
             dependencies: [
                 "JSONKit", "Door", "CRMEvents", "EventStore", "Commands", "Projections", "Importer", "FrontDesk", "crmd",
-                "Shipper",
+                "Shipper", "PostgresCluster",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(

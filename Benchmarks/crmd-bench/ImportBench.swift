@@ -43,16 +43,25 @@ final class BenchDaemon {
     }
 }
 
-/// Runs `binary` with `arguments` and returns its exit status, standard output and the seconds it took.
-func timed(_ binary: String, _ arguments: [String]) throws -> (status: Int32, output: String, seconds: Double) {
+/// Runs `binary` with `arguments` (and `input` on its standard input) and returns its exit
+/// status, standard output and the seconds it took.
+func timed(_ binary: String, _ arguments: [String], input: String? = nil) throws -> (
+    status: Int32, output: String, seconds: Double
+) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binary)
     process.arguments = arguments
     let out = Pipe()
     process.standardOutput = out
     process.standardError = FileHandle.nullDevice
+    let stdin = Pipe()
+    if input != nil { process.standardInput = stdin }
     let started = DispatchTime.now().uptimeNanoseconds
     try process.run()
+    if let input {
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+    }
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (

@@ -4,6 +4,7 @@ import EventStore
 import Foundation
 import JSONKit
 import KeyValue
+import PostgresCluster
 
 /// Shipping the log to PostgreSQL, beside PostgreSQL's own COPY of the same rows from a file.
 struct ShipMeasurement {
@@ -16,72 +17,6 @@ struct ShipMeasurement {
     var lagMax: Double
     var shipRate: Double { Double(events) / shipSeconds }
     var copyRate: Double { Double(events) / copySeconds }
-}
-
-/// A private PostgreSQL cluster for the bench (initdb and pg_ctl run as `postgres` under root).
-final class BenchPostgres {
-    let directory: String
-    let port: Int
-    let bin: String
-    var url: String { "postgres://crmd@127.0.0.1:\(port)/postgres" }
-
-    /// The URL of another database of the cluster.
-    func url(database: String) -> String { "postgres://crmd@127.0.0.1:\(port)/\(database)" }
-
-    init(directory: String) throws {
-        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
-        guard let bin = versions.map({ "/usr/lib/postgresql/\($0)/bin" }).first(where: {
-            FileManager.default.isExecutableFile(atPath: $0 + "/initdb")
-        }) else { throw NSError(domain: "postgres", code: 1, userInfo: [NSLocalizedDescriptionKey: "no PostgreSQL"]) }
-        self.bin = bin
-        self.directory = directory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        if getuid() == 0, let owner = getpwnam("postgres") { chown(directory, owner.pointee.pw_uid, owner.pointee.pw_gid) }
-        port = 20_000 + Int(getpid() % 5_000)
-        _ = try run("initdb", ["-D", directory + "/data", "-U", "crmd", "-A", "trust", "-E", "UTF8"])
-        _ = try run(
-            "pg_ctl",
-            [
-                "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-o",
-                "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1", "start",
-            ])
-    }
-
-    func stop() { _ = try? run("pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"]) }
-
-    /// One statement through psql, and the seconds it took.
-    func sql(_ statement: String) throws -> (output: String, seconds: Double) {
-        let started = ContinuousClock.now
-        let output = try run("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "crmd", "-d", "postgres", "-XAtq", "-c", statement])
-        return (output, (ContinuousClock.now - started).seconds)
-    }
-
-    /// Runs a PostgreSQL program (as `postgres` under root), spawned and waited for directly:
-    /// pg_ctl leaves a server behind, which Foundation's Process does not cope with.
-    func run(_ program: String, _ arguments: [String]) throws -> String {
-        let command =
-            getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--", bin + "/" + program] + arguments : [bin + "/" + program] + arguments
-        let capture = directory + "/out-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: capture) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, capture, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv = command.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, command[0], &actions, nil, argv, environ) == 0 else {
-            throw NSError(domain: "postgres", code: 2)
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        guard status & 0x7F == 0, (status >> 8) & 0xFF == 0 else {
-            throw NSError(domain: "postgres", code: 3, userInfo: [NSLocalizedDescriptionKey: "\(program) failed"])
-        }
-        return String(decoding: FileManager.default.contents(atPath: capture) ?? Data(), as: UTF8.self)
-    }
 }
 
 /// A demo log of `events` events shipped by `crmd ship --once`; the same rows copied by
@@ -106,24 +41,26 @@ func measureShipping(directory: String, binary: String, events: Int, rate: Int, 
         try await demo.run(events: events)
     }
     // Beside the scratch directory, not in it: the postgres user must be able to reach it.
-    let postgres = try BenchPostgres(directory: NSTemporaryDirectory() + "crmd-bench-pg-\(getpid())")
+    let postgres = try PostgresCluster(directory: NSTemporaryDirectory() + "crmd-bench-pg-\(getpid())")
     defer {
-        postgres.stop()
+        try? postgres.stop(mode: "immediate")
         try? FileManager.default.removeItem(atPath: postgres.directory)
     }
-    let ship = try timed(binary, ["ship", "--data", directory + "/source", "--postgres", postgres.url, "--once"])
+    let ship = try timed(binary, ["ship", "--data", directory + "/source", "--postgres", postgres.url(), "--once"])
     guard ship.status == 0 else { throw NSError(domain: "ship", code: 1, userInfo: [NSLocalizedDescriptionKey: ship.output]) }
-    let shipped = Int(try postgres.sql("SELECT count(*) FROM crmd_events").output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    let shipped = Int(try postgres.sql("SELECT count(*) FROM crmd_events").first ?? "") ?? 0
     log("  shipped \(shipped) events in \(String(format: "%.1f", ship.seconds)) s (\(Int(Double(shipped) / ship.seconds)) events/s)")
     let file = postgres.directory + "/rows.copy"
-    _ = try postgres.sql("COPY crmd_events TO '\(file)'")
-    _ = try postgres.sql("CREATE TABLE crmd_copy (LIKE crmd_events INCLUDING ALL)")
-    let copy = try postgres.sql("COPY crmd_copy FROM '\(file)'")
-    log("  PostgreSQL's own COPY of the same rows from a file: \(String(format: "%.1f", copy.seconds)) s")
+    try postgres.sql("COPY crmd_events TO '\(file)'")
+    try postgres.sql("CREATE TABLE crmd_copy (LIKE crmd_events INCLUDING ALL)")
+    let copyStarted = ContinuousClock.now
+    try postgres.sql("COPY crmd_copy FROM '\(file)'")
+    let copySeconds = (ContinuousClock.now - copyStarted).seconds
+    log("  PostgreSQL's own COPY of the same rows from a file: \(String(format: "%.1f", copySeconds)) s")
 
     log("ship: the lag inside a daemon taking \(rate) commands/s for \(Int(seconds)) s ...")
     // Another log: its own database (the first one holds the demo log, and would refuse it).
-    _ = try postgres.sql("CREATE DATABASE live")
+    try postgres.sql("CREATE DATABASE live")
     let daemon = try BenchDaemon(
         binary: binary, directory: directory + "/live", arguments: ["--ship-to", postgres.url(database: "live")])
     defer { daemon.stop() }
@@ -179,6 +116,6 @@ func measureShipping(directory: String, binary: String, events: Int, rate: Int, 
         "  \(Int(achieved)) commands/s; lag p50 \(String(format: "%.3f", percentile(sorted, 0.5))) s, p99 \(String(format: "%.3f", percentile(sorted, 0.99))) s, max \(String(format: "%.3f", sorted.last ?? 0)) s"
     )
     return ShipMeasurement(
-        events: shipped, shipSeconds: ship.seconds, copySeconds: copy.seconds, commandsPerSecond: achieved,
+        events: shipped, shipSeconds: ship.seconds, copySeconds: copySeconds, commandsPerSecond: achieved,
         lagP50: percentile(sorted, 0.5), lagP99: percentile(sorted, 0.99), lagMax: sorted.last ?? 0)
 }

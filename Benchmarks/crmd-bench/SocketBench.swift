@@ -39,6 +39,26 @@ final class LoadClient: @unchecked Sendable {
         guard rc == 0 else { throw NSError(domain: "connect", code: Int(errno)) }
     }
 
+    /// A loopback TCP connection to `port` (the front desk's HTTP), without Nagle's delay.
+    init(port: UInt16) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard rc == 0 else {
+            close(fd)
+            throw NSError(domain: "connect", code: Int(errno))
+        }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     deinit { close(fd) }
 
     /// Writes all of `line`; false when the daemon has gone.

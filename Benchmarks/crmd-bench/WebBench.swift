@@ -14,37 +14,11 @@ struct PageMeasurement {
     var bareWork: String
 }
 
-/// A loopback TCP connection speaking HTTP/1.1 with keep-alive, for the front desk's pages.
-final class HTTPClient: @unchecked Sendable {
-    let fd: Int32
-    var pending: [UInt8] = []
-
-    init(port: UInt16) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard rc == 0 else { throw NSError(domain: "connect", code: Int(errno)) }
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-    }
-
-    deinit { close(fd) }
-
+/// HTTP/1.1 with keep-alive over a `LoadClient(port:)`, for the front desk's pages.
+extension LoadClient {
     /// Sends a request and reads its whole response: the status, the headers, the body's bytes.
     func exchange(_ request: [UInt8]) -> (status: Int, headers: String, body: [UInt8])? {
-        var sent = 0
-        while sent < request.count {
-            let n = request[sent...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { return nil }
-            sent += n
-        }
+        guard write(request) else { return nil }
         var chunk = [UInt8](repeating: 0, count: 65_536)
         func fill() -> Bool {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
@@ -134,22 +108,6 @@ final class Samples: @unchecked Sendable {
     }
 }
 
-/// Runs `binary` with `arguments`, `input` on its standard input; its exit status.
-func run(_ binary: String, _ arguments: [String], input: String) throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
-    let stdin = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
-    process.waitUntilExit()
-    return process.terminationStatus
-}
-
 /// The front desk's pages on the demo company (`crmd demo`, about 200,000 events for 8,000
 /// customers): `/customers/{id}`, `/search?q=` and `/dashboard` at each connection count, each
 /// beside the same work asked straight of the daemon's socket in the same run.
@@ -162,7 +120,7 @@ func measurePages(
     let daemon = try BenchDaemon(binary: binary, directory: directory)
     defer { daemon.stop() }
     let password = "bench password of the manager"
-    guard try run(binary, ["web", "user", "add", "m0", "--data", directory], input: password + "\n") == 0 else {
+    guard try timed(binary, ["web", "user", "add", "m0", "--data", directory], input: password + "\n").status == 0 else {
         throw NSError(domain: "web user add", code: 1)
     }
     let port = UInt16(18_000 + getpid() % 2_000)
@@ -176,9 +134,9 @@ func measurePages(
         web.terminate()
         web.waitUntilExit()
     }
-    var login: HTTPClient?
+    var login: LoadClient?
     for _ in 0..<300 where login == nil {
-        login = try? HTTPClient(port: port)
+        login = try? LoadClient(port: port)
         if login == nil { usleep(50_000) }
     }
     guard let login, let form = login.exchange(Array("GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)),
@@ -207,7 +165,7 @@ func measurePages(
     guard !files.isEmpty else { throw NSError(domain: "web", code: 3) }
 
     // The dashboard's work on the socket: the queries the page asks, one after the other.
-    guard let dashboard = login.exchange(HTTPClient.get("/dashboard", cookie: sessionCookie)), dashboard.status == 200
+    guard let dashboard = login.exchange(LoadClient.get("/dashboard", cookie: sessionCookie)), dashboard.status == 200
     else { throw NSError(domain: "web", code: 4) }
     let page = String(decoding: dashboard.body, as: UTF8.self)
     let from = page.range(of: "name=\"from\" type=\"date\" value=\"").map { String(page[$0.upperBound...].prefix(10)) } ?? ""
@@ -253,8 +211,8 @@ func measurePages(
             let measured = try closedLoopThreads(
                 connections: connections, maxUnits: page.units, maxSeconds: maxSeconds
             ) { index in
-                let client = try HTTPClient(port: port)
-                let request = HTTPClient.get(page.path(index), cookie: sessionCookie)
+                let client = try LoadClient(port: port)
+                let request = LoadClient.get(page.path(index), cookie: sessionCookie)
                 return { client.exchange(request).map { $0.status == 200 || $0.status == 303 } ?? false }
             }
             let bare = try closedLoopThreads(

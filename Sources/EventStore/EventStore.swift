@@ -123,7 +123,7 @@ public final class EventStore: Sendable {
         let results = RestoreResults(count: ordered.count)
         return try await withCheckedThrowingContinuation { continuation in
             results.whenDone = { continuation.resume(with: $0) }
-            committer.submit(ordered) { index, result in results.record(index, result) }
+            committer.submit(ordered, results)
         }
     }
 
@@ -517,7 +517,7 @@ public struct StoreStatus: Sendable {
 }
 
 /// The results of a restore's requests as they come in, handed over once all are in.
-private final class RestoreResults: @unchecked Sendable {
+final class RestoreResults: @unchecked Sendable {
     private let lock = NSLock()
     private var results: [AppendResult?]
     private var remaining: Int

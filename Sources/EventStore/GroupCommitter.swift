@@ -40,7 +40,21 @@ final class GroupCommitter: @unchecked Sendable {
     // everything else is immutable or itself thread-safe.
     private struct Pending {
         let request: AppendRequest
-        let complete: @Sendable (Result<AppendResult, any Error>) -> Void
+        let waiter: Waiter
+
+        /// Who hears the outcome: the appender's continuation (every append; no closure is
+        /// allocated for it), or a slot of a restore's results.
+        enum Waiter {
+            case append(CheckedContinuation<AppendResult, any Error>)
+            case restore(RestoreResults, index: Int)
+        }
+
+        func complete(_ outcome: Result<AppendResult, any Error>) {
+            switch waiter {
+            case .append(let continuation): continuation.resume(with: outcome)
+            case .restore(let results, let index): results.record(index, outcome)
+            }
+        }
     }
 
     private let environment: LMDBEnvironment
@@ -80,22 +94,22 @@ final class GroupCommitter: @unchecked Sendable {
             continuation.resume(throwing: StoreError.closed)
             return
         }
-        queue.append(Pending(request: request) { continuation.resume(with: $0) })
+        queue.append(Pending(request: request, waiter: .append(continuation)))
         condition.signal()
         condition.unlock()
     }
 
     /// Queues `requests` together and in this order (nothing else can come between them);
-    /// `complete` is told of each, by its index, once its commit is durable or it was refused.
-    func submit(_ requests: [AppendRequest], _ complete: @escaping @Sendable (Int, Result<AppendResult, any Error>) -> Void) {
+    /// `results` hears each, by its index, once its commit is durable or it was refused.
+    func submit(_ requests: [AppendRequest], _ results: RestoreResults) {
         condition.lock()
         if stopping {
             condition.unlock()
-            for index in requests.indices { complete(index, .failure(StoreError.closed)) }
+            for index in requests.indices { results.record(index, .failure(StoreError.closed)) }
             return
         }
         for (index, request) in requests.enumerated() {
-            queue.append(Pending(request: request) { complete(index, $0) })
+            queue.append(Pending(request: request, waiter: .restore(results, index: index)))
         }
         condition.signal()
         condition.unlock()

@@ -88,10 +88,8 @@ extension FrontDesk {
         guard action == "complete" || action == "defer" else {
             return FrontDesk.html(Pages.message(language, .notFound), status: .notFound)
         }
-        guard let values = try? await URLEncodedFormDecoder().decode([String: String].self, from: request, context: context),
-            values["csrf"] == session.csrf, let rid = values["rid"], !rid.isEmpty
-        else {
-            return FrontDesk.html(Pages.message(language, .formExpired), status: .forbidden)
+        guard let values = await postedForm(request, context, session), let rid = values["rid"] else {
+            return formExpired(request)
         }
         var args: JSONObject = ["followupId": .string(id)]
         if action == "defer" {

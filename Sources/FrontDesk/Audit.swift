@@ -152,9 +152,7 @@ extension FrontDesk {
         guard session.role.readsCompany else {
             return FrontDesk.html(Pages.message(language, .forbidden), status: .forbidden)
         }
-        func parameter(_ name: String) -> String? {
-            request.uri.queryParameters[Substring(name)].map { String($0) }?.trimmingCharacters(in: .whitespaces).nilIfEmpty
-        }
+        func parameter(_ name: String) -> String? { FrontDesk.parameter(request, name) }
         let filters = AuditFilters(
             stream: parameter("stream"), actor: parameter("actor"), type: parameter("type"),
             since: parameter("since").flatMap(CellValuesDate.valid), until: parameter("until").flatMap(CellValuesDate.valid),
@@ -195,11 +193,7 @@ extension FrontDesk {
     func auditVerify(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let language = language(request)
         guard let (_, session) = await session(request) else { return Response.redirect(to: "/login") }
-        guard let form = try? await URLEncodedFormDecoder().decode(CSRFForm.self, from: request, context: context),
-            form.csrf == session.csrf
-        else {
-            return FrontDesk.html(Pages.message(language, .formExpired), status: .forbidden)
-        }
+        guard await postedForm(request, context, session, writes: false) != nil else { return formExpired(request) }
         do {
             guard case .ok = try await gateway.call("log.verify", .object([:]), as: session.agentId) else {
                 return FrontDesk.html(Pages.message(language, .forbidden), status: .forbidden)

@@ -15,17 +15,10 @@ enum Clock {
         return (days, wall - days * 86_400)
     }
 
-    /// The Gregorian date of a day counted from 1970-01-01 (Howard Hinnant's civil_from_days).
+    /// The Gregorian date of a day counted from 1970-01-01.
     static func gregorian(days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = z.dividedRoundingDown(by: 146_097)
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        let (year, month, day) = Timestamp.civil(fromDays: Int64(days))
+        return (Int(year), Int(month), Int(day))
     }
 
     /// The Jalali date of a Gregorian one (the arithmetic 33-year cycle, as ICU's Persian calendar).
@@ -62,17 +55,9 @@ enum Clock {
     private static func two(_ n: Int) -> String { n < 10 ? "0\(n)" : String(n) }
 }
 
-extension Int {
+extension BinaryInteger {
     /// Division rounding towards minus infinity (days before 1970 stay whole days).
-    func dividedRoundingDown(by divisor: Int) -> Int {
-        let quotient = self / divisor
-        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
-    }
-}
-
-extension Int64 {
-    /// Division rounding towards minus infinity.
-    func dividedRoundingDown(by divisor: Int64) -> Int64 {
+    func dividedRoundingDown(by divisor: Self) -> Self {
         let quotient = self / divisor
         return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }

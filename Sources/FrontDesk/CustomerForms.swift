@@ -258,10 +258,8 @@ extension FrontDesk {
     {
         let language = language(request)
         guard let (_, session) = await session(request) else { return Response.redirect(to: "/login") }
-        guard let values = try? await URLEncodedFormDecoder().decode([String: String].self, from: request, context: context),
-            values["csrf"] == session.csrf, let rid = values["rid"], !rid.isEmpty
-        else {
-            return FrontDesk.html(Pages.message(language, .formExpired), status: .forbidden)
+        guard let values = await postedForm(request, context, session), let rid = values["rid"] else {
+            return formExpired(request)
         }
         var state = FormState(form: form, values: values, errors: [:])
         func refused(_ state: FormState) async throws -> Response {

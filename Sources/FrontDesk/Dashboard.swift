@@ -249,13 +249,12 @@ extension Pages {
 
     /// Western digits written as Persian ones.
     static func persianDigits(_ text: String) -> String {
-        String(
-            text.unicodeScalars.map { scalar -> Character in
-                guard let digit = scalar.properties.numericType != nil ? Int(String(scalar)) : nil, scalar.isASCII else {
-                    return Character(scalar)
-                }
-                return Character(UnicodeScalar(0x06F0 + digit)!)
-            })
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            // ۰ (U+06F0) is where Persian digits begin, as 0 (U+0030) is for Latin ones.
+            out.append(("0"..."9").contains(scalar) ? Unicode.Scalar(scalar.value - 0x30 + 0x06F0)! : scalar)
+        }
+        return String(out)
     }
 
     /// The day after a Gregorian date (`2026-03-20` → `2026-03-21`).
@@ -378,9 +377,7 @@ extension FrontDesk {
     /// The dashboard's filters from the address bar; the period defaults to the year up to the
     /// last recorded event (today on a live company, the end of an imported history otherwise).
     func dashboardFilters(_ request: Request, _ language: Language, as agentId: String) async throws -> DashboardFilters {
-        func parameter(_ name: String) -> String? {
-            request.uri.queryParameters[Substring(name)].map { String($0) }?.trimmingCharacters(in: .whitespaces).nilIfEmpty
-        }
+        func parameter(_ name: String) -> String? { FrontDesk.parameter(request, name) }
         func date(_ name: String) -> String? {
             parameter(name).flatMap { $0.utf8.count == 10 && Timestamp(rfc3339: $0) != nil ? $0 : nil }
         }
@@ -486,9 +483,4 @@ extension JSONObject {
         for (key, value) in extra.members { object[key] = value }
         return object
     }
-}
-
-extension String {
-    /// nil for an empty string.
-    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -98,17 +98,17 @@ extension FrontDesk {
         let language = language(request)
         guard let (_, session) = await session(request) else { return Response.redirect(to: "/login") }
         var args: JSONObject = [:]
-        let pipeline = pipeline ?? request.uri.queryParameters["pipeline"].map(String.init)
-        let agent = String(request.uri.queryParameters["agent"] ?? "").trimmingCharacters(in: .whitespaces)
-        if let pipeline, !pipeline.isEmpty { args["pipelineId"] = .string(pipeline) }
-        if !agent.isEmpty { args["agentId"] = .string(agent) }
+        let pipeline = pipeline ?? FrontDesk.parameter(request, "pipeline")
+        let agent = FrontDesk.parameter(request, "agent")
+        if let pipeline { args["pipelineId"] = .string(pipeline) }
+        if let agent { args["agentId"] = .string(agent) }
         let answer: CRMAnswer
         do { answer = try await gateway.call("deal.board", .object(args), as: session.agentId) } catch {
             return daemonDown(language)
         }
         switch answer {
         case .ok(let board):
-            let page = Pages.deals(language, user: session.viewer, board, agent: agent, error: error)
+            let page = Pages.deals(language, user: session.viewer, board, agent: agent ?? "", error: error)
             return remembering(FrontDesk.html(page, status: status), request)
         case .refused(_, let message, _, _):
             return FrontDesk.html(Pages.problem(language, message), status: .unprocessableContent)
@@ -124,10 +124,8 @@ extension FrontDesk {
         guard let action = DealAction(rawValue: action) else {
             return FrontDesk.html(Pages.message(language, .notFound), status: .notFound)
         }
-        guard let values = try? await URLEncodedFormDecoder().decode([String: String].self, from: request, context: context),
-            values["csrf"] == session.csrf, let rid = values["rid"], !rid.isEmpty
-        else {
-            return FrontDesk.html(Pages.message(language, .formExpired), status: .forbidden)
+        guard let values = await postedForm(request, context, session), let rid = values["rid"] else {
+            return formExpired(request)
         }
         var args: JSONObject = ["dealId": .string(id)]
         switch action {

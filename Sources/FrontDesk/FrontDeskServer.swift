@@ -121,6 +121,28 @@ public struct FrontDesk: Sendable {
         return (id, session)
     }
 
+    /// A value of the address bar, trimmed; nil when absent or blank.
+    static func parameter(_ request: Request, _ name: String) -> String? {
+        request.uri.queryParameters[Substring(name)].flatMap { CellValues.trimmed(String($0)) }
+    }
+
+    /// The values of a form posted in `session`; nil when it lacks the session's CSRF token or,
+    /// for a write, its request id (the caller answers with `formExpired`).
+    func postedForm(_ request: Request, _ context: BasicRequestContext, _ session: Sessions.Session, writes: Bool = true)
+        async -> [String: String]?
+    {
+        guard let values = try? await URLEncodedFormDecoder().decode([String: String].self, from: request, context: context),
+            values["csrf"] == session.csrf
+        else { return nil }
+        guard !writes || !(values["rid"] ?? "").isEmpty else { return nil }
+        return values
+    }
+
+    /// The answer to a form that is not this session's (forged, or from before a logout).
+    func formExpired(_ request: Request) -> Response {
+        FrontDesk.html(Pages.message(language(request), .formExpired), status: .forbidden)
+    }
+
     /// The page the daemon's silence deserves: a clear word, and a retry every five seconds.
     func daemonDown(_ language: Language) -> Response {
         var response = FrontDesk.html(Pages.message(language, .daemonDown, .daemonDownDetail, refresh: 5), status: .serviceUnavailable)
@@ -198,17 +220,9 @@ public struct FrontDesk: Sendable {
         return response
     }
 
-    struct CSRFForm: Decodable {
-        var csrf: String
-    }
-
     func logout(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         guard let (id, session) = await session(request) else { return Response.redirect(to: "/login") }
-        guard let form = try? await URLEncodedFormDecoder().decode(CSRFForm.self, from: request, context: context),
-            form.csrf == session.csrf
-        else {
-            return FrontDesk.html(Pages.message(language(request), .formExpired), status: .forbidden)
-        }
+        guard await postedForm(request, context, session, writes: false) != nil else { return formExpired(request) }
         await sessions.end(id)
         var response = Response.redirect(to: "/login")
         response.setCookie(

@@ -46,53 +46,58 @@ public struct Restorer: Sendable {
         guard try store.head().position == 0 else {
             throw ShipError.corrupted(position: 0, reason: "the log to restore into is not empty")
         }
-        let connection = try await PostgresConnection.connect(
-            configuration: source.configuration, id: 1, logger: logger)
-        defer { Task { try? await connection.close() } }
-        var after: Int64 = 0
-        var restored: UInt64 = 0
-        var expectedPrevious = EventHash.genesis
-        var carried: [Row] = []
-        while true {
-            let fetched = try await page(connection, after: after)
-            var rows = carried + fetched
-            guard !rows.isEmpty else { break }
-            carried = []
-            if let last = fetched.last, fetched.count == pageSize, last.requestId != nil {
-                // The page may end inside one request: its events go with the next page, so that
-                // the request is appended whole (a request id is accepted once).
-                let tail = rows.reversed().prefix { Restorer.sameRequest($0, last) }.count
-                if tail < rows.count {
-                    carried = Array(rows.suffix(tail))
-                    rows.removeLast(tail)
+        let source = source
+        let logger = logger
+        return try await withConnection({
+            try await PostgresConnection.connect(configuration: source.configuration, id: 1, logger: logger)
+        }) { connection in
+            var after: Int64 = 0
+            var restored: UInt64 = 0
+            var expectedPrevious = EventHash.genesis
+            var carried: [Row] = []
+            while true {
+                let fetched = try await page(connection, after: after)
+                var rows = carried + fetched
+                guard !rows.isEmpty else { break }
+                carried = []
+                if let last = fetched.last, fetched.count == pageSize, last.requestId != nil {
+                    // The page may end inside one request: its events go with the next page, so that
+                    // the request is appended whole (a request id is accepted once).
+                    let tail = rows.reversed().prefix { Restorer.sameRequest($0, last) }.count
+                    if tail < rows.count {
+                        carried = Array(rows.suffix(tail))
+                        rows.removeLast(tail)
+                    }
                 }
-            }
-            after = Int64(fetched.last?.position ?? UInt64(after))
-            for row in rows {
-                guard row.position == restored + 1 else {
+                after = Int64(fetched.last?.position ?? UInt64(after))
+                for row in rows {
+                    guard row.position == restored + 1 else {
+                        throw ShipError.corrupted(
+                            position: restored + 1, reason: "missing from crmd_events (the next row is \(row.position))")
+                    }
+                    guard row.prevHash == expectedPrevious else {
+                        throw ShipError.corrupted(position: row.position, reason: "does not chain onto the event before it")
+                    }
+                    expectedPrevious = row.hash
+                    restored += 1
+                }
+                _ = try await store.restore(Restorer.requests(rows))
+                // Each hash covers the one before it, and the rows were checked to chain: the new
+                // log's head equal to the page's last row means every event of the page hashed to
+                // what PostgreSQL holds. Only a mismatch is worth reading back, to name where.
+                let head = try store.head()
+                let last = rows[rows.count - 1]
+                if head.position.rawValue != last.position || head.hash != last.hash {
+                    let written = try store.read(from: Position(rows[0].position), limit: rows.count)
+                    let bad = zip(rows, written).first { $0.hash != $1.hash }
                     throw ShipError.corrupted(
-                        position: restored + 1, reason: "missing from crmd_events (the next row is \(row.position))")
+                        position: bad?.0.position ?? last.position,
+                        reason: "restored as \(bad?.1.hash.hex ?? head.hash.hex), PostgreSQL holds \((bad?.0 ?? last).hash.hex)")
                 }
-                guard row.prevHash == expectedPrevious else {
-                    throw ShipError.corrupted(position: row.position, reason: "does not chain onto the event before it")
-                }
-                expectedPrevious = row.hash
-                restored += 1
+                progress(restored)
             }
-            _ = try await store.restore(Restorer.requests(rows))
-            // Every event hashes, in the new log, to what PostgreSQL holds: same bytes, same chain.
-            let written = try store.read(from: Position(rows[0].position), limit: rows.count)
-            for (row, event) in zip(rows, written) where event.hash != row.hash || event.position.rawValue != row.position {
-                throw ShipError.corrupted(
-                    position: row.position,
-                    reason: "restored as \(event.hash.hex), PostgreSQL holds \(row.hash.hex)")
-            }
-            guard written.count == rows.count else {
-                throw ShipError.corrupted(position: rows[0].position, reason: "the restored page is short")
-            }
-            progress(restored)
+            return (restored, try store.head().hash)
         }
-        return (restored, try store.head().hash)
     }
 
     /// Whether two rows were recorded together by one actor under one request id.

@@ -51,14 +51,14 @@ public final class Shipper: Sendable {
 
     /// Ships everything up to the head as it is now; returns how many events went.
     public func shipToHead() async throws -> UInt64 {
-        let connection = try await connect()
-        defer { Task { try? await connection.close() } }
-        let head = try store.head().position
-        var shipped: UInt64 = 0
-        while true {
-            let (count, position) = try await shipBatch(connection, upTo: head)
-            shipped += count
-            if count == 0 || position >= head { return shipped }
+        try await withConnection(connect) { connection in
+            let head = try store.head().position
+            var shipped: UInt64 = 0
+            while true {
+                let (count, position) = try await shipBatch(connection, upTo: head)
+                shipped += count
+                if count == 0 || position >= head { return shipped }
+            }
         }
     }
 
@@ -69,7 +69,7 @@ public final class Shipper: Sendable {
         let batchSize = batchSize
         // A connection the server ended (a restart, an idle timeout) is not asked again.
         guard !connection.isClosed else { throw ShipConnectionError(description: "the connection was closed") }
-        let result: (UInt64, Position, Timestamp?)
+        let result: (UInt64, Position)
         do {
             result = try await transaction(connection, store: store, head: head, batchSize: batchSize)
         } catch let error as PostgresTransactionError {
@@ -77,8 +77,8 @@ public final class Shipper: Sendable {
             if let refusal = error.closureError as? ShipError { throw refusal }
             throw ShipConnectionError(description: Shipper.describe(error))
         }
-        progress.shipped(result.1, recordedAt: result.2)
-        return (result.0, result.1)
+        progress.shipped(result.1)
+        return result
     }
 
     /// What went wrong in a transaction, in a line (the server's message where it sent one).
@@ -99,16 +99,16 @@ public final class Shipper: Sendable {
     /// The batch's transaction: lock, checkpoint, chain check, COPY, checkpoint moved.
     private func transaction(
         _ connection: PostgresConnection, store: EventStore, head: Position, batchSize: Int
-    ) async throws -> (UInt64, Position, Timestamp?) {
+    ) async throws -> (UInt64, Position) {
         let logger = logger
         return try await connection.withTransaction(logger: logger) { c in
             try await c.query("SELECT pg_advisory_xact_lock(\(Shipper.lockKey))", logger: logger)
             let checkpoint = try await Shipper.lastRow(c, logger)
             try Shipper.checkChain(store, checkpoint)
             let from = checkpoint.position + 1
-            guard from <= head else { return (0, checkpoint.position, nil) }
+            guard from <= head else { return (0, checkpoint.position) }
             let events = try store.read(from: from, limit: min(batchSize, Int(head.rawValue - checkpoint.position.rawValue)))
-            guard let last = events.last else { return (0, checkpoint.position, nil) }
+            guard let last = events.last else { return (0, checkpoint.position) }
             try await c.copyFrom(table: "crmd_events", columns: CopyRows.columns, logger: logger) { writer in
                 var buffer = ByteBuffer()
                 buffer.reserveCapacity(1 << 20)
@@ -131,7 +131,7 @@ public final class Shipper: Sendable {
                 ON CONFLICT (id) DO UPDATE SET position = excluded.position, hash = excluded.hash,
                     recorded_at = excluded.recorded_at, shipped_at = excluded.shipped_at
                 """, logger: logger)
-            return (UInt64(events.count), last.position, last.recordedAt)
+            return (UInt64(events.count), last.position)
         }
     }
 
@@ -178,30 +178,32 @@ public final class Shipper: Sendable {
         var lastWarning = ContinuousClock.now - .seconds(60)
         while !Task.isCancelled {
             do {
-                let connection = try await connect()
-                defer { Task { try? await connection.close() } }
-                progress.connected()
-                pause = .milliseconds(500)
-                while !Task.isCancelled {
-                    let head = try store.head().position
-                    let (count, position) = try await withBatchDeadline(connection) {
-                        try await self.shipBatch(connection, upTo: head)
-                    }
-                    if count > 0 {
-                        let lag = lag()
-                        if lag.events > 10_000 || lag.seconds > 5, ContinuousClock.now - lastWarning > .seconds(30) {
-                            lastWarning = ContinuousClock.now
-                            logger.warning(
-                                "shipping to \(target) is behind by \(lag.events) events (\(String(format: "%.1f", lag.seconds)) s)")
+                let storeClosed = try await withConnection(connect) { connection in
+                    progress.connected()
+                    pause = .milliseconds(500)
+                    while !Task.isCancelled {
+                        let head = try store.head().position
+                        let (count, position) = try await withBatchDeadline(connection) {
+                            try await self.shipBatch(connection, upTo: head)
                         }
-                        continue
+                        if count > 0 {
+                            let lag = lag()
+                            if lag.events > 10_000 || lag.seconds > 5, ContinuousClock.now - lastWarning > .seconds(30) {
+                                lastWarning = ContinuousClock.now
+                                logger.warning(
+                                    "shipping to \(target) is behind by \(lag.events) events (\(String(format: "%.1f", lag.seconds)) s)")
+                            }
+                            continue
+                        }
+                        if let poll {
+                            try await Task.sleep(for: poll)
+                        } else if await store.waitForEvents(after: position) == nil {
+                            return true
+                        }
                     }
-                    if let poll {
-                        try await Task.sleep(for: poll)
-                    } else if await store.waitForEvents(after: position) == nil {
-                        return
-                    }
+                    return false
                 }
+                if storeClosed { return }
             } catch let error as ShipError {
                 progress.failed(error.description)
                 logger.error("\(error)")
@@ -262,6 +264,21 @@ public final class Shipper: Sendable {
     }
 }
 
+/// Runs `body` on a connection `open` makes, and closes it after, whatever `body` did.
+func withConnection<T>(
+    _ open: () async throws -> PostgresConnection, _ body: (PostgresConnection) async throws -> T
+) async throws -> T {
+    let connection = try await open()
+    do {
+        let result = try await body(connection)
+        try? await connection.close()
+        return result
+    } catch {
+        try? await connection.close()
+        throw error
+    }
+}
+
 /// PostgreSQL could not be reached or a batch failed there: retried on a new connection.
 struct ShipConnectionError: Error, CustomStringConvertible {
     let description: String
@@ -270,7 +287,7 @@ struct ShipConnectionError: Error, CustomStringConvertible {
 /// What the shipper has done so far, read by `system.status` from other threads.
 final class ShipProgress: @unchecked Sendable {
     private let lock = NSLock()
-    private var state = (position: Position(0), recordedAt: Timestamp?.none, connected: false, lastError: String?.none)
+    private var state = (position: Position(0), connected: false, lastError: String?.none)
 
     var position: Position {
         lock.lock()
@@ -278,16 +295,15 @@ final class ShipProgress: @unchecked Sendable {
         return state.position
     }
 
-    var snapshot: (position: Position, recordedAt: Timestamp?, connected: Bool, lastError: String?) {
+    var snapshot: (position: Position, connected: Bool, lastError: String?) {
         lock.lock()
         defer { lock.unlock() }
         return state
     }
 
-    func shipped(_ position: Position, recordedAt: Timestamp?) {
+    func shipped(_ position: Position) {
         lock.lock()
         state.position = position
-        state.recordedAt = recordedAt
         state.lastError = nil
         lock.unlock()
     }

@@ -107,7 +107,7 @@ final class FrontDeskCompanyPagesTests: XCTestCase {
 
             let csrf = try FrontDeskRouteTests.hidden(html, form: "deal-d1", "csrf")
             func action(_ name: String, _ fields: [(String, String)]) async throws -> TestResponse {
-                try try await client.execute(
+                try await client.execute(
                     uri: "/deals/d1/\(name)", method: .post, headers: post,
                     body: FrontDeskRouteTests.form([("csrf", csrf), ("rid", UUID().uuidString)] + fields))
             }

@@ -1,5 +1,6 @@
 import Foundation
 import JSONKit
+import PostgresCluster
 import XCTest
 
 /// The log shipped to a real PostgreSQL (a private cluster per test) and restored from it:
@@ -41,7 +42,7 @@ final class ShipTests: XCTestCase {
     }
 
     /// What PostgreSQL holds: position → (hash, type).
-    static func shipped(_ pg: PostgresServer) throws -> [Int64: (String, String)] {
+    static func shipped(_ pg: PostgresCluster) throws -> [Int64: (String, String)] {
         var rows: [Int64: (String, String)] = [:]
         for line in try pg.sql("SELECT position, encode(hash, 'hex'), type FROM crmd_events ORDER BY position") {
             let fields = line.split(separator: "|").map(String.init)
@@ -51,7 +52,7 @@ final class ShipTests: XCTestCase {
     }
 
     /// PostgreSQL holds exactly the log: gap-free positions, equal hashes and types.
-    func assertSame(_ c: Connection, _ pg: PostgresServer, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertSame(_ c: Connection, _ pg: PostgresCluster, file: StaticString = #filePath, line: UInt = #line) throws {
         let log = Self.log(c)
         let rows = try Self.shipped(pg)
         XCTAssertEqual(rows.count, log.count, "as many rows as events", file: file, line: line)
@@ -64,16 +65,16 @@ final class ShipTests: XCTestCase {
     }
 
     func testShipsTheLogOnceInOrderAndTheViewsAnswerInSQL() throws {
-        let pg = try PostgresServer(self)
+        let pg = try PostgresCluster.forTest(self)
         let daemon = try DaemonProcess(self)
         let c = try daemon.connect()
         Self.history(c, customers: 30)
-        let first = try runCrmd(["ship", "--data", daemon.directory, "--postgres", pg.url, "--once", "--batch", "17"])
+        let first = try runCrmd(["ship", "--data", daemon.directory, "--postgres", pg.url(), "--once", "--batch", "17"])
         XCTAssertEqual(first.status, 0, first.errors)
         XCTAssertTrue(first.output.hasPrefix("shipped "), first.output)
         try assertSame(c, pg)
         Self.history(c, customers: 5, prefix: "d")
-        let again = try runCrmd(["ship", "--data", daemon.directory, "--postgres", pg.url, "--once"])
+        let again = try runCrmd(["ship", "--data", daemon.directory, "--postgres", pg.url(), "--once"])
         XCTAssertEqual(again.status, 0, again.errors)
         try assertSame(c, pg)
         let counts = c.call("system.status")["result"]?["eventsByType"]?.objectValue
@@ -94,7 +95,7 @@ final class ShipTests: XCTestCase {
     }
 
     func testEveryEventArrivesOnceAcrossSIGKILLsOfTheShipperWhileTheDaemonWrites() throws {
-        let pg = try PostgresServer(self)
+        let pg = try PostgresCluster.forTest(self)
         let daemon = try DaemonProcess(self)
         let c = try daemon.connect()
         Self.history(c, customers: 10)
@@ -115,7 +116,7 @@ final class ShipTests: XCTestCase {
         for round in 0..<4 {
             let shipper = Process()
             shipper.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
-            shipper.arguments = ["ship", "--data", daemon.directory, "--postgres", pg.url, "--batch", "50"]
+            shipper.arguments = ["ship", "--data", daemon.directory, "--postgres", pg.url(), "--batch", "50"]
             shipper.standardOutput = FileHandle.nullDevice
             shipper.standardError = FileHandle.nullDevice
             try shipper.run()
@@ -126,14 +127,14 @@ final class ShipTests: XCTestCase {
         stop.value = true
         done.wait()
         XCTAssertGreaterThan(Self.log(c).count, 500, "the daemon wrote while the shipper was killed")
-        let last = try runCrmd(["ship", "--data", daemon.directory, "--postgres", pg.url, "--once"])
+        let last = try runCrmd(["ship", "--data", daemon.directory, "--postgres", pg.url(), "--once"])
         XCTAssertEqual(last.status, 0, last.errors)
         try assertSame(c, pg)
     }
 
     func testWritesGoOnWhilePostgresIsDownAndTheShipperCatchesUp() throws {
-        let pg = try PostgresServer(self)
-        let daemon = try DaemonProcess(self, arguments: ["--ship-to", pg.url])
+        let pg = try PostgresCluster.forTest(self)
+        let daemon = try DaemonProcess(self, arguments: ["--ship-to", pg.url()])
         let c = try daemon.connect()
         Self.history(c, customers: 5)
         try waitUntilShipped(c)
@@ -168,13 +169,13 @@ final class ShipTests: XCTestCase {
     }
 
     func testAForkedLogIsRefusedNamingThePosition() throws {
-        let pg = try PostgresServer(self)
+        let pg = try PostgresCluster.forTest(self)
         let first = try DaemonProcess(self)
         Self.history(try first.connect(), customers: 3)
-        XCTAssertEqual(try runCrmd(["ship", "--data", first.directory, "--postgres", pg.url, "--once"]).status, 0)
+        XCTAssertEqual(try runCrmd(["ship", "--data", first.directory, "--postgres", pg.url(), "--once"]).status, 0)
         let other = try DaemonProcess(self)
         Self.history(try other.connect(), customers: 4)
-        let refused = try runCrmd(["ship", "--data", other.directory, "--postgres", pg.url, "--once"])
+        let refused = try runCrmd(["ship", "--data", other.directory, "--postgres", pg.url(), "--once"])
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.errors.contains("refusing to ship: at position"), refused.errors)
         let count = try pg.sql("SELECT count(*) FROM crmd_events")
@@ -182,12 +183,12 @@ final class ShipTests: XCTestCase {
     }
 
     func testARestoreVerifiesWithTheSourcesHeadHashAndAForgottenCustomerStaysUnreadable() throws {
-        let pg = try PostgresServer(self)
+        let pg = try PostgresCluster.forTest(self)
         let daemon = try DaemonProcess(self)
         let c = try daemon.connect()
         Self.history(c, customers: 40)
         XCTAssertEqual(c.call("customer.forget", #"{"customerId": "c7"}"#)["ok"], true)
-        XCTAssertEqual(try runCrmd(["ship", "--data", daemon.directory, "--postgres", pg.url, "--once"]).status, 0)
+        XCTAssertEqual(try runCrmd(["ship", "--data", daemon.directory, "--postgres", pg.url(), "--once"]).status, 0)
         XCTAssertEqual(try pg.sql("SELECT count(*) FROM crmd_events WHERE data::text LIKE '%مشتری 7%'"), ["0"])
         XCTAssertEqual(
             try pg.sql("SELECT count(*) FROM crmd_events WHERE data::text LIKE '%مشتری%' OR data::text LIKE '%0912%'"), ["0"],
@@ -195,7 +196,7 @@ final class ShipTests: XCTestCase {
         let head = c.call("system.status")["result"]?["headHash"]?.stringValue
         let restored = NSTemporaryDirectory() + "crmd-restored-\(UUID().uuidString)"
         addTeardownBlock { try? FileManager.default.removeItem(atPath: restored) }
-        let restore = try runCrmd(["restore", "--from-postgres", pg.url, "--data", restored])
+        let restore = try runCrmd(["restore", "--from-postgres", pg.url(), "--data", restored])
         XCTAssertEqual(restore.status, 0, restore.errors)
         let verify = try runCrmd(["verify", "--data", restored])
         XCTAssertEqual(verify.status, 0, verify.errors)

@@ -1,50 +1,44 @@
 import Foundation
-import XCTest
 
-/// A private PostgreSQL 15 cluster for one test: initdb in a temporary directory, started with
-/// pg_ctl on a free loopback port, stopped (and deleted) after. initdb and pg_ctl refuse to run
-/// as root, so under root they run as the `postgres` user.
-final class PostgresServer {
-    let directory: String
-    let port: Int
-    let bin: String
-    /// The superuser the cluster was made with, and the database the tests use.
-    let user = "crmd"
-    var url: String { "postgres://\(user)@127.0.0.1:\(port)/postgres" }
+/// A private PostgreSQL cluster for a test or a benchmark: initdb in `directory`, started with
+/// pg_ctl on a free loopback port; `stop` when done. initdb and pg_ctl refuse to run as root, so
+/// under root they run as the `postgres` user (`directory`'s parents must let that user through).
+public final class PostgresCluster: @unchecked Sendable {
+    /// Where the cluster (`data/`), its log and its socket live.
+    public let directory: String
+    /// The loopback port it listens on.
+    public let port: Int
+    /// Where Debian put PostgreSQL's programs.
+    public let bin: String
+    /// The superuser the cluster was made with.
+    public let user = "crmd"
 
-    /// Where Debian puts PostgreSQL's programs.
-    static func binaries() -> String? {
+    /// The URL of database `database` (the default one, `postgres`, unless named).
+    public func url(database: String = "postgres") -> String { "postgres://\(user)@127.0.0.1:\(port)/\(database)" }
+
+    /// Creates and starts a cluster in `directory` (created here).
+    public init(directory: String) throws {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
-        return versions.sorted { (Int($0) ?? 0) > (Int($1) ?? 0) }.map { "/usr/lib/postgresql/\($0)/bin" }
-            .first { FileManager.default.isExecutableFile(atPath: $0 + "/initdb") }
-    }
-
-    init(_ test: XCTestCase) throws {
-        guard let bin = PostgresServer.binaries() else {
-            throw NSError(
-                domain: "postgres", code: 1,
-                userInfo: [NSLocalizedDescriptionKey: "PostgreSQL is not installed (make deps installs it)"])
+        guard
+            let bin = versions.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }).map({ "/usr/lib/postgresql/\($0)/bin" })
+                .first(where: { FileManager.default.isExecutableFile(atPath: $0 + "/initdb") })
+        else {
+            throw PostgresClusterError(description: "PostgreSQL is not installed (make deps installs it)")
         }
         self.bin = bin
-        directory = NSTemporaryDirectory() + "crmd-pg-\(UUID().uuidString)"
+        self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if getuid() == 0, let owner = getpwnam("postgres") {
             chown(directory, owner.pointee.pw_uid, owner.pointee.pw_gid)
         }
         chmod(directory, 0o700)
-        port = PostgresServer.freePort()
+        port = PostgresCluster.freePort()
         try run("initdb", ["-D", directory + "/data", "-U", user, "-A", "trust", "-E", "UTF8", "--no-sync"])
         try start()
-        let directory = directory
-        let stop = { [self] in self.stopNow() }
-        test.addTeardownBlock {
-            stop()
-            try? FileManager.default.removeItem(atPath: directory)
-        }
     }
 
     /// Starts the cluster and waits until it accepts connections.
-    func start() throws {
+    public func start() throws {
         try run(
             "pg_ctl",
             [
@@ -53,19 +47,16 @@ final class PostgresServer {
             ])
     }
 
-    /// Stops the cluster (`fast`: sessions are ended, as for a restart of the server).
-    func stop(mode: String = "fast") throws {
+    /// Stops the cluster: `fast` ends sessions as a restart of the server does, `immediate` as a crash.
+    public func stop(mode: String = "fast") throws {
         try run("pg_ctl", ["-D", directory + "/data", "-m", mode, "-w", "stop"])
     }
 
-    private func stopNow() {
-        try? run("pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"])
-    }
-
-    /// One SQL statement through psql; its rows, fields separated by `|`.
+    /// One SQL statement through psql on the default database; its rows, fields separated by `|`.
     @discardableResult
-    func sql(_ statement: String) throws -> [String] {
-        let output = try run("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", "postgres", "-XAtq", "-c", statement])
+    public func sql(_ statement: String) throws -> [String] {
+        let output = try run(
+            "psql", ["-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", "postgres", "-XAtq", "-c", statement])
         return output.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
     }
 
@@ -74,8 +65,9 @@ final class PostgresServer {
     /// Spawned and waited for directly (posix_spawn, waitpid): pg_ctl leaves a server running
     /// behind it, which Foundation's Process does not cope with here.
     @discardableResult
-    func run(_ program: String, _ arguments: [String]) throws -> String {
-        let command = getuid() == 0
+    public func run(_ program: String, _ arguments: [String]) throws -> String {
+        let command =
+            getuid() == 0
             ? ["/usr/sbin/runuser", "-u", "postgres", "--", bin + "/" + program] + arguments
             : [bin + "/" + program] + arguments
         let capture = NSTemporaryDirectory() + "crmd-pg-out-\(UUID().uuidString)"
@@ -93,28 +85,21 @@ final class PostgresServer {
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
-        guard spawned == 0 else {
-            throw NSError(domain: "postgres", code: Int(spawned), userInfo: [NSLocalizedDescriptionKey: "cannot run \(command[0])"])
-        }
+        guard spawned == 0 else { throw PostgresClusterError(description: "cannot run \(command[0])") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         let output = FileManager.default.contents(atPath: capture + ".out") ?? Data()
         let errors = FileManager.default.contents(atPath: capture + ".err") ?? Data()
         // WIFEXITED and WEXITSTATUS, spelled out (they are macros).
-        let exited = status & 0x7F == 0
-        let code = (status >> 8) & 0xFF
-        guard exited, code == 0 else {
-            throw NSError(
-                domain: "postgres", code: Int(code),
-                userInfo: [
-                    NSLocalizedDescriptionKey:
-                        "\(program) \(arguments.joined(separator: " ")): \(String(decoding: errors, as: UTF8.self))"
-                ])
+        guard status & 0x7F == 0, (status >> 8) & 0xFF == 0 else {
+            throw PostgresClusterError(
+                description: "\(program) \(arguments.joined(separator: " ")): \(String(decoding: errors, as: UTF8.self))")
         }
         return String(decoding: output, as: UTF8.self)
     }
 
-    static func freePort() -> Int {
+    /// A loopback port nothing listens on now.
+    public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -130,4 +115,9 @@ final class PostgresServer {
         }
         return Int(UInt16(bigEndian: address.sin_port))
     }
+}
+
+/// A PostgreSQL program that failed, with what it said.
+public struct PostgresClusterError: Error, CustomStringConvertible {
+    public let description: String
 }
