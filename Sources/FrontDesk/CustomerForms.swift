@@ -95,125 +95,145 @@ struct FormState: Sendable {
     var errors: [String: String]
 }
 
+/// Draws the forms of one customer's file: each field with its label and, when the form came
+/// back refused, what was typed and what to fix there.
+struct FormBuilder {
+    let language: Language
+    let customerId: String
+    let csrf: String
+    let state: FormState?
+
+    func field(_ form: CustomerForm, _ name: String, _ label: Words, _ control: HTML) -> HTML {
+        let error = state?.form == form ? state?.errors[name] : nil
+        let message: HTML = error.map { "<p class=\"error\" id=\"\(form.rawValue)-\(name)-error\">\($0)</p>" } ?? ""
+        return "<label for=\"\(form.rawValue)-\(name)\">\(language(label))</label>\(control)\(message)"
+    }
+
+    func value(_ form: CustomerForm, _ name: String) -> String {
+        state?.form == form ? state?.values[name] ?? "" : ""
+    }
+
+    func input(_ form: CustomerForm, _ name: String, type: String = "text") -> HTML {
+        "<input id=\"\(form.rawValue)-\(name)\" name=\"\(name)\" type=\"\(type)\" value=\"\(value(form, name))\">"
+    }
+
+    func textarea(_ form: CustomerForm, _ name: String) -> HTML {
+        "<textarea id=\"\(form.rawValue)-\(name)\" name=\"\(name)\" rows=\"3\">\(value(form, name))</textarea>"
+    }
+
+    func select(_ form: CustomerForm, _ name: String, _ options: [(String, String)]) -> HTML {
+        let chosen = value(form, name)
+        let items = HTML.join(
+            options.map { option in
+                let selected: HTML = option.0 == chosen ? " selected" : ""
+                return "<option value=\"\(option.0)\"\(selected)>\(option.1)</option>"
+            })
+        return "<select id=\"\(form.rawValue)-\(name)\" name=\"\(name)\">\(items)</select>"
+    }
+
+    func wrap(_ form: CustomerForm, _ title: Words, _ body: HTML) -> HTML {
+        // A fresh id per rendering: the same rendered form sent twice is the same request.
+        let requestId = state?.form == form ? state?.values["rid"] ?? Sessions.token() : Sessions.token()
+        return """
+            <div class="card"><h2>\(language(title))</h2><form method="post" action="/customers/\(customerId)/\(form.rawValue)" id="form-\(form.rawValue)">\
+            <input type="hidden" name="csrf" value="\(csrf)"><input type="hidden" name="rid" value="\(requestId)">\(body)\
+            <button class="primary" type="submit">\(language(.save))</button></form></div>
+            """
+    }
+}
+
 extension Pages {
-    /// The four forms, each with a fresh request id; `state` refills the one that was refused.
+    /// The forms of the file, each with a fresh request id; `state` refills the one that was
+    /// refused. The quote form is a link: it lives on its own page (`quoteForm`), so the
+    /// catalogue it lists is asked of the daemon only when someone gives a quote.
     static func customerForms(
-        _ language: Language, customerId: String, csrf: String, state: FormState?, openInvoices: [(String, Int64)],
-        products: [JSON]
+        _ language: Language, customerId: String, csrf: String, state: FormState?, openInvoices: [(String, Int64)]
     ) -> HTML {
-        func field(_ form: CustomerForm, _ name: String, _ label: Words, _ control: HTML) -> HTML {
-            let error = state?.form == form ? state?.errors[name] : nil
-            let message: HTML = error.map { "<p class=\"error\" id=\"\(form.rawValue)-\(name)-error\">\($0)</p>" } ?? ""
-            return "<label for=\"\(form.rawValue)-\(name)\">\(language(label))</label>\(control)\(message)"
-        }
-        func value(_ form: CustomerForm, _ name: String) -> String {
-            state?.form == form ? state?.values[name] ?? "" : ""
-        }
-        func input(_ form: CustomerForm, _ name: String, type: String = "text") -> HTML {
-            "<input id=\"\(form.rawValue)-\(name)\" name=\"\(name)\" type=\"\(type)\" value=\"\(value(form, name))\">"
-        }
-        func textarea(_ form: CustomerForm, _ name: String) -> HTML {
-            "<textarea id=\"\(form.rawValue)-\(name)\" name=\"\(name)\" rows=\"3\">\(value(form, name))</textarea>"
-        }
-        func select(_ form: CustomerForm, _ name: String, _ options: [(String, String)]) -> HTML {
-            let chosen = value(form, name)
-            let items = HTML.join(
-                options.map { option in
-                    let selected: HTML = option.0 == chosen ? " selected" : ""
-                    return "<option value=\"\(option.0)\"\(selected)>\(option.1)</option>"
-                })
-            return "<select id=\"\(form.rawValue)-\(name)\" name=\"\(name)\">\(items)</select>"
-        }
-        func wrap(_ form: CustomerForm, _ title: Words, _ body: HTML) -> HTML {
-            // A fresh id per rendering: the same rendered form sent twice is the same request.
-            let requestId = state?.form == form ? state?.values["rid"] ?? Sessions.token() : Sessions.token()
-            return """
-                <div class="card"><h2>\(language(title))</h2><form method="post" action="/customers/\(customerId)/\(form.rawValue)" id="form-\(form.rawValue)">\
-                <input type="hidden" name="csrf" value="\(csrf)"><input type="hidden" name="rid" value="\(requestId)">\(body)\
-                <button class="primary" type="submit">\(language(.save))</button></form></div>
-                """
-        }
+        let b = FormBuilder(language: language, customerId: customerId, csrf: csrf, state: state)
         let directions = [("inbound", language(.inbound)), ("outbound", language(.outbound))]
         let methods = ["cash", "card", "transfer", "cheque", "other"].map { ($0, $0) }
         let invoices = openInvoices.map { ($0.0, "\($0.0) — \(Pages.amount($0.1))") }
         let payment: HTML =
             invoices.isEmpty
             ? ""
-            : wrap(
+            : b.wrap(
                 .payment, .recordPayment,
                 HTML.join([
-                    field(.payment, "invoiceId", .invoices, select(.payment, "invoiceId", invoices)),
-                    field(.payment, "amount", .amountRials, input(.payment, "amount")),
-                    field(.payment, "method", .method, select(.payment, "method", methods)),
-                    field(.payment, "at", .happenedAt, input(.payment, "at", type: "datetime-local")),
+                    b.field(.payment, "invoiceId", .invoices, b.select(.payment, "invoiceId", invoices)),
+                    b.field(.payment, "amount", .amountRials, b.input(.payment, "amount")),
+                    b.field(.payment, "method", .method, b.select(.payment, "method", methods)),
+                    b.field(.payment, "at", .happenedAt, b.input(.payment, "at", type: "datetime-local")),
                 ]))
+        let quote: HTML = """
+            <div class="card"><h2>\(language(.giveQuote))</h2><a id="quote-link" href="/customers/\(customerId)/quote">\
+            \(language("انتخاب کالا از فهرست و اعلام قیمت", "Choose products from the catalogue"))</a></div>
+            """
+        let kinds = ["call", "meeting", "email", "sms", "visit", "quote", "payment", "other"].map { ($0, $0) }
+        return HTML.join([
+            b.wrap(
+                .call, .logCall,
+                HTML.join([
+                    b.field(.call, "direction", .direction, b.select(.call, "direction", directions)),
+                    b.field(.call, "outcome", .outcome, b.input(.call, "outcome")),
+                    b.field(.call, "text", .text, b.textarea(.call, "text")),
+                    b.field(.call, "at", .happenedAt, b.input(.call, "at", type: "datetime-local")),
+                ])),
+            b.wrap(
+                .note, .addNote,
+                HTML.join([
+                    b.field(.note, "text", .text, b.textarea(.note, "text")),
+                    b.field(.note, "at", .happenedAt, b.input(.note, "at", type: "datetime-local")),
+                ])),
+            b.wrap(
+                .followup, .scheduleFollowup,
+                HTML.join([
+                    b.field(.followup, "due", .due, b.input(.followup, "due", type: "datetime-local")),
+                    b.field(.followup, "kind", .kind, b.select(.followup, "kind", kinds)),
+                    b.field(.followup, "note", .text, b.textarea(.followup, "note")),
+                ])),
+            b.wrap(
+                .edit, .editFields,
+                HTML.join([
+                    b.field(.edit, "name", .name, b.input(.edit, "name")),
+                    b.field(.edit, "phones", .phones, b.input(.edit, "phones")),
+                    b.field(.edit, "emails", .emails, b.input(.edit, "emails")),
+                    b.field(.edit, "address", .address, b.input(.edit, "address")),
+                ])),
+            quote,
+            payment,
+        ])
+    }
+
+    /// The quote form: up to `CustomerForm.quoteLines` products of `products` (the catalogue)
+    /// with quantities, the channel, how long it holds, a note.
+    static func quoteForm(
+        _ language: Language, customerId: String, csrf: String, state: FormState?, products: [JSON]
+    ) -> HTML {
+        let b = FormBuilder(language: language, customerId: customerId, csrf: csrf, state: state)
         let catalogue = [("", "—")] + products.compactMap { product -> (String, String)? in
             guard let id = product["productId"]?.stringValue else { return nil }
             let price = product["unitPrice"]?["amount"]?.intValue
             return (id, "\(product["name"]?.stringValue ?? id) — \(Pages.amount(price))")
         }
-        let quoteLines = HTML.join(
+        let lines = HTML.join(
             (1...CustomerForm.quoteLines).map { index in
-                field(
+                b.field(
                     .quote, "line\(index)", .product,
                     """
-                    <span class="line">\(select(.quote, "product\(index)", catalogue))\
-                    <input id="quote-quantity\(index)" name="quantity\(index)" inputmode="numeric" value="\(value(.quote, "quantity\(index)"))" \
+                    <span class="line">\(b.select(.quote, "product\(index)", catalogue))\
+                    <input id="quote-quantity\(index)" name="quantity\(index)" inputmode="numeric" value="\(b.value(.quote, "quantity\(index)"))" \
                     placeholder="\(language(.quantity))" aria-label="\(language(.quantity))"></span>
                     """)
             })
         let channels = ["phone", "email", "in_person", "sms", "letter", "other"].map { ($0, $0) }
-        // The quote form lives on its own page (/customers/{id}/quote): the catalogue it lists is
-        // asked of the daemon only when someone is giving a quote, not on every look at the file.
-        let quote: HTML =
-            products.isEmpty
-            ? """
-            <div class="card"><h2>\(language(.giveQuote))</h2><a id="quote-link" href="/customers/\(customerId)/quote">\
-            \(language("انتخاب کالا از فهرست و اعلام قیمت", "Choose products from the catalogue"))</a></div>
-            """
-            : wrap(
-                .quote, .giveQuote,
-                HTML.join([
-                    quoteLines,
-                    field(.quote, "channel", .channel, select(.quote, "channel", channels)),
-                    field(.quote, "validUntil", .validUntil, input(.quote, "validUntil", type: "datetime-local")),
-                    field(.quote, "note", .text, textarea(.quote, "note")),
-                ]))
-        let kinds = ["call", "meeting", "email", "sms", "visit", "quote", "payment", "other"].map { ($0, $0) }
-        if !products.isEmpty { return quote }
-        return HTML.join([
-            wrap(
-                .call, .logCall,
-                HTML.join([
-                    field(.call, "direction", .direction, select(.call, "direction", directions)),
-                    field(.call, "outcome", .outcome, input(.call, "outcome")),
-                    field(.call, "text", .text, textarea(.call, "text")),
-                    field(.call, "at", .happenedAt, input(.call, "at", type: "datetime-local")),
-                ])),
-            wrap(
-                .note, .addNote,
-                HTML.join([
-                    field(.note, "text", .text, textarea(.note, "text")),
-                    field(.note, "at", .happenedAt, input(.note, "at", type: "datetime-local")),
-                ])),
-            wrap(
-                .followup, .scheduleFollowup,
-                HTML.join([
-                    field(.followup, "due", .due, input(.followup, "due", type: "datetime-local")),
-                    field(.followup, "kind", .kind, select(.followup, "kind", kinds)),
-                    field(.followup, "note", .text, textarea(.followup, "note")),
-                ])),
-            wrap(
-                .edit, .editFields,
-                HTML.join([
-                    field(.edit, "name", .name, input(.edit, "name")),
-                    field(.edit, "phones", .phones, input(.edit, "phones")),
-                    field(.edit, "emails", .emails, input(.edit, "emails")),
-                    field(.edit, "address", .address, input(.edit, "address")),
-                ])),
-            quote,
-            payment,
-        ])
+        return b.wrap(
+            .quote, .giveQuote,
+            HTML.join([
+                lines,
+                b.field(.quote, "channel", .channel, b.select(.quote, "channel", channels)),
+                b.field(.quote, "validUntil", .validUntil, b.input(.quote, "validUntil", type: "datetime-local")),
+                b.field(.quote, "note", .text, b.textarea(.quote, "note")),
+            ]))
     }
 }
 
@@ -243,8 +263,7 @@ extension FrontDesk {
                 Pages.message(language, forbidden ? .forbidden : .notFound), status: forbidden ? .forbidden : .notFound)
         }
         let name = file["name"]?.stringValue ?? id
-        let form = Pages.customerForms(
-            language, customerId: id, csrf: session.csrf, state: state, openInvoices: [], products: products)
+        let form = Pages.quoteForm(language, customerId: id, csrf: session.csrf, state: state, products: products)
         let page = Pages.layout(
             language(.giveQuote), language, user: session.viewer,
             "<div class=\"card\"><h1><a href=\"/customers/\(id)\" id=\"customer-name\">\(name)</a></h1></div>\(form)")

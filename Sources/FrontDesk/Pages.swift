@@ -403,7 +403,7 @@ enum Pages {
         let forms =
             !past && user.role.writes
             ? customerForms(
-                language, customerId: id, csrf: user.csrf, state: state, openInvoices: open, products: []) : ""
+                language, customerId: id, csrf: user.csrf, state: state, openInvoices: open) : ""
         return layout(
             name, language, user: user,
             """
