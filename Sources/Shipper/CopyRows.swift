@@ -51,15 +51,30 @@ enum CopyRows {
     /// which JSON may escape as `\u0000`: that one becomes U+FFFD in `data` (for BI); the exact
     /// bytes stay in `payload`, from which a restore rebuilds the log.
     static func json(_ bytes: [UInt8], to buffer: inout ByteBuffer) {
-        let nul = Array(#"\u0000"#.utf8)
-        guard bytes.count >= nul.count,
-            (0...(bytes.count - nul.count)).contains(where: { bytes[$0..<($0 + nul.count)].elementsEqual(nul) })
-        else {
-            escaped(bytes, to: &buffer)
-            return
+        escaped(withoutEscapedNUL(bytes) ?? bytes, to: &buffer)
+    }
+
+    /// JSON text with each `\u0000` escape written `\ufffd`; nil when it has none (nearly always:
+    /// only backslashes are looked at, as every event passes through here).
+    static func withoutEscapedNUL(_ bytes: [UInt8]) -> [UInt8]? {
+        let nul = Array("u0000".utf8)
+        var copy: [UInt8]?
+        var index = 0
+        while index + 1 < bytes.count {
+            guard bytes[index] == UInt8(ascii: "\\") else {
+                index += 1
+                continue
+            }
+            // An escape: `\\` (a backslash) is two characters, `\uXXXX` six; skip it whole.
+            if index + 6 <= bytes.count, bytes[(index + 1)..<(index + 6)].elementsEqual(nul) {
+                if copy == nil { copy = bytes }
+                copy?.replaceSubrange((index + 2)..<(index + 6), with: Array("fffd".utf8))
+                index += 6
+            } else {
+                index += 2
+            }
         }
-        let text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: #"\u0000"#, with: #"\ufffd"#)
-        escaped(text.utf8, to: &buffer)
+        return copy
     }
 
     static func escaped(_ bytes: some Sequence<UInt8>, to buffer: inout ByteBuffer) {
