@@ -26,4 +26,25 @@ public struct RecordedEvent: Hashable, Sendable {
     public let prevHash: EventHash
     /// SHA-256 of this event's stored bytes, which include `prevHash`.
     public let hash: EventHash
+
+    /// An event as a copy of the log holds it (a row shipped to PostgreSQL), to be restored.
+    public init(
+        position: Position, stream: StreamName, version: StreamVersion, type: String, schema: UInt32,
+        recordedAt: Timestamp, actor: Actor, requestId: String?, correlationId: String?, causationId: String?,
+        data: [UInt8], prevHash: EventHash, hash: EventHash
+    ) {
+        self.position = position
+        self.stream = stream
+        self.version = version
+        self.type = type
+        self.schema = schema
+        self.recordedAt = recordedAt
+        self.actor = actor
+        self.requestId = requestId
+        self.correlationId = correlationId
+        self.causationId = causationId
+        self.data = data
+        self.prevHash = prevHash
+        self.hash = hash
+    }
 }

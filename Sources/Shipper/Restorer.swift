@@ -21,23 +21,6 @@ public struct Restorer: Sendable {
         self.logger = logger
     }
 
-    /// One row of `crmd_events`, as a restore needs it.
-    struct Row {
-        var position: UInt64
-        var stream: String
-        var version: UInt64
-        var type: String
-        var schema: UInt32
-        var recordedAt: Timestamp
-        var actor: Actor
-        var requestId: String?
-        var correlationId: String?
-        var causationId: String?
-        var payload: [UInt8]
-        var prevHash: EventHash
-        var hash: EventHash
-    }
-
     /// Restores into `store` (empty); `progress` hears the position reached after each page.
     /// Returns the number of events and the head hash.
     public func restore(into store: EventStore, progress: (UInt64) -> Void = { _ in }) async throws -> (
@@ -54,7 +37,7 @@ public struct Restorer: Sendable {
             var after: Int64 = 0
             var restored: UInt64 = 0
             var expectedPrevious = EventHash.genesis
-            var carried: [Row] = []
+            var carried: [RecordedEvent] = []
             while true {
                 let fetched = try await page(connection, after: after)
                 var rows = carried + fetched
@@ -69,14 +52,15 @@ public struct Restorer: Sendable {
                         rows.removeLast(tail)
                     }
                 }
-                after = Int64(fetched.last?.position ?? UInt64(after))
+                after = fetched.last.map { Int64($0.position.rawValue) } ?? after
                 for row in rows {
-                    guard row.position == restored + 1 else {
+                    guard row.position.rawValue == restored + 1 else {
                         throw ShipError.corrupted(
                             position: restored + 1, reason: "missing from crmd_events (the next row is \(row.position))")
                     }
                     guard row.prevHash == expectedPrevious else {
-                        throw ShipError.corrupted(position: row.position, reason: "does not chain onto the event before it")
+                        throw ShipError.corrupted(
+                            position: row.position.rawValue, reason: "does not chain onto the event before it")
                     }
                     expectedPrevious = row.hash
                     restored += 1
@@ -87,11 +71,11 @@ public struct Restorer: Sendable {
                 // what PostgreSQL holds. Only a mismatch is worth reading back, to name where.
                 let head = try store.head()
                 let last = rows[rows.count - 1]
-                if head.position.rawValue != last.position || head.hash != last.hash {
-                    let written = try store.read(from: Position(rows[0].position), limit: rows.count)
+                if head.position != last.position || head.hash != last.hash {
+                    let written = try store.read(from: rows[0].position, limit: rows.count)
                     let bad = zip(rows, written).first { $0.hash != $1.hash }
                     throw ShipError.corrupted(
-                        position: bad?.0.position ?? last.position,
+                        position: (bad?.0 ?? last).position.rawValue,
                         reason: "restored as \(bad?.1.hash.hex ?? head.hash.hex), PostgreSQL holds \((bad?.0 ?? last).hash.hex)")
                 }
                 progress(restored)
@@ -101,13 +85,13 @@ public struct Restorer: Sendable {
     }
 
     /// Whether two rows were recorded together by one actor under one request id.
-    static func sameRequest(_ a: Row, _ b: Row) -> Bool {
+    static func sameRequest(_ a: RecordedEvent, _ b: RecordedEvent) -> Bool {
         a.actor == b.actor && a.requestId == b.requestId && a.correlationId == b.correlationId
             && a.causationId == b.causationId && a.recordedAt == b.recordedAt
     }
 
     /// The next rows after position `after`, in order.
-    func page(_ connection: PostgresConnection, after: Int64) async throws -> [Row] {
+    func page(_ connection: PostgresConnection, after: Int64) async throws -> [RecordedEvent] {
         let limit = Int64(pageSize)
         let rows = try await connection.query(
             """
@@ -115,7 +99,7 @@ public struct Restorer: Sendable {
                    actor, actor_uid, request_id, correlation_id, causation_id, payload, prev_hash, hash
             FROM crmd_events WHERE position > \(after) ORDER BY position LIMIT \(limit)
             """, logger: logger)
-        var result: [Row] = []
+        var result: [RecordedEvent] = []
         for try await row in rows {
             let (position, stream, version, type, schema, micros, actor, uid, requestId, correlationId, causationId) =
                 try row.decode(
@@ -128,11 +112,11 @@ public struct Restorer: Sendable {
             guard let prevHash = EventHash(bytes: Array(buffer: prev)), let hash = EventHash(bytes: Array(buffer: hash))
             else { throw ShipError.corrupted(position: UInt64(position), reason: "a hash is not 32 bytes") }
             result.append(
-                Row(
-                    position: UInt64(position), stream: stream, version: UInt64(version), type: type,
+                RecordedEvent(
+                    position: Position(position), stream: StreamName(stream), version: StreamVersion(version), type: type,
                     schema: UInt32(schema), recordedAt: Timestamp(microsecondsSince1970: micros),
                     actor: Actor(principal: actor, uid: uid.map { UInt32($0) }), requestId: requestId,
-                    correlationId: correlationId, causationId: causationId, payload: Array(buffer: payload),
+                    correlationId: correlationId, causationId: causationId, data: Array(buffer: payload),
                     prevHash: prevHash, hash: hash))
         }
         return result
@@ -142,13 +126,13 @@ public struct Restorer: Sendable {
     /// id form one request, a stream's consecutive events one append of it. Where the original
     /// requests began and ended is not in the log, and need not be: the bytes of each event, and
     /// so every hash, depend only on its own envelope.
-    static func requests(_ rows: [Row]) -> [(request: AppendRequest, recordedAt: Timestamp)] {
+    static func requests(_ rows: [RecordedEvent]) -> [(request: AppendRequest, recordedAt: Timestamp)] {
         var requests: [(request: AppendRequest, recordedAt: Timestamp)] = []
         var current: AppendRequest?
         var currentTime = Timestamp(microsecondsSince1970: 0)
         for row in rows {
-            let event = ProposedEvent(type: row.type, schema: row.schema, data: row.payload)
-            let stream = StreamName(row.stream)
+            let event = ProposedEvent(type: row.type, schema: row.schema, data: row.data)
+            let stream = row.stream
             if var request = current, request.actor == row.actor, request.requestId == row.requestId,
                 request.correlationId == row.correlationId, request.causationId == row.causationId,
                 currentTime == row.recordedAt
